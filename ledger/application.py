@@ -1,0 +1,130 @@
+"""The seam between the ledger and the application, shaped like CometBFT's ABCI.
+
+The ledger orders, certifies and stores records; the application decides whether a record is
+valid and what it changes. The application is deterministic: no clock (the block time comes in
+:class:`BlockContext`), no randomness, no dependence on dict order, no I/O.
+
+Numbered requirements (tests name them, see docs/REQUIREMENTS.md):
+
+- APP-1 ``check`` has no side effects; it judges a record against the committed state.
+- APP-2 ``execute`` applies a block's records in order to a working state; a rejected record
+  changes nothing, so executing ``[a, bad, c]`` equals executing ``[a, c]``.
+- APP-3 ``execute`` returns every derived row it changed as :class:`Change` values; the ledger
+  writes them in the block's SQLite transaction and folds them into the state commitment.
+- APP-4 ``commit`` makes the working state the committed state; ``discard`` drops it.
+- APP-5 the same genesis and the same blocks give the same changes on every replica.
+- APP-6 ``restore`` rebuilds the committed state from the rows the ledger stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .canonical import canonical_bytes
+from .hashing import Domain, digest
+from .record import Record
+
+Row = dict[str, Any]  # column -> int | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockContext:
+    """What the application may know about the block being executed."""
+
+    chain: str
+    height: int
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A table of derived rows the application writes; the ledger creates it in every store.
+
+    ``restore`` tables are handed back to :meth:`Application.restore` on reopening; the others
+    (history, indexes) are written for readers and the verifier only.
+    """
+
+    name: str
+    columns: Mapping[str, type]
+    pk: tuple[str, ...]
+    indexes: tuple[tuple[str, ...], ...] = ()
+    restore: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One derived row set (``row``) or deleted (``row is None``) in ``table``."""
+
+    table: str
+    key: tuple[Any, ...]
+    row: Row | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatorInfo:
+    """A validator: a name for people and the Ed25519 public key (hex) that signs headers."""
+
+    name: str
+    key: str
+
+
+@dataclass(slots=True)
+class Execution:
+    """The result of executing a block: per-record codes, changed rows, validator updates."""
+
+    codes: list[str]
+    changes: list[Change]
+    validators: tuple[ValidatorInfo, ...] | None = None  # the set in force from the next block
+
+    @property
+    def accepted(self) -> list[int]:
+        return [i for i, code in enumerate(self.codes) if code == OK]
+
+
+OK = "ok"
+
+
+class Application(Protocol):
+    """What the ledger asks of an application."""
+
+    def tables(self) -> Sequence[TableSpec]:
+        """The derived tables this application writes."""
+        ...
+
+    def init_chain(self, chain: str, time_ms: int, app_genesis: Mapping[str, Any]) -> Execution:
+        """Build the genesis state from the genesis document's application section."""
+        ...
+
+    def restore(self, rows: Mapping[str, Iterable[Row]]) -> None:
+        """Rebuild the committed state from the stored rows of every ``restore`` table."""
+        ...
+
+    def check(self, record: Record) -> str:
+        """``OK`` or a rejection code, judged against the committed state (APP-1)."""
+        ...
+
+    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
+        """Apply ``records`` in order to a fresh working state (APP-2, APP-3)."""
+        ...
+
+    def commit(self) -> None:
+        """Make the working state of the last ``execute`` the committed state (APP-4)."""
+        ...
+
+    def discard(self) -> None:
+        """Drop the working state of the last ``execute`` (APP-4)."""
+        ...
+
+
+def changes_digest(changes: Sequence[Change]) -> bytes:
+    """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key."""
+    ordered = sorted(changes, key=lambda c: (c.table, canonical_bytes(list(c.key))))
+    encoded = canonical_bytes([[c.table, list(c.key), c.row] for c in ordered])
+    return digest(Domain.CHANGES, encoded)
+
+
+def next_state(previous: bytes, changes: Sequence[Change]) -> bytes:
+    """The state commitment after a block: H(0x12 || previous || changes_digest)."""
+    return digest(Domain.STATE, previous + changes_digest(changes))

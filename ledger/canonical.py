@@ -1,0 +1,220 @@
+"""RFC 8785 canonical JSON (JCS), and a strict parser that refuses what cannot be canonical.
+
+Records are restricted JSON: objects with string keys, arrays, strings, booleans, null and
+integers within +-(2**53 - 1). No floats anywhere: :func:`canonical_bytes` refuses them and
+:func:`parse_strict` refuses them on the wire, together with duplicate keys, ``NaN``, integers
+out of range, non-canonical integer spellings such as ``-0``, and lone surrogates.
+
+:func:`jcs_bytes` is the full RFC 8785 encoder (floats formatted as ECMAScript does); the
+ledger itself never needs it, but it proves the encoder against the RFC's test data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import EncodingError
+from .limits import json_int_max, record_depth_max
+
+JSONValue = Any  # None | bool | int | str | list[JSONValue] | dict[str, JSONValue]
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def canonical_bytes(value: JSONValue, *, depth_max: int = 64) -> bytes:
+    """Encode restricted JSON canonically (RFC 8785) as UTF-8; refuse floats and big ints."""
+    if _needs_slow_path(value, depth_max):
+        return _jcs(value, allow_floats=False).encode("utf-8")
+    return _encode_utf8(_dumps(value))
+
+
+def jcs_bytes(value: JSONValue) -> bytes:
+    """Encode any JSON value per RFC 8785, floats included (ECMAScript number formatting)."""
+    return _jcs(value, allow_floats=True).encode("utf-8")
+
+
+def parse_strict(data: bytes | str, *, depth_max: int = record_depth_max + 4) -> JSONValue:
+    """Parse JSON that can be canonical: no floats, duplicate keys, big ints or bad Unicode."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise EncodingError(f"body is not UTF-8: {exc.reason}", code="invalid_utf8") from exc
+    else:
+        text = data
+    _check_depth(text, depth_max)
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_float=_no_float,
+            parse_int=_safe_int,
+            parse_constant=_no_constant,
+        )
+    except EncodingError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise EncodingError(f"malformed JSON: {exc}", code="malformed_json") from exc
+    _check_strings(value)
+    return value
+
+
+def _encode_utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError("string holds a lone surrogate", code="invalid_unicode") from exc
+
+
+def _needs_slow_path(value: JSONValue, depth_left: int) -> bool:
+    """Validate the restricted data model; True when keys need UTF-16 ordering (non-BMP)."""
+    if depth_left < 0:
+        raise EncodingError("JSON nested too deeply", code="too_deep")
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return False
+    if kind is int:
+        if -json_int_max <= value <= json_int_max:
+            return False
+        raise EncodingError(f"integer {value} is outside +-(2**53-1)", code="integer_out_of_range")
+    if kind is dict:
+        slow = False
+        for key, item in value.items():
+            if type(key) is not str:
+                raise EncodingError(f"object key {key!r} is not a string", code="not_canonical")
+            if not key.isascii() and max(key) > "\uffff":
+                slow = True
+            slow = _needs_slow_path(item, depth_left - 1) or slow
+        return slow
+    if kind is list or kind is tuple:
+        slow = False
+        for item in value:
+            slow = _needs_slow_path(item, depth_left - 1) or slow
+        return slow
+    if kind is float:
+        raise EncodingError("floats are not allowed; use integers in the smallest unit",
+                            code="float_not_allowed")
+    raise EncodingError(f"{kind.__name__} is not a JSON value", code="not_canonical")
+
+
+def _utf16_key(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _jcs(value: JSONValue, *, allow_floats: bool) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if not allow_floats and not -json_int_max <= value <= json_int_max:
+            raise EncodingError(f"integer {value} is outside +-(2**53-1)",
+                                code="integer_out_of_range")
+        return str(value) if abs(value) <= json_int_max else es6_number(float(value))
+    if isinstance(value, float):
+        if not allow_floats:
+            raise EncodingError("floats are not allowed", code="float_not_allowed")
+        return es6_number(value)
+    if isinstance(value, str):
+        return _dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_jcs(item, allow_floats=allow_floats) for item in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: _utf16_key(kv[0]))
+        return "{" + ",".join(
+            _dumps(k) + ":" + _jcs(v, allow_floats=allow_floats) for k, v in items
+        ) + "}"
+    raise EncodingError(f"{type(value).__name__} is not a JSON value", code="not_canonical")
+
+
+def es6_number(x: float) -> str:
+    """Format a float as ECMAScript's Number.prototype.toString does (RFC 8785 §3.2.2.3)."""
+    if math.isnan(x) or math.isinf(x):
+        raise EncodingError("NaN and Infinity have no JSON form", code="float_not_allowed")
+    if x == 0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    mantissa, _, exp_text = repr(abs(x)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    point = len(whole) + (int(exp_text) if exp_text else 0)  # decimal point position
+    point -= len(whole + frac) - len((whole + frac).lstrip("0"))
+    digits = digits.rstrip("0") or "0"
+    k, n = len(digits), point
+    if k <= n <= 21:
+        out = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        out = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        out = "0." + "0" * (-n) + digits
+    else:
+        e = n - 1
+        head = digits[0] + ("." + digits[1:] if k > 1 else "")
+        out = f"{head}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + out
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise EncodingError(f"duplicate object key {dup!r}", code="duplicate_key")
+    return obj
+
+
+def _no_float(text: str) -> Any:
+    raise EncodingError(f"number {text} is not an integer; floats are not allowed",
+                        code="float_not_allowed")
+
+
+def _safe_int(text: str) -> int:
+    if text == "-0":
+        raise EncodingError("-0 is not canonical; write 0", code="negative_zero")
+    if len(text) > 17:
+        raise EncodingError(f"integer {text[:24]} is outside +-(2**53-1)",
+                            code="integer_out_of_range")
+    value = int(text)
+    if not -json_int_max <= value <= json_int_max:
+        raise EncodingError(f"integer {text} is outside +-(2**53-1)", code="integer_out_of_range")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise EncodingError(f"{text} is not JSON", code="float_not_allowed")
+
+
+def _check_depth(text: str, depth_max: int) -> None:
+    """Refuse deep nesting before the recursive parser sees it (cheap bracket count)."""
+    if text.count("[") + text.count("{") <= depth_max:
+        return
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > depth_max:
+                raise EncodingError(f"JSON nested deeper than {depth_max}", code="too_deep")
+        elif ch in "]}":
+            depth -= 1
+
+
+def _check_strings(value: JSONValue) -> None:
+    """Refuse lone surrogates anywhere (they cannot be encoded as UTF-8)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError("string holds a lone surrogate", code="invalid_unicode") from exc

@@ -1,0 +1,146 @@
+"""Typed errors of the ledger layer.
+
+Every error a caller can act on has a stable ``code`` (snake_case). The API layer maps codes
+to HTTP problems; nothing in ``ledger/`` knows about HTTP.
+
+    LedgerError
+    ├── EncodingError            input that cannot be canonical JSON (code varies)
+    ├── RecordRejected           a record refused before it reaches a block
+    │   ├── MalformedRecord      wrong shape (missing field, bad hex, too many signers...)
+    │   ├── WrongChain           names another chain id
+    │   ├── BadSignature         a signature does not verify
+    │   ├── StaleSequence        sequence number not above the signer's last
+    │   ├── DuplicateRecord      this record id is already known
+    │   └── ApplicationRejected  the application's ``check`` refused it (code from the app)
+    ├── Backpressure             the mempool is full: retry later
+    ├── ProofError               a Merkle proof does not verify
+    │   ├── RootMismatch         the proof leads to another root
+    │   └── InvalidProof         the proof has the wrong shape for the sizes given
+    ├── KeyFileError             a key file cannot be read (bad PEM, wrong passphrase)
+    ├── StoreError               the SQLite store is unreadable or inconsistent
+    └── ConsensusError           a block cannot be certified or committed
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every error raised by ``ledger``."""
+
+    code: str = "ledger_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={str(self)!r})"
+
+
+class EncodingError(LedgerError):
+    """Input that is not (or cannot become) canonical JSON: floats, duplicate keys, big ints."""
+
+    code = "not_canonical"
+
+
+class RecordRejected(LedgerError):
+    """A record refused before it reaches a block; nothing in the store changed."""
+
+    code = "record_rejected"
+
+
+class MalformedRecord(RecordRejected):
+    """The record has the wrong shape: a field missing, of the wrong type or over a limit."""
+
+    code = "malformed_record"
+
+
+class WrongChain(RecordRejected):
+    """The record names another chain id, so it cannot be replayed here."""
+
+    code = "wrong_chain"
+
+
+class BadSignature(RecordRejected):
+    """A signature does not verify against the signer's public key."""
+
+    code = "bad_signature"
+
+
+class StaleSequence(RecordRejected):
+    """The sequence number is not above the last one committed for this signer (a replay)."""
+
+    code = "sequence_replayed"
+
+    def __init__(self, signer: str, seq: int, last: int) -> None:
+        super().__init__(f"sequence {seq} of signer {signer[:16]}… is not above {last}")
+        self.signer, self.seq, self.last = signer, seq, last
+
+
+class DuplicateRecord(RecordRejected):
+    """The record id is already pending or committed."""
+
+    code = "duplicate_record"
+
+    def __init__(self, record_id: str, height: int | None) -> None:
+        where = "pending" if height is None else f"committed at height {height}"
+        super().__init__(f"record {record_id} is already {where}")
+        self.record_id, self.height = record_id, height
+
+
+class ApplicationRejected(RecordRejected):
+    """The application's ``check`` refused the record; ``code`` is the application's."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        super().__init__(message or code.replace("_", " "), code=code)
+
+
+class Backpressure(LedgerError):
+    """The mempool is full; the client should retry after ``retry_after_s``."""
+
+    code = "mempool_full"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ProofError(LedgerError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+    code = "proof_invalid"
+
+
+class RootMismatch(ProofError):
+    """The proof leads to a root other than the one expected."""
+
+    code = "root_mismatch"
+
+    def __init__(self, expected: bytes, calculated: bytes) -> None:
+        super().__init__(f"root mismatch: expected {expected.hex()}, calculated {calculated.hex()}")
+        self.expected, self.calculated = expected, calculated
+
+
+class InvalidProof(ProofError):
+    """The proof has the wrong length or the sizes/indexes break a precondition."""
+
+    code = "proof_malformed"
+
+
+class KeyFileError(LedgerError):
+    """A key file cannot be read: not PEM, not Ed25519, or the passphrase is wrong."""
+
+    code = "key_file_unreadable"
+
+
+class StoreError(LedgerError):
+    """The SQLite store is unreadable, of another chain, or inconsistent."""
+
+    code = "store_error"
+
+
+class ConsensusError(LedgerError):
+    """A block could not be certified or committed (no quorum, mismatching result)."""
+
+    code = "no_quorum"

@@ -1,0 +1,31 @@
+"""Every bound the ledger enforces, named in one place (TigerBeetle style: a limit on everything)."""
+
+from __future__ import annotations
+
+#: Largest integer JSON can carry exactly (RFC 8785 / I-JSON safe range).
+json_int_max = 2**53 - 1
+#: Size of one record on the wire (canonical body plus signatures), in bytes.
+record_bytes_max = 8 * 1024
+#: Nesting depth of a record body.
+record_depth_max = 8
+#: Signers (and so signatures) on one record: enough for a member vote.
+record_signers_max = 16
+#: Length of the record type string and of any string in a body, in characters.
+record_type_chars_max = 64
+string_chars_max = 2048
+#: Records in one block.
+block_records_max = 2000
+#: Records waiting in the mempool before submissions are refused with backpressure.
+mempool_records_max = 200_000
+#: Records in one submitted batch.
+batch_records_max = 1000
+#: Body of one HTTP request, in bytes (a full batch of maximal records fits).
+request_bytes_max = batch_records_max * record_bytes_max + 64 * 1024
+#: Rows in one page of any listing.
+page_rows_max = 500
+#: Validators in one set.
+validators_max = 64
+#: Blocks served or fetched in one range request (catch-up, chain API).
+blocks_per_fetch_max = 100
+#: Milliseconds a block's time may run ahead of the previous one (sanity bound, 10 years).
+block_time_step_ms_max = 10 * 365 * 24 * 3600 * 1000

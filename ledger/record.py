@@ -1,0 +1,195 @@
+"""Signed records: a canonical JSON body plus one Ed25519 signature per named signer.
+
+Body (every field required, nothing else allowed)::
+
+    {"chain": str, "type": str, "signers": [public key hex, ...], "seq": int, "payload": {...}}
+
+The record id is ``SHA-256(0x10 || canonical(body))``; each signer signs the 32 id bytes.
+The wire form is ``{"body": {...}, "signatures": [hex, ...]}`` with signatures in the order
+of ``signers``. ``seq`` is the first signer's sequence number: it must exceed the last one
+committed for that key, so a record cannot be replayed; ``chain`` stops replays elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .canonical import canonical_bytes, parse_strict
+from .errors import BadSignature, EncodingError, MalformedRecord
+from .hashing import Domain, digest
+from .keys import SIGNATURE_BYTES, SigningKey, is_public_key_hex, verify
+from .limits import (
+    json_int_max,
+    record_bytes_max,
+    record_depth_max,
+    record_signers_max,
+    record_type_chars_max,
+    string_chars_max,
+)
+
+_TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
+_BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "payload"))
+_HEX = frozenset("0123456789abcdef")
+
+
+class Record:
+    """A signed record. Immutable by convention; ``id`` is the hex record id."""
+
+    __slots__ = ("body", "body_bytes", "id", "id_bytes", "signatures")
+
+    def __init__(self, body: dict[str, Any], signatures: Sequence[bytes], body_bytes: bytes) -> None:
+        self.body = body
+        self.signatures = tuple(signatures)
+        self.body_bytes = body_bytes
+        self.id_bytes = digest(Domain.RECORD, body_bytes)
+        self.id = self.id_bytes.hex()
+
+    @property
+    def chain(self) -> str:
+        return self.body["chain"]  # type: ignore[no-any-return]
+
+    @property
+    def type(self) -> str:
+        return self.body["type"]  # type: ignore[no-any-return]
+
+    @property
+    def signers(self) -> list[str]:
+        return self.body["signers"]  # type: ignore[no-any-return]
+
+    @property
+    def seq(self) -> int:
+        return self.body["seq"]  # type: ignore[no-any-return]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.body["payload"]  # type: ignore[no-any-return]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object sent to a node."""
+        return {"body": self.body, "signatures": [s.hex() for s in self.signatures]}
+
+    def wire_bytes(self) -> bytes:
+        """The wire form as compact UTF-8 JSON (body canonical)."""
+        sigs = ",".join(f'"{s.hex()}"' for s in self.signatures)
+        return b'{"body":' + self.body_bytes + b',"signatures":[' + sigs.encode() + b"]}"
+
+    def verify_signatures(self) -> None:
+        """Raise BadSignature unless every signer's signature over the id verifies."""
+        for index, (signer, signature) in enumerate(zip(self.signers, self.signatures, strict=True)):
+            if not verify(bytes.fromhex(signer), signature, self.id_bytes):
+                raise BadSignature(f"signature {index} (signer {signer[:16]}…) does not verify")
+
+    def __repr__(self) -> str:
+        return f"Record(id={self.id[:16]}…, type={self.type!r}, seq={self.seq})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Record) and other.id == self.id and other.signatures == self.signatures
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def make_body(chain: str, type: str, signers: Sequence[str], seq: int,
+              payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A record body, validated as :func:`parse_record` would validate it."""
+    body = {"chain": chain, "type": type, "signers": list(signers), "seq": seq,
+            "payload": dict(payload)}
+    _check_body(body)
+    return body
+
+
+def sign_body(body: dict[str, Any], keys: Sequence[SigningKey]) -> Record:
+    """Sign ``body`` with ``keys`` (one per signer, in order) and return the record."""
+    _check_body(body)
+    if [k.public_hex for k in keys] != body["signers"]:
+        raise MalformedRecord("keys do not match the body's signers, in order")
+    body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
+    record = Record(body, [b""] * len(keys), body_bytes)
+    record.signatures = tuple(k.sign(record.id_bytes) for k in keys)
+    return record
+
+
+def add_signature(record: Record, signatures: Mapping[str, bytes]) -> Record:
+    """A copy of ``record`` with signatures filled in from ``{signer hex: signature}``."""
+    sigs = [signatures.get(signer, old) for signer, old in zip(record.signers, record.signatures,
+                                                               strict=True)]
+    return Record(record.body, sigs, record.body_bytes)
+
+
+def unsigned(body: dict[str, Any]) -> Record:
+    """A record with empty signatures, for collecting co-signatures one at a time."""
+    _check_body(body)
+    body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
+    return Record(body, [b""] * len(body["signers"]), body_bytes)
+
+
+def parse_record(data: bytes | str) -> Record:
+    """Parse and shape-check one record from its wire bytes (signatures not yet verified)."""
+    if len(data) > record_bytes_max:
+        raise MalformedRecord(f"record is {len(data)} bytes, over the limit of {record_bytes_max}",
+                              code="record_too_large")
+    return record_from_wire(parse_strict(data))
+
+
+def record_from_wire(wire: Any) -> Record:
+    """Shape-check a parsed wire object and build the record (signatures not yet verified)."""
+    if not isinstance(wire, dict) or set(wire) != {"body", "signatures"}:
+        raise MalformedRecord('a record is {"body": {...}, "signatures": [...]} and nothing else')
+    body, sigs = wire["body"], wire["signatures"]
+    _check_body(body)
+    if not isinstance(sigs, list) or len(sigs) != len(body["signers"]):
+        raise MalformedRecord("there must be exactly one signature per signer")
+    signatures = []
+    for sig in sigs:
+        if not isinstance(sig, str) or len(sig) != 2 * SIGNATURE_BYTES or not _HEX.issuperset(sig):
+            raise MalformedRecord("a signature is 128 lowercase hex digits")
+        signatures.append(bytes.fromhex(sig))
+    try:
+        body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
+    except EncodingError as exc:
+        raise MalformedRecord(str(exc), code=exc.code) from exc
+    if len(body_bytes) + 140 * len(signatures) > record_bytes_max:
+        raise MalformedRecord("record is over the size limit", code="record_too_large")
+    return Record(body, signatures, body_bytes)
+
+
+def _check_body(body: Any) -> None:
+    if not isinstance(body, dict) or body.keys() != _BODY_KEYS:
+        raise MalformedRecord(f"a body has exactly the fields {sorted(_BODY_KEYS)}")
+    chain, type_, signers, seq = body["chain"], body["type"], body["signers"], body["seq"]
+    if not isinstance(chain, str) or not 0 < len(chain) <= record_type_chars_max:
+        raise MalformedRecord("chain must be a non-empty string of at most 64 characters")
+    if not isinstance(type_, str) or len(type_) > record_type_chars_max or not _TYPE_RE.match(type_):
+        raise MalformedRecord("type must be lowercase letters, digits, '_' and '.'")
+    if not isinstance(signers, list) or not 0 < len(signers) <= record_signers_max:
+        raise MalformedRecord(f"signers must list 1 to {record_signers_max} public keys")
+    if not all(is_public_key_hex(s) for s in signers) or len(set(signers)) != len(signers):
+        raise MalformedRecord("signers must be distinct 64-hex-digit Ed25519 public keys")
+    if type(seq) is not int or not 0 < seq <= json_int_max:
+        raise MalformedRecord("seq must be a positive integer")
+    if not isinstance(body["payload"], dict):
+        raise MalformedRecord("payload must be an object")
+    _check_strings(body["payload"], record_depth_max)
+
+
+def _check_strings(value: Any, depth_left: int) -> None:
+    if depth_left < 0:
+        raise MalformedRecord(f"payload nested deeper than {record_depth_max}", code="too_deep")
+    if isinstance(value, str):
+        if len(value) > string_chars_max:
+            raise MalformedRecord(f"a string is over {string_chars_max} characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, depth_left)
+            _check_strings(item, depth_left - 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, depth_left - 1)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for storage (not canonical; use canonical_bytes for anything hashed)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
