@@ -50,7 +50,8 @@ class SignedCheckpoint:
     @classmethod
     def from_json(cls, obj: Any) -> SignedCheckpoint:
         try:
-            cp = Checkpoint(str(obj["chain"]), int(obj["tree_size"]), bytes.fromhex(obj["root_hash"]))
+            cp = Checkpoint(str(obj["chain"]), int(obj["tree_size"]),
+                            bytes.fromhex(obj["root_hash"]))
             return cls(cp, tuple(Vote.from_json(v) for v in obj["signatures"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConsensusError(f"malformed checkpoint: {exc!r}",

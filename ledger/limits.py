@@ -1,4 +1,4 @@
-"""Every bound the ledger enforces, named in one place (TigerBeetle style: a limit on everything)."""
+"""Every bound the ledger enforces, named in one place (a limit on everything)."""
 
 from __future__ import annotations
 

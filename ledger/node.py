@@ -135,7 +135,8 @@ class Replica:
         header = Header(
             chain=self.chain, height=self.height + 1, prev=self.head_hash.hex(), time_ms=time_ms,
             records=len(accepted), total=self.total + len(accepted),
-            root=records_root(accepted).hex(), state=next_state(self.state, execution.changes).hex(),
+            root=records_root(accepted).hex(),
+            state=next_state(self.state, execution.changes).hex(),
             validators=validator_set_hash(self.validators).hex(),
             proposer=self.key.public_hex if self.key else "",
         )
@@ -165,9 +166,9 @@ class Replica:
             block.check_contents()
         except StoreError as exc:
             raise ConsensusError(str(exc), code="block_invalid") from exc
-        kept, rejected = self._seq_filter(block.records)
-        if rejected:
-            raise ConsensusError(f"block {h.height} replays a sequence number", code="block_invalid")
+        if self._seq_filter(block.records)[1]:
+            raise ConsensusError(f"block {h.height} replays a sequence number",
+                                 code="block_invalid")
         for record in block.records:
             if record.chain != self.chain:
                 raise ConsensusError(f"block {h.height} holds a record of another chain",
@@ -217,7 +218,8 @@ class Replica:
         self._pending = None
         header = block.header
         self.height, self.head, self.head_hash = header.height, header, header.hash
-        self.time_ms, self.state, self.total = header.time_ms, bytes.fromhex(header.state), header.total
+        self.time_ms, self.total = header.time_ms, header.total
+        self.state = bytes.fromhex(header.state)
         self.seqs.update(pending.seqs)
         self.history.append(merkle.leaf_hash(header.hash))
         if pending.execution.validators is not None:

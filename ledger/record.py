@@ -40,7 +40,8 @@ class Record:
 
     __slots__ = ("body", "body_bytes", "id", "id_bytes", "signatures")
 
-    def __init__(self, body: dict[str, Any], signatures: Sequence[bytes], body_bytes: bytes) -> None:
+    def __init__(self, body: dict[str, Any], signatures: Sequence[bytes],
+                 body_bytes: bytes) -> None:
         self.body = body
         self.signatures = tuple(signatures)
         self.body_bytes = body_bytes
@@ -78,7 +79,8 @@ class Record:
 
     def verify_signatures(self) -> None:
         """Raise BadSignature unless every signer's signature over the id verifies."""
-        for index, (signer, signature) in enumerate(zip(self.signers, self.signatures, strict=True)):
+        pairs = zip(self.signers, self.signatures, strict=True)
+        for index, (signer, signature) in enumerate(pairs):
             if not verify(bytes.fromhex(signer), signature, self.id_bytes):
                 raise BadSignature(f"signature {index} (signer {signer[:16]}…) does not verify")
 
@@ -86,7 +88,8 @@ class Record:
         return f"Record(id={self.id[:16]}…, type={self.type!r}, seq={self.seq})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Record) and other.id == self.id and other.signatures == self.signatures
+        return (isinstance(other, Record) and other.id == self.id
+                and other.signatures == self.signatures)
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -162,7 +165,8 @@ def _check_body(body: Any) -> None:
     chain, type_, signers, seq = body["chain"], body["type"], body["signers"], body["seq"]
     if not isinstance(chain, str) or not 0 < len(chain) <= record_type_chars_max:
         raise MalformedRecord("chain must be a non-empty string of at most 64 characters")
-    if not isinstance(type_, str) or len(type_) > record_type_chars_max or not _TYPE_RE.match(type_):
+    if (not isinstance(type_, str) or len(type_) > record_type_chars_max
+            or not _TYPE_RE.match(type_)):
         raise MalformedRecord("type must be lowercase letters, digits, '_' and '.'")
     if not isinstance(signers, list) or not 0 < len(signers) <= record_signers_max:
         raise MalformedRecord(f"signers must list 1 to {record_signers_max} public keys")

@@ -170,7 +170,8 @@ class Store:
         for table, table_rows in upserts.items():
             spec = self.app_tables[table]
             cols = list(spec.columns)
-            self.conn.executemany(self._upsert(table), [[r.get(c) for c in cols] for r in table_rows])
+            values = [[r.get(c) for c in cols] for r in table_rows]
+            self.conn.executemany(self._upsert(table), values)
 
     def _upsert(self, table: str) -> str:
         if table not in self._upsert_sql:
@@ -240,7 +241,8 @@ class Store:
         spec = self.app_tables[table]
         cols = list(spec.columns)
         order = ", ".join(spec.pk)
-        for values in self.conn.execute(f"SELECT {', '.join(cols)} FROM [{table}] ORDER BY {order}"):
+        sql = f"SELECT {', '.join(cols)} FROM [{table}] ORDER BY {order}"
+        for values in self.conn.execute(sql):
             yield dict(zip(cols, values, strict=True))
 
     def evidence(self) -> list[dict[str, Any]]:
