@@ -26,13 +26,24 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=T
 def canonical_bytes(value: JSONValue, *, depth_max: int = 64) -> bytes:
     """Encode restricted JSON canonically (RFC 8785) as UTF-8; refuse floats and big ints."""
     if _needs_slow_path(value, depth_max):
-        return _jcs(value, allow_floats=False).encode("utf-8")
+        return _encode_utf8(_jcs(value, allow_floats=False))
     return _encode_utf8(_dumps(value))
+
+
+def canonical_bytes_parsed(value: JSONValue, text: str) -> bytes:
+    """Canonical bytes of ``value`` just returned by :func:`parse_strict` from ``text``.
+
+    parse_strict already refused everything the restricted model forbids, so only key order
+    can need the slow path, and only when the text holds a character beyond the BMP.
+    """
+    if text.isascii() or max(text) <= "\uffff":
+        return _encode_utf8(_dumps(value))
+    return canonical_bytes(value)
 
 
 def jcs_bytes(value: JSONValue) -> bytes:
     """Encode any JSON value per RFC 8785, floats included (ECMAScript number formatting)."""
-    return _jcs(value, allow_floats=True).encode("utf-8")
+    return _encode_utf8(_jcs(value, allow_floats=True))
 
 
 def parse_strict(data: bytes | str, *, depth_max: int = record_depth_max + 4) -> JSONValue:
@@ -57,7 +68,8 @@ def parse_strict(data: bytes | str, *, depth_max: int = record_depth_max + 4) ->
         raise
     except (ValueError, RecursionError) as exc:
         raise EncodingError(f"malformed JSON: {exc}", code="malformed_json") from exc
-    _check_strings(value)
+    if "\\u" in text:
+        _check_strings(value)
     return value
 
 

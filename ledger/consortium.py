@@ -25,13 +25,14 @@ from .block import Block, Header
 from .certificate import CommitCertificate, Vote, quorum
 from .checkpoint import SignedCheckpoint
 from .clock import Clock, SystemClock
-from .errors import ConsensusError, DuplicateRecord, LedgerError, RecordRejected
+from .errors import ConsensusError, DuplicateRecord, LedgerError, RecordRejected, StaleSequence
 from .genesis import Genesis
+from .journal import PendingJournal
 from .keys import SigningKey
 from .limits import blocks_per_fetch_max, mempool_records_max
 from .mempool import Mempool
 from .node import Replica
-from .record import Record
+from .record import Record, parse_record
 
 _OUTCOMES_MAX = 1_000_000
 
@@ -51,7 +52,8 @@ class Consortium:
 
     def __init__(self, data_dir: Path, genesis: Genesis, keys: Sequence[SigningKey | None],
                  app_factory: Callable[[], Application], clock: Clock | None = None,
-                 mempool_max: int = mempool_records_max) -> None:
+                 mempool_max: int = mempool_records_max,
+                 journal: PendingJournal | None = None) -> None:
         self.data_dir, self.genesis, self.keys = Path(data_dir), genesis, list(keys)
         self.app_factory, self.clock = app_factory, clock or SystemClock()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +63,22 @@ class Consortium:
         self.lock = threading.RLock()
         self.committed = threading.Condition(self.lock)
         self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        self._outcomes_lock = threading.Lock()
+        self.last_decided: list[Outcome] = []  # outcomes decided by the latest round
+        self.journal = journal
+        if journal is not None:
+            self._replay_journal(journal)
+
+    def _replay_journal(self, journal: PendingJournal) -> None:
+        """Queue again what was acknowledged before a restart; drop what no longer passes."""
+        stale = []
+        for wire in journal.load():
+            record = parse_record(wire)
+            try:
+                self._admit(record)
+            except RecordRejected:
+                stale.append(record.id)
+        journal.remove(stale)
 
     def _open(self, index: int) -> Replica:
         path = self.data_dir / f"node-{index}.sqlite"
@@ -106,29 +124,56 @@ class Consortium:
         return max(live, key=lambda r: r.height)
 
     def submit(self, record: Record) -> None:
-        """Check ``record`` and queue it; raises RecordRejected or Backpressure."""
-        with self.lock:
+        """Check, journal and queue ``record``; raises RecordRejected or Backpressure."""
+        self._admit(record)
+        if self.journal is not None:
+            self.journal.add([record])
+
+    def submit_many(self, records: Sequence[Record]) -> list[LedgerError | None]:
+        """Submit a batch; one journal write for all. Returns None or the error per record."""
+        results: list[LedgerError | None] = []
+        admitted = []
+        for record in records:
+            try:
+                self._admit(record)
+            except LedgerError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+                admitted.append(record)
+        if self.journal is not None and admitted:
+            self.journal.add(admitted)
+        return results
+
+    def _admit(self, record: Record) -> None:
+        with self._outcomes_lock:
             known = self._outcomes.get(record.id)
-            if known is not None and known.height is not None:
-                raise DuplicateRecord(record.id, known.height)
-            gateway = self.gateway()
-        location = gateway.store.record_location(record.id)
-        if location is not None:
-            raise DuplicateRecord(record.id, location[0])
-        gateway.check(record)
+        if known is not None and known.height is not None:
+            raise DuplicateRecord(record.id, known.height)
+        gateway = self.gateway()
+        try:
+            gateway.check(record)
+        except StaleSequence:
+            # a committed record always has a stale sequence number: only then look it up
+            location = gateway.store.record_location(record.id)
+            if location is not None:
+                raise DuplicateRecord(record.id, location[0]) from None
+            raise
         self.mempool.add(record)
-        with self.lock:
+        with self._outcomes_lock:
             self._outcomes.pop(record.id, None)
 
     def outcome(self, record_id: str) -> Outcome | None:
         """The outcome of a record this consortium has seen, if decided."""
-        with self.lock:
+        with self._outcomes_lock:
             return self._outcomes.get(record_id)
 
     def _decide(self, outcome: Outcome) -> None:
-        self._outcomes[outcome.record_id] = outcome
-        while len(self._outcomes) > _OUTCOMES_MAX:
-            self._outcomes.popitem(last=False)
+        with self._outcomes_lock:
+            self._outcomes[outcome.record_id] = outcome
+            self.last_decided.append(outcome)
+            while len(self._outcomes) > _OUTCOMES_MAX:
+                self._outcomes.popitem(last=False)
 
     # -- rounds ----------------------------------------------------------------------------
 
@@ -158,6 +203,7 @@ class Consortium:
             self.catch_up()
             gateway = self.gateway()
             params = self.genesis.params
+            self.last_decided = []
             candidates = self.mempool.take(params.block_records_max)
             if not candidates:
                 return None
@@ -168,6 +214,8 @@ class Consortium:
                 for replica in self.live:
                     replica.discard()
                 raise
+            if self.journal is not None:
+                self.journal.remove([r.id for r in candidates])
             self.committed.notify_all()
             return block
 
@@ -237,6 +285,8 @@ class Consortium:
     def close(self) -> None:
         for i in range(len(self.replicas)):
             self.stop(i)
+        if self.journal is not None:
+            self.journal.close()
 
 
 def conflicting(evidence_header: Header, committed: Header) -> bool:

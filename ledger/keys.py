@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .errors import KeyFileError
 
+_HEX = frozenset("0123456789abcdef")
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 
@@ -29,9 +30,7 @@ def key_id(public_hex: str) -> str:
 
 def is_public_key_hex(text: object) -> bool:
     """True when ``text`` is 64 lowercase hex digits (the on-chain form of a public key)."""
-    if not isinstance(text, str) or len(text) != 2 * PUBLIC_KEY_BYTES:
-        return False
-    return all(c in "0123456789abcdef" for c in text)
+    return isinstance(text, str) and len(text) == 2 * PUBLIC_KEY_BYTES and _HEX.issuperset(text)
 
 
 @lru_cache(maxsize=65536)

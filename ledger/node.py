@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class Replica:
         else:
             app.restore({t.name: self.store.app_rows(t.name) for t in app.tables() if t.restore})
         self.byzantine = False
+        self.lock = threading.RLock()  # guards the committed state (check vs. commit)
         self._pending: _Pending | None = None
         self._load_head()
 
@@ -101,7 +103,8 @@ class Replica:
         if record.seq <= last:
             raise StaleSequence(record.signers[0], record.seq, last)
         record.verify_signatures()
-        code = self.app.check(record)
+        with self.lock:
+            code = self.app.check(record)
         if code != OK:
             raise ApplicationRejected(code)
 
@@ -212,11 +215,14 @@ class Replica:
                                  "here", code="block_not_validated")
         verify_certificate(cert, block.header.hash, self.validators)
         checkpoint.verify(self.validators)
-        self.store.write_block(block, cert, checkpoint, pending.execution.changes, pending.seqs,
-                               pending.execution.validators, evidence)
-        self.app.commit()
+        with self.lock:
+            self.store.write_block(block, cert, checkpoint, pending.execution.changes,
+                                   pending.seqs, pending.execution.validators, evidence)
+            self.app.commit()
+            self._commit_head(block.header, pending)
+
+    def _commit_head(self, header: Header, pending: _Pending) -> None:
         self._pending = None
-        header = block.header
         self.height, self.head, self.head_hash = header.height, header, header.hash
         self.time_ms, self.total = header.time_ms, header.total
         self.state = bytes.fromhex(header.state)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .canonical import canonical_bytes, parse_strict
+from .canonical import canonical_bytes, canonical_bytes_parsed, parse_strict
 from .errors import BadSignature, EncodingError, MalformedRecord
 from .hashing import Domain, digest
 from .keys import SIGNATURE_BYTES, SigningKey, is_public_key_hex, verify
@@ -134,10 +134,11 @@ def parse_record(data: bytes | str) -> Record:
     if len(data) > record_bytes_max:
         raise MalformedRecord(f"record is {len(data)} bytes, over the limit of {record_bytes_max}",
                               code="record_too_large")
-    return record_from_wire(parse_strict(data))
+    text = data.decode("utf-8") if isinstance(data, bytes | bytearray) and data.isascii() else data
+    return record_from_wire(parse_strict(text), text if isinstance(text, str) else None)
 
 
-def record_from_wire(wire: Any) -> Record:
+def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
     """Shape-check a parsed wire object and build the record (signatures not yet verified)."""
     if not isinstance(wire, dict) or set(wire) != {"body", "signatures"}:
         raise MalformedRecord('a record is {"body": {...}, "signatures": [...]} and nothing else')
@@ -151,7 +152,10 @@ def record_from_wire(wire: Any) -> Record:
             raise MalformedRecord("a signature is 128 lowercase hex digits")
         signatures.append(bytes.fromhex(sig))
     try:
-        body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
+        if parsed_from is not None:  # fresh from parse_strict: already validated
+            body_bytes = canonical_bytes_parsed(body, parsed_from)
+        else:
+            body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
     except EncodingError as exc:
         raise MalformedRecord(str(exc), code=exc.code) from exc
     if len(body_bytes) + 140 * len(signatures) > record_bytes_max:

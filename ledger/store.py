@@ -66,6 +66,7 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.lock = threading.RLock()
+        self._local = threading.local()
         self._upsert_sql: dict[str, str] = {}
         self._delete_sql: dict[str, str] = {}
 
@@ -87,7 +88,7 @@ class Store:
     # -- genesis -------------------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._r().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def genesis(self) -> Genesis | None:
@@ -190,20 +191,30 @@ class Store:
     # -- reading ---------------------------------------------------------------------------
 
     def reader(self) -> sqlite3.Connection:
-        """A new read-only connection (one per thread) for queries."""
+        """A new read-only connection for queries (never sees a half-written block)."""
         return connect(self.path, readonly=True)
 
+    def _r(self) -> sqlite3.Connection:
+        return self.thread_reader()
+
+    def thread_reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, opened on first use."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.reader()
+        return conn
+
     def height(self) -> int:
-        row = self.conn.execute("SELECT MAX(height) FROM blocks").fetchone()
+        row = self._r().execute("SELECT MAX(height) FROM blocks").fetchone()
         return int(row[0] or 0)
 
     def header(self, height: int) -> Header | None:
-        row = self.conn.execute("SELECT header FROM blocks WHERE height = ?", (height,)).fetchone()
+        row = self._r().execute("SELECT header FROM blocks WHERE height = ?", (height,)).fetchone()
         return None if row is None else Header.from_json(json.loads(row[0]))
 
     def certified_block(self, height: int) -> tuple[Block, CommitCertificate, SignedCheckpoint]:
         """The block at ``height`` with its certificate and checkpoint."""
-        row = self.conn.execute(
+        row = self._r().execute(
             "SELECT header, certificate, checkpoint FROM blocks WHERE height = ?", (height,)
         ).fetchone()
         if row is None:
@@ -214,27 +225,27 @@ class Store:
                 SignedCheckpoint.from_json(json.loads(row[2])))
 
     def block_records(self, height: int) -> Iterator[Record]:
-        for body, sigs in self.conn.execute(
+        for body, sigs in self._r().execute(
             "SELECT body, sigs FROM records WHERE height = ? ORDER BY idx", (height,)
         ):
             yield stored_record(body, sigs)
 
     def record_location(self, record_id: str) -> tuple[int, int] | None:
-        row = self.conn.execute("SELECT height, idx FROM records WHERE id = ?",
-                                (record_id,)).fetchone()
+        row = self.thread_reader().execute("SELECT height, idx FROM records WHERE id = ?",
+                                           (record_id,)).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))
 
     def header_hashes(self) -> list[bytes]:
         return [bytes.fromhex(h) for (h,) in
-                self.conn.execute("SELECT hash FROM blocks ORDER BY height")]
+                self._r().execute("SELECT hash FROM blocks ORDER BY height")]
 
     def seqs(self) -> dict[str, int]:
-        return dict(self.conn.execute("SELECT signer, seq FROM seqs"))
+        return dict(self._r().execute("SELECT signer, seq FROM seqs"))
 
     def validator_sets(self) -> list[tuple[int, tuple[ValidatorInfo, ...]]]:
         """(from height, set) pairs in height order."""
         return [(int(h), tuple(ValidatorInfo(v["name"], v["key"]) for v in json.loads(vs)))
-                for h, vs in self.conn.execute(
+                for h, vs in self._r().execute(
                     "SELECT height, validators FROM validator_sets ORDER BY height")]
 
     def app_rows(self, table: str) -> Iterator[Row]:
@@ -242,16 +253,19 @@ class Store:
         cols = list(spec.columns)
         order = ", ".join(spec.pk)
         sql = f"SELECT {', '.join(cols)} FROM [{table}] ORDER BY {order}"
-        for values in self.conn.execute(sql):
+        for values in self._r().execute(sql):
             yield dict(zip(cols, values, strict=True))
 
     def evidence(self) -> list[dict[str, Any]]:
-        cur = self.conn.execute("SELECT height, validator, header_hash, header, sig FROM evidence "
+        cur = self._r().execute("SELECT height, validator, header_hash, header, sig FROM evidence "
                                 "ORDER BY height, validator")
         return [dict(zip(("height", "validator", "header_hash", "header", "sig"), r, strict=True))
                 for r in cur]
 
     def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
         self.conn.close()
 
 

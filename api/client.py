@@ -1,0 +1,153 @@
+"""The Python client: typed methods for every endpoint; records are signed locally.
+
+    >>> from api.client import Client
+    >>> node = Client("http://127.0.0.1:8400")
+    >>> node.status()["height"]                                  # doctest: +SKIP
+
+A :class:`Wallet` pairs a key with a client: it fetches the key's last sequence number once,
+numbers each new record itself and signs it before it leaves the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from ledger.keys import SigningKey
+from ledger.record import Record, make_body, sign_body
+
+
+class ClientError(Exception):
+    """A problem answered by the node (``code`` is the stable error code)."""
+
+    def __init__(self, status: int, code: str, detail: str, body: dict[str, Any]) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status, self.code, self.detail, self.body = status, code, detail, body
+        self.retry_after_s = body.get("retry_after_s")
+
+
+class Client:
+    """A node's HTTP API."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _get(self, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self._answer(self.http.get(path, params=clean))
+
+    def _post(self, path: str, content: bytes, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self._answer(self.http.post(path, content=content, params=clean,
+                                           headers={"content-type": "application/json"}))
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"code": "http_error", "detail": response.text[:200]}
+            raise ClientError(response.status_code, str(body.get("code", "http_error")),
+                              str(body.get("detail", "")), body)
+        return response.json()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def submit(self, record: Record, *, wait: bool = False,
+               timeout_ms: int = 10_000) -> dict[str, Any]:
+        """Send one signed record; with ``wait`` the answer carries a receipt."""
+        return self._post("/v1/records", record.wire_bytes(), wait=str(wait).lower(),
+                          timeout_ms=timeout_ms)  # type: ignore[no-any-return]
+
+    def submit_batch(self, records: Sequence[Record], *, wait: bool = False,
+                     timeout_ms: int = 30_000) -> dict[str, Any]:
+        """Send up to 1000 signed records; one result per record, in order."""
+        content = b'{"records":[' + b",".join(r.wire_bytes() for r in records) + b"]}"
+        return self._post("/v1/records/batch", content, wait=str(wait).lower(),
+                          timeout_ms=timeout_ms)  # type: ignore[no-any-return]
+
+    # -- chain -----------------------------------------------------------------------------
+
+    def genesis(self) -> dict[str, Any]:
+        return self._get("/v1/genesis")  # type: ignore[no-any-return]
+
+    def status(self) -> dict[str, Any]:
+        return self._get("/v1/status")  # type: ignore[no-any-return]
+
+    def block(self, height: int, *, records: bool = False) -> dict[str, Any]:
+        return self._get(f"/v1/blocks/{height}", records=str(records).lower())  # type: ignore
+
+    def blocks(self, from_height: int = 1, limit: int = 20, *,
+               records: bool = False) -> dict[str, Any]:
+        return self._get("/v1/blocks", limit=limit, records=str(records).lower(),
+                         **{"from": from_height})  # type: ignore[no-any-return]
+
+    def record(self, record_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/records/{record_id}")  # type: ignore[no-any-return]
+
+    def receipt(self, record_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/records/{record_id}/receipt")  # type: ignore[no-any-return]
+
+    def checkpoint(self, tree_size: int | None = None) -> dict[str, Any]:
+        path = "/v1/checkpoint" if tree_size is None else f"/v1/checkpoints/{tree_size}"
+        return self._get(path)  # type: ignore[no-any-return]
+
+    def consistency(self, first: int, second: int) -> dict[str, Any]:
+        return self._get("/v1/proofs/consistency", first=first,
+                         second=second)  # type: ignore[no-any-return]
+
+    def validators(self) -> dict[str, Any]:
+        return self._get("/v1/validators")  # type: ignore[no-any-return]
+
+    def last_seq(self, signer: str) -> int:
+        return int(self._get(f"/v1/signers/{signer}/seq")["last"])
+
+    def get(self, path: str, **params: Any) -> Any:
+        """Any other read endpoint, as JSON."""
+        return self._get(path, **params)
+
+
+class Wallet:
+    """A signing key with its own sequence counter, bound to one chain and one node."""
+
+    def __init__(self, key: SigningKey, client: Client, chain: str | None = None) -> None:
+        self.key, self.client = key, client
+        self.chain = chain or client.genesis()["genesis"]["chain"]
+        self._seq: int | None = None
+
+    @property
+    def public(self) -> str:
+        return self.key.public_hex
+
+    def next_seq(self) -> int:
+        if self._seq is None:
+            self._seq = self.client.last_seq(self.public)
+        self._seq += 1
+        return self._seq
+
+    def resync(self) -> None:
+        """Forget the local counter (after a rejected record, say)."""
+        self._seq = None
+
+    def sign(self, record_type: str, payload: dict[str, Any]) -> Record:
+        """Build and sign a record of this wallet's key."""
+        body = make_body(self.chain, record_type, [self.public], self.next_seq(), payload)
+        return sign_body(body, [self.key])
+
+    def sign_body(self, body: dict[str, Any]) -> Record:
+        """Sign a body built elsewhere (e.g. by ``exchange.records``)."""
+        return sign_body(body, [self.key])

@@ -1,0 +1,1 @@
+"""One router per area: records (writes), chain (verifier API), exchange (reads), ops, explorer."""

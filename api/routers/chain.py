@@ -1,0 +1,172 @@
+"""The chain API for verifiers: genesis, blocks, records with proofs, checkpoints."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from ledger import merkle
+from ledger.errors import StoreError
+from ledger.limits import blocks_per_fetch_max
+from ledger.receipt import build_receipt
+from ledger.store import stored_record
+
+from ..deps import get_node
+from ..problems import Problem, responses
+from ..runtime import Node
+
+router = APIRouter(prefix="/v1", tags=["chain"])
+NodeDep = Annotated[Node, Depends(get_node)]
+Height = Annotated[int, Path(ge=1, le=2**53 - 1)]
+RecordId = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="record id (hex)")]
+
+
+@router.get("/genesis", summary="The genesis document and its hash")
+def genesis(node: NodeDep) -> dict[str, Any]:
+    return {"hash": node.genesis.hash.hex(), "genesis": node.genesis.to_json()}
+
+
+@router.get("/status", summary="Chain head, mempool depth and validators")
+def status(node: NodeDep) -> dict[str, Any]:
+    replica = node.replica
+    consortium = node.consortium
+    keys = {k.public_hex: i for i, k in enumerate(consortium.keys) if k is not None}
+    validators = []
+    for info in replica.validators:
+        i = keys.get(info.key)
+        peer = consortium.replicas[i] if i is not None else None
+        validators.append({"name": info.name, "key": info.key, "up": peer is not None,
+                           "height": peer.height if peer is not None else None})
+    return {"chain": replica.chain, "height": replica.height,
+            "head": replica.head_hash.hex(), "time": replica.time_ms,
+            "records": replica.total, "state": replica.state.hex(),
+            "mempool": len(consortium.mempool), "validators": validators}
+
+
+def _block_json(node: Node, row: tuple[Any, ...], with_records: bool) -> dict[str, Any]:
+    height, hash_, header, cert, checkpoint = row
+    out: dict[str, Any] = {"height": height, "hash": hash_, "header": json.loads(header),
+                           "certificate": json.loads(cert), "checkpoint": json.loads(checkpoint)}
+    conn = node.replica.store.thread_reader()
+    if with_records:
+        out["records"] = [stored_record(b, s).to_wire() for b, s in conn.execute(
+            "SELECT body, sigs FROM records WHERE height = ? ORDER BY idx", (height,))]
+    else:
+        out["record_ids"] = [i for (i,) in conn.execute(
+            "SELECT id FROM records WHERE height = ? ORDER BY idx", (height,))]
+    return out
+
+
+_BLOCK_SQL = "SELECT height, hash, header, certificate, checkpoint FROM blocks"
+
+
+@router.get("/blocks", summary="Blocks by height range (at most 100)")
+def blocks(node: NodeDep,
+           from_height: Annotated[int, Query(alias="from", ge=1, le=2**53 - 1)] = 1,
+           limit: Annotated[int, Query(ge=1, le=blocks_per_fetch_max)] = 20,
+           records: Annotated[bool, Query(description="include full records")] = False,
+           ) -> dict[str, Any]:
+    conn = node.replica.store.thread_reader()
+    rows = conn.execute(f"{_BLOCK_SQL} WHERE height >= ? ORDER BY height LIMIT ?",
+                        (from_height, limit)).fetchall()
+    return {"blocks": [_block_json(node, r, records) for r in rows],
+            "height": node.replica.height}
+
+
+@router.get("/blocks/{height}", responses=responses(404), summary="One block")
+def block(node: NodeDep, height: Height,
+          records: Annotated[bool, Query(description="include full records")] = False,
+          ) -> dict[str, Any]:
+    conn = node.replica.store.thread_reader()
+    row = conn.execute(f"{_BLOCK_SQL} WHERE height = ?", (height,)).fetchone()
+    if row is None:
+        raise Problem(404, "block_not_found", f"no block at height {height}")
+    return _block_json(node, row, records)
+
+
+@router.get("/records/{record_id}", responses=responses(400, 404),
+            summary="One committed (or pending) record and where it is")
+def record(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
+    conn = node.replica.store.thread_reader()
+    row = conn.execute("SELECT height, idx, body, sigs FROM records WHERE id = ?",
+                       (record_id,)).fetchone()
+    if row is None:
+        outcome = node.consortium.outcome(record_id)
+        if record_id in node.consortium.mempool:
+            return {"id": record_id, "status": "pending"}
+        if outcome is not None and outcome.code is not None:
+            return {"id": record_id, "status": "rejected", "code": outcome.code}
+        raise Problem(404, "record_not_found", f"no record {record_id} here")
+    height, index, body, sigs = row
+    return {"id": record_id, "status": "committed", "height": height, "index": index,
+            "record": stored_record(body, sigs).to_wire()}
+
+
+@router.get("/records/{record_id}/receipt", responses=responses(400, 404),
+            summary="A receipt: the record, its inclusion proof and the certified header")
+def receipt(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
+    out = build_receipt(node.replica.store, record_id)
+    if out is None:
+        raise Problem(404, "record_not_found", f"no committed record {record_id} here")
+    return out
+
+
+@router.get("/checkpoint", summary="The latest signed checkpoint")
+def checkpoint(node: NodeDep) -> dict[str, Any]:
+    height = node.replica.height
+    if height == 0:
+        raise Problem(404, "no_blocks", "no block has been committed yet")
+    return _checkpoint_at(node, height)
+
+
+@router.get("/checkpoints/{tree_size}", responses=responses(404),
+            summary="The signed checkpoint of a given history size (= height)")
+def checkpoint_at(node: NodeDep, tree_size: Height) -> dict[str, Any]:
+    return _checkpoint_at(node, tree_size)
+
+
+def _checkpoint_at(node: Node, height: int) -> dict[str, Any]:
+    row = node.replica.store.thread_reader().execute(
+        "SELECT checkpoint FROM blocks WHERE height = ?", (height,)).fetchone()
+    if row is None:
+        raise Problem(404, "checkpoint_not_found", f"no checkpoint of size {height}")
+    return json.loads(row[0])  # type: ignore[no-any-return]
+
+
+@router.get("/proofs/consistency", responses=responses(400, 404),
+            summary="A consistency proof between two history sizes")
+def consistency(node: NodeDep, first: Annotated[int, Query(ge=1, le=2**53 - 1)],
+                second: Annotated[int, Query(ge=1, le=2**53 - 1)]) -> dict[str, Any]:
+    if first > second:
+        raise Problem(400, "invalid_parameter", "first must not exceed second")
+    hashes = node.replica.store.header_hashes()
+    if second > len(hashes):
+        raise Problem(404, "checkpoint_not_found", f"the history holds {len(hashes)} blocks")
+    leaves = [merkle.leaf_hash(h) for h in hashes[:second]]
+    proof = merkle.consistency_proof(leaves, first)
+    return {"first": first, "second": second,
+            "first_root": merkle.root_from_leaf_hashes(leaves[:first]).hex(),
+            "second_root": merkle.root_from_leaf_hashes(leaves).hex(),
+            "consistency_proof": [p.hex() for p in proof]}
+
+
+@router.get("/validators", summary="Validator sets over time, and evidence of misbehaviour")
+def validators(node: NodeDep) -> dict[str, Any]:
+    store = node.replica.store
+    try:
+        sets = store.validator_sets()
+    except StoreError as exc:  # pragma: no cover - store unreadable
+        raise Problem(503, exc.code, str(exc)) from exc
+    return {"sets": [{"from_height": h, "validators": [{"name": v.name, "key": v.key}
+                                                       for v in vs]} for h, vs in sets],
+            "evidence": store.evidence()}
+
+
+@router.get("/signers/{key}/seq", responses=responses(400),
+            summary="The last committed sequence number of a signing key")
+def signer_seq(node: NodeDep,
+               key: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> dict[str, Any]:
+    """Clients sign their next record with ``last + 1`` (pending records not counted)."""
+    return {"signer": key, "last": node.replica.seqs.get(key, 0)}

@@ -1,0 +1,53 @@
+"""Operations: health and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from ..deps import get_node
+from ..runtime import Node
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness and chain head")
+def healthz(node: Annotated[Node, Depends(get_node)]) -> dict[str, Any]:
+    replica = node.replica
+    live = len(node.consortium.live)
+    return {"status": "ok", "height": replica.height, "replicas_up": live,
+            "replicas": len(node.consortium.replicas), "mempool": len(node.consortium.mempool)}
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
+    m, replica = node.metrics, node.replica
+    lines = [
+        "# HELP jifentong_records_committed_total Records committed since start.",
+        "# TYPE jifentong_records_committed_total counter",
+        f"jifentong_records_committed_total {m.records_committed}",
+        "# HELP jifentong_records_rejected_total Records rejected at block time since start.",
+        "# TYPE jifentong_records_rejected_total counter",
+        f"jifentong_records_rejected_total {m.records_rejected}",
+        "# TYPE jifentong_blocks_committed_total counter",
+        f"jifentong_blocks_committed_total {m.blocks_committed}",
+        "# TYPE jifentong_rounds_failed_total counter",
+        f"jifentong_rounds_failed_total {m.rounds_failed}",
+        "# HELP jifentong_block_height Height of the chain head.",
+        "# TYPE jifentong_block_height gauge",
+        f"jifentong_block_height {replica.height}",
+        "# HELP jifentong_mempool_depth Records waiting for a block.",
+        "# TYPE jifentong_mempool_depth gauge",
+        f"jifentong_mempool_depth {len(node.consortium.mempool)}",
+        "# TYPE jifentong_replicas_up gauge",
+        f"jifentong_replicas_up {len(node.consortium.live)}",
+        "# HELP jifentong_request_seconds Request latency by route.",
+        "# TYPE jifentong_request_seconds summary",
+    ]
+    for route, count in sorted(m.request_count.items()):
+        lines.append(f'jifentong_request_seconds_count{{route="{route}"}} {count}')
+        lines.append(f'jifentong_request_seconds_sum{{route="{route}"}} '
+                     f'{m.request_seconds[route]:.6f}')
+    return "\n".join(lines) + "\n"

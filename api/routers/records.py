@@ -1,0 +1,163 @@
+"""Submitting signed records: one or a batch, optionally waiting for a receipt.
+
+Writes are non-custodial: the node receives records already signed by their owners and
+holds no customer key. Every write is idempotent by record id: sending a record again
+returns what became of it, marked ``duplicate``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from ledger.canonical import parse_strict
+from ledger.consortium import Outcome
+from ledger.errors import DuplicateRecord, LedgerError, RecordRejected
+from ledger.limits import batch_records_max, record_bytes_max, record_depth_max
+from ledger.receipt import build_receipt
+from ledger.record import Record, parse_record, record_from_wire
+
+from ..deps import get_node
+from ..problems import Problem, problem_for, responses
+from ..runtime import Node
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["body", "signatures"],
+    "additionalProperties": False,
+    "properties": {
+        "body": {
+            "type": "object",
+            "required": ["chain", "type", "signers", "seq", "payload"],
+            "properties": {
+                "chain": {"type": "string"}, "type": {"type": "string"},
+                "signers": {"type": "array", "items": {"type": "string"}},
+                "seq": {"type": "integer", "minimum": 1}, "payload": {"type": "object"},
+            },
+        },
+        "signatures": {"type": "array", "items": {"type": "string"}},
+    },
+}
+EXAMPLE = {"body": {"chain": "demo-district", "type": "exchange.redeem",
+                    "signers": ["3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"],
+                    "seq": 7, "payload": {"program": "BP", "amount": 8000, "order": "A-1001"}},
+           "signatures": ["8d0c…(128 hex digits)"]}
+
+Wait = Annotated[bool, Query(description="wait for the block and answer with a receipt")]
+Timeout = Annotated[int, Query(ge=0, le=60_000, description="how long to wait, ms")]
+
+
+def _result(node: Node, outcome: Outcome | None, record_id: str, duplicate: bool) -> dict[str, Any]:
+    if outcome is None:
+        return {"id": record_id, "status": "pending", "duplicate": duplicate}
+    if outcome.code is not None:
+        return {"id": record_id, "status": "rejected", "code": outcome.code, "duplicate": duplicate}
+    out: dict[str, Any] = {"id": record_id, "status": "committed", "duplicate": duplicate,
+                           "height": outcome.height, "index": outcome.index}
+    return out
+
+
+def _known(node: Node, exc: DuplicateRecord) -> Outcome | None:
+    if exc.height is None:
+        return node.consortium.outcome(exc.record_id)
+    location = node.replica.store.record_location(exc.record_id)
+    return Outcome(exc.record_id, height=location[0], index=location[1]) if location else None
+
+
+@router.post("/records", status_code=202, responses=responses(400, 409, 413, 422, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": RECORD_SCHEMA, "example": EXAMPLE}}}},
+             summary="Submit one signed record")
+async def submit_record(request: Request, node: Annotated[Node, Depends(get_node)],
+                        wait: Wait = False, timeout_ms: Timeout = 10_000) -> JSONResponse:
+    """Check, journal and queue a record; with ``wait`` answer once it is in a block."""
+    data = await request.body()
+    if len(data) > record_bytes_max:
+        raise Problem(413, "record_too_large",
+                      f"a record is at most {record_bytes_max} bytes; this one is {len(data)}")
+    record = parse_record(data)
+    duplicate = False
+    try:
+        node.submit(record)
+    except DuplicateRecord as exc:
+        duplicate = True
+        known = _known(node, exc)
+        if not wait or (known is not None):
+            return _reply(node, _result(node, known, record.id, True), wait)
+    if wait:
+        outcomes = await node.wait([record.id], timeout_ms / 1000)
+        result = _result(node, outcomes.get(record.id), record.id, duplicate)
+        return _reply(node, result, wait)
+    return JSONResponse({"id": record.id, "status": "pending", "duplicate": False},
+                        status_code=202)
+
+
+def _reply(node: Node, result: dict[str, Any], with_receipt: bool) -> JSONResponse:
+    if result["status"] == "rejected":
+        exc = RecordRejected(f"record {result['id']} was rejected at block time: "
+                             f"{result['code']}", code=result["code"])
+        return problem_for(exc, id=result["id"])
+    if result["status"] == "committed":
+        if with_receipt:
+            result["receipt"] = build_receipt(node.replica.store, result["id"])
+        return JSONResponse(result, status_code=200)
+    return JSONResponse(result, status_code=202)
+
+
+BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties": False,
+                "properties": {"records": {"type": "array", "maxItems": batch_records_max,
+                                           "items": RECORD_SCHEMA}}}
+
+
+@router.post("/records/batch", responses=responses(400, 413, 503),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": BATCH_SCHEMA}}}},
+             summary="Submit up to 1000 signed records at once")
+async def submit_batch(request: Request, node: Annotated[Node, Depends(get_node)],
+                       wait: Wait = False, timeout_ms: Timeout = 30_000) -> dict[str, Any]:
+    """Each record is judged on its own; the answer lists a result per record, in order."""
+    wire = parse_strict(await request.body(), depth_max=record_depth_max + 6)
+    if not isinstance(wire, dict) or set(wire) != {"records"} or not isinstance(
+            wire["records"], list):
+        raise Problem(400, "malformed_batch", 'a batch is {"records": [record, ...]}')
+    items = wire["records"]
+    if not 0 < len(items) <= batch_records_max:
+        raise Problem(413 if items else 400, "batch_too_large" if items else "malformed_batch",
+                      f"a batch holds 1 to {batch_records_max} records, not {len(items)}")
+    parsed: list[Record | LedgerError] = []
+    for item in items:
+        try:
+            parsed.append(record_from_wire(item))
+        except LedgerError as exc:
+            parsed.append(exc)
+    records = [p for p in parsed if isinstance(p, Record)]
+    errors = iter(node.submit_many(records))
+    results: list[dict[str, Any]] = []
+    waiting: list[str] = []
+    for item in parsed:
+        if isinstance(item, LedgerError):
+            results.append({"id": None, "status": "rejected", "code": item.code,
+                            "detail": str(item)})
+            continue
+        error = next(errors)
+        if isinstance(error, DuplicateRecord):
+            results.append(_result(node, _known(node, error), item.id, True))
+        elif error is not None:
+            results.append({"id": item.id, "status": "rejected", "code": error.code,
+                            "detail": str(error)})
+        else:
+            results.append({"id": item.id, "status": "pending", "duplicate": False})
+            waiting.append(item.id)
+    if wait and waiting:
+        outcomes = await node.wait(waiting, timeout_ms / 1000)
+        for result in results:
+            if result["status"] == "pending" and result["id"] in outcomes:
+                result.update(_result(node, outcomes[result["id"]], result["id"], False))
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    return {"results": results, "counts": counts}

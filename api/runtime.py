@@ -1,0 +1,177 @@
+"""A running node: the simulated consortium of a data dir, its block producer and waiters.
+
+The HTTP layer talks to :class:`Node` only. Submissions are checked, journaled and queued by
+the calling thread; a background thread cuts a block when the mempool holds a full block or
+the block interval has passed, and wakes the requests waiting for their records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.application import Application
+from ledger.clock import Clock, SystemClock
+from ledger.consortium import Consortium, Outcome
+from ledger.errors import ConsensusError, LedgerError
+from ledger.journal import PendingJournal
+from ledger.node import Replica
+from ledger.record import Record
+
+from .datadir import DataDir
+
+log = logging.getLogger("jifentong.node")
+
+
+@dataclass
+class Metrics:
+    """Counters exported at /metrics (Prometheus text format)."""
+
+    records_committed: int = 0
+    records_rejected: int = 0
+    blocks_committed: int = 0
+    rounds_failed: int = 0
+    request_count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    request_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def observe(self, route: str, seconds: float) -> None:
+        self.request_count[route] += 1
+        self.request_seconds[route] += seconds
+
+
+class Node:
+    """The consortium behind one data dir, with a block-producing thread."""
+
+    def __init__(self, data: DataDir, app_factory: Callable[[], Application],
+                 clock: Clock | None = None, produce: bool = True) -> None:
+        self.data = data
+        genesis = data.genesis()
+        self.journal = PendingJournal(data.path / "mempool.sqlite")
+        self.consortium = Consortium(data.path, genesis, data.validator_keys(genesis),
+                                     app_factory, clock or SystemClock(), journal=self.journal)
+        self.genesis = genesis
+        self.metrics = Metrics()
+        self.started_s = time.time()
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]]]
+        self._waiters = defaultdict(list)
+        self._waiters_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        if produce:
+            self._thread = threading.Thread(target=self._produce_loop, name="block-producer",
+                                            daemon=True)
+            self._thread.start()
+
+    @property
+    def replica(self) -> Replica:
+        """The replica that serves reads (the most advanced live one)."""
+        return self.consortium.gateway()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def submit(self, record: Record) -> None:
+        self.consortium.submit(record)
+        self._nudge()
+
+    def submit_many(self, records: Sequence[Record]) -> list[LedgerError | None]:
+        results = self.consortium.submit_many(records)
+        self._nudge()
+        return results
+
+    def _nudge(self) -> None:
+        if len(self.consortium.mempool) >= self.genesis.params.block_records_max:
+            self._wake.set()
+
+    async def wait(self, record_ids: Sequence[str], timeout_s: float) -> dict[str, Outcome]:
+        """Wait until every record is decided (committed or rejected), or the timeout."""
+        loop = asyncio.get_running_loop()
+        futures: dict[str, asyncio.Future[Outcome]] = {}
+        with self._waiters_lock:
+            for record_id in record_ids:
+                outcome = self.consortium.outcome(record_id)
+                future: asyncio.Future[Outcome] = loop.create_future()
+                if outcome is not None:
+                    future.set_result(outcome)
+                else:
+                    self._waiters[record_id].append((loop, future))
+                futures[record_id] = future
+        self._wake.set()
+        pending = [f for f in futures.values() if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
+        return {i: f.result() for i, f in futures.items() if f.done()}
+
+    def _resolve(self, outcomes: Sequence[Outcome]) -> None:
+        with self._waiters_lock:
+            for outcome in outcomes:
+                for loop, future in self._waiters.pop(outcome.record_id, ()):
+                    loop.call_soon_threadsafe(_set_result, future, outcome)
+
+    # -- the block producer ------------------------------------------------------------------
+
+    def produce_now(self) -> int:
+        """Cut blocks until the mempool is empty (used by tests, the demo and the bench)."""
+        count = 0
+        while self._produce_one():
+            count += 1
+        return count
+
+    def _produce_one(self) -> bool:
+        consortium = self.consortium
+        try:
+            block = consortium.produce_block()
+        except ConsensusError as exc:
+            self.metrics.rounds_failed += 1
+            log.warning("round failed: %s", exc)
+            return False
+        decided = consortium.last_decided
+        self._resolve(decided)
+        if block is None:
+            return False
+        self.metrics.blocks_committed += 1
+        self.metrics.records_committed += len(block.records)
+        self.metrics.records_rejected += len(decided) - len(block.records)
+        return True
+
+    def _produce_loop(self) -> None:
+        interval_s = self.genesis.params.block_interval_ms / 1000
+        backoff_s = interval_s
+        while not self._stop.is_set():
+            self._wake.wait(interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                while len(self.consortium.mempool) and self._produce_one():
+                    backoff_s = interval_s
+                if len(self.consortium.mempool):
+                    time.sleep(min(backoff_s, 5.0))
+                    backoff_s *= 2
+            except Exception:  # never let the producer die silently
+                log.exception("block producer error")
+                time.sleep(1.0)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.consortium.close()
+
+
+def _set_result(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
+def open_node(path: Path, app_factory: Callable[[], Application], *, produce: bool = True,
+              clock: Clock | None = None) -> Node:
+    """Open the node of the data dir at ``path``."""
+    return Node(DataDir(path), app_factory, clock=clock, produce=produce)

@@ -1,0 +1,124 @@
+"""The FastAPI application: assembles the routers, limits, error handling and logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.limits import request_bytes_max
+
+from . import problems
+from .routers import chain, ops, records
+from .runtime import Node
+
+log = logging.getLogger("jifentong.access")
+
+DESCRIPTION = """\
+积分通 **Jifentong** node API. Merchants and customers submit records they signed themselves
+(the node holds no customer key); anyone reads programs, rates, balances, blocks and proofs.
+Errors are `application/problem+json` with a stable `code`. See docs/API.md.
+"""
+
+
+class LimitsMiddleware:
+    """Refuses bodies over ``request_bytes_max`` (413) and records latency per route."""
+
+    def __init__(self, app: ASGIApp, node: Node) -> None:
+        self.app, self.node = app, node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > request_bytes_max):
+            await _send_413(send)
+            return
+        seen = 0
+        status = {"code": 0}
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > request_bytes_max:
+                    raise _TooLarge
+            return message
+
+        async def observed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, observed_send)
+        except _TooLarge:
+            if status["code"] == 0:
+                await _send_413(send)
+        route = scope.get("route")
+        path = getattr(route, "path", "other")
+        elapsed = time.perf_counter() - started
+        self.node.metrics.observe(path, elapsed)
+        if log.isEnabledFor(logging.INFO):
+            log.info(json.dumps({"method": scope["method"], "path": scope["path"],
+                                 "route": path, "status": status["code"],
+                                 "ms": round(elapsed * 1000, 2)}))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_413(send: Send) -> None:
+    body = json.dumps({"type": "/problems/request_too_large", "title": "request too large",
+                       "status": 413, "code": "request_too_large",
+                       "detail": f"request bodies are limited to {request_bytes_max} bytes"})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", problems.PROBLEM.encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
+    """The node's ASGI app: JSON API, chain API, operations and (optionally) the explorer."""
+    app = FastAPI(title="Jifentong node", version="1", description=DESCRIPTION,
+                  openapi_tags=_TAGS)
+    app.state.node = node
+    problems.install(app)
+    for router in (records.router, chain.router, ops.router):
+        app.include_router(router)
+    for extra in _optional_routers(explorer):
+        app.include_router(extra)
+    app.add_middleware(LimitsMiddleware, node=node)
+    return app
+
+
+def _optional_routers(explorer: bool) -> list[Any]:
+    routers: list[Any] = []
+    try:
+        from .routers import exchange
+        routers.append(exchange.router)
+    except ImportError:  # pragma: no cover - during bring-up only
+        pass
+    if explorer:
+        try:
+            from .explorer import router as explorer_router
+            routers.append(explorer_router)
+        except ImportError:  # pragma: no cover
+            pass
+    return routers
+
+
+_TAGS = [
+    {"name": "records", "description": "Submit signed records (idempotent by record id)."},
+    {"name": "chain", "description": "Blocks, certificates, proofs and checkpoints."},
+    {"name": "exchange", "description": "Programs, rates, balances, quotes, settlement."},
+    {"name": "operations", "description": "Health and metrics."},
+]
