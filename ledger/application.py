@@ -8,7 +8,8 @@ Numbered requirements (tests name them, see docs/REQUIREMENTS.md):
 
 - APP-1 ``check`` has no side effects; it judges a record against the committed state.
 - APP-2 ``execute`` applies a block's records in order to a working state; a rejected record
-  changes nothing, so executing ``[a, bad, c]`` equals executing ``[a, c]``.
+  changes no state. (The proposer still re-executes the accepted records alone before it
+  proposes, so effects numbered by position in the block match what validators compute.)
 - APP-3 ``execute`` returns every derived row it changed as :class:`Change` values; the ledger
   writes them in the block's SQLite transaction and folds them into the state commitment.
 - APP-4 ``commit`` makes the working state the committed state; ``discard`` drops it.

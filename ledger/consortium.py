@@ -210,7 +210,10 @@ class Consortium:
             try:
                 block = self._round(gateway, candidates)
             except LedgerError:
-                self.mempool.put_back(candidates)
+                decided = {o.record_id for o in self.last_decided}
+                self.mempool.put_back(r for r in candidates if r.id not in decided)
+                if self.journal is not None:
+                    self.journal.remove(decided)
                 for replica in self.live:
                     replica.discard()
                 raise

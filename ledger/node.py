@@ -125,16 +125,23 @@ class Replica:
     def propose(self, candidates: Sequence[Record], now_ms: int) -> Proposal:
         """Execute ``candidates`` (already checked) and build a block of those accepted."""
         self.discard()
-        kept, rejected = self._seq_filter(candidates)
+        accepted, rejected = self._seq_filter(candidates)
         time_ms = max(now_ms, self.time_ms + 1)
-        execution = self.app.execute(BlockContext(self.chain, self.height + 1, time_ms), kept)
-        accepted = []
-        for record, code in zip(kept, execution.codes, strict=True):
-            if code == OK:
-                accepted.append(record)
-            else:
-                rejected[record.id] = code
-        execution.codes = [OK] * len(accepted)
+        ctx = BlockContext(self.chain, self.height + 1, time_ms)
+        execution = self.app.execute(ctx, accepted)
+        while any(code != OK for code in execution.codes):
+            # Execute exactly the records that go into the block, so that no effect (a row
+            # numbered by position, say) depends on a record left out. Terminates: each
+            # pass removes at least one record.
+            kept = []
+            for record, code in zip(accepted, execution.codes, strict=True):
+                if code == OK:
+                    kept.append(record)
+                else:
+                    rejected[record.id] = code
+            accepted = kept
+            self.app.discard()
+            execution = self.app.execute(ctx, accepted)
         header = Header(
             chain=self.chain, height=self.height + 1, prev=self.head_hash.hex(), time_ms=time_ms,
             records=len(accepted), total=self.total + len(accepted),
@@ -160,6 +167,7 @@ class Replica:
             (h.validators == validator_set_hash(self.validators).hex(), "validator set"),
             (any(v.key == h.proposer for v in self.validators), "proposer"),
             (h.total == self.total + h.records, "total"),
+            (h.records <= self.genesis.params.block_records_max, "record count"),
         ]
         for ok, what in expect:
             if not ok:

@@ -1,0 +1,113 @@
+"""``jifentong bench``: every figure beside the limit measured in the same run.
+
+The limit is Ed25519 signature verification: one core and two cores (a process pool), since
+every record carries at least one signature that every node must check. Each figure is also
+printed as a ratio to that limit, so a reading says how close the code comes to the crypto.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger.application import ValidatorInfo
+from ledger.clock import ManualClock
+from ledger.consortium import Consortium
+from ledger.counter import CounterApp
+from ledger.genesis import Genesis, LedgerParams
+from ledger.keys import SigningKey, verify
+from ledger.record import make_body, parse_record, sign_body
+
+T0 = 1_767_225_600_000
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Figures:
+    """Measured values by key; ``notes`` say how each was measured."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def put(self, key: str, value: float, note: str) -> None:
+        self.values[key] = value
+        self.notes[key] = note
+
+
+def _verify_loop(seconds: float) -> int:
+    key = SigningKey.from_seed(b"\x07" * 32)
+    message = b"jifentong bench message, 32 byt"
+    signature = key.sign(message)
+    count, deadline = 0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(100):
+            verify(key.public, signature, message)
+        count += 100
+    return count
+
+
+def ed25519_rates(seconds: float = 2.0) -> tuple[float, float]:
+    """Verifications per second on one core, and on two (two processes at once)."""
+    one = _verify_loop(seconds) / seconds
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        pool.map(_verify_loop, [0.05, 0.05])  # warm up both workers
+        two = sum(pool.map(_verify_loop, [seconds, seconds])) / seconds
+    return one, two
+
+
+def signed_counter_wires(chain: str, count: int, signers: int = 200) -> list[bytes]:
+    """``count`` signed counter records from ``signers`` keys, as wire bytes."""
+    keys = [SigningKey.from_seed(i.to_bytes(4, "big") * 8) for i in range(signers)]
+    out = []
+    for i in range(count):
+        key = keys[i % signers]
+        body = make_body(chain, "counter.add", [key.public_hex], i // signers + 1,
+                         {"name": f"counter-{i % 64}", "by": 1})
+        out.append(sign_body(body, [key]).wire_bytes())
+    return out
+
+
+def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Any],
+                     app_genesis: dict[str, Any] | None = None) -> Consortium:
+    """A one-validator consortium (the single-node configuration the figures quote)."""
+    key = SigningKey.from_seed(b"\x01" * 32)
+    genesis = Genesis(chain, T0, (ValidatorInfo("validator-0", key.public_hex),),
+                      LedgerParams(block_records_max=2000), app_genesis or {})
+    return Consortium(data_dir, genesis, [key], app_factory, ManualClock(T0, step_ms=10))
+
+
+def ingest(records: int, progress: Progress) -> float:
+    """Wire bytes -> parse -> check (signature, sequence, app) -> block -> certificate -> SQLite."""
+    progress(f"signing {records} counter records")
+    wires = signed_counter_wires("bench-ingest", records)
+    with tempfile.TemporaryDirectory() as tmp:
+        consortium = single_validator(Path(tmp), "bench-ingest", CounterApp)
+        progress("ingesting")
+        started = time.perf_counter()
+        block_max = consortium.genesis.params.block_records_max
+        for offset in range(0, len(wires), block_max):
+            consortium.submit_many([parse_record(w) for w in wires[offset:offset + block_max]])
+            consortium.run_until_idle()
+        elapsed = time.perf_counter() - started
+        height = consortium.gateway().total
+        consortium.close()
+    assert height == records, f"ingested {height} of {records}"
+    return records / elapsed
+
+
+def run_all(records: int, progress: Progress) -> Figures:
+    """Every figure of the bench, in one run."""
+    figures = Figures()
+    progress("measuring Ed25519 verification (the limit)")
+    one, two = ed25519_rates()
+    figures.put("ed25519_verify_per_s_1core", one, "one process, one key, 32-byte messages")
+    figures.put("ed25519_verify_per_s_2core", two, "two processes at once")
+    figures.put("ingest_records_per_s", ingest(records, progress),
+                "counter records: parse, check, block, certificate, SQLite; 1 validator")
+    return figures

@@ -1,0 +1,78 @@
+"""The ``jifentong bench`` command: runs :mod:`api.bench` and prints figures and ratios."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import bench
+
+err = Console(stderr=True)
+
+#: (key, what, unit, which limit it is compared with, target ratio or None)
+ROWS = [
+    ("ed25519_verify_per_s_1core", "Ed25519 verifications, 1 core", "/s", None, None),
+    ("ed25519_verify_per_s_2core", "Ed25519 verifications, 2 cores", "/s", None, None),
+    ("ingest_records_per_s", "ledger ingest (1 validator)", "rec/s", "1core", 0.60),
+    ("swap_records_per_s", "swaps through the ledger (1 validator)", "rec/s", "1core", 0.50),
+    ("http_submit_per_s", "HTTP submissions, one record each", "rec/s", "1core", None),
+    ("http_batch_submit_per_s", "HTTP submissions in batches", "rec/s", "1core", None),
+    ("verify_records_per_s", "chain verification", "rec/s", "2core", 0.70),
+    ("verify_peak_mb", "verification peak memory", "MB", None, None),
+    ("explorer_p50_ms", "explorer page, median", "ms", None, None),
+    ("explorer_p95_ms", "explorer page, 95th percentile", "ms", None, None),
+    ("disk_bytes_per_record", "bytes on disk per record (all replicas)", "B", None, None),
+]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench")
+    def bench_command(
+        json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        records: Annotated[int, typer.Option("--records", min=1000, max=2_000_000,
+                                             help="records per workload")] = 20_000,
+    ) -> None:
+        """Measure throughput, verification, explorer latency and disk use against Ed25519."""
+        def progress(message: str) -> None:
+            err.print(f"[dim]bench:[/] {message}")
+
+        figures = bench.run_all(records, progress)
+        values = figures.values
+        one = values["ed25519_verify_per_s_1core"]
+        two = values["ed25519_verify_per_s_2core"]
+        if json_out:
+            out = {k: round(v, 2) for k, v in values.items()}
+            out["records"] = records
+            out["ratios"] = {k: round(values[k] / (one if lim == "1core" else two), 3)
+                             for k, _, _, lim, _ in ROWS if lim and k in values}
+            out["machine"] = {"python": platform.python_version(),
+                              "platform": platform.platform(), "cpus": _cpus()}
+            out["notes"] = figures.notes
+            sys.stdout.write(json.dumps(out, indent=2) + "\n")
+            return
+        table = Table(title=f"jifentong bench — {records} records per workload")
+        for column in ("figure", "value", "vs limit", "target"):
+            table.add_column(column, justify="right" if column != "figure" else "left")
+        for key, what, unit, limit, target in ROWS:
+            if key not in values:
+                continue
+            ratio = ""
+            if limit:
+                ratio = f"{values[key] / (one if limit == '1core' else two):.2f}× {limit}"
+            table.add_row(what, f"{values[key]:,.1f} {unit}", ratio,
+                          f"≥ {target:.2f}" if target else "")
+        Console().print(table)
+        for key, note in figures.notes.items():
+            err.print(f"[dim]{key}: {note}[/]")
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
