@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import bench_cmd
+from . import bench_cmd, cli_admin, cli_ops
 from .cli import app
 
+cli_ops.register(app)
+cli_admin.register(app)
 bench_cmd.register(app)

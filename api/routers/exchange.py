@@ -1,0 +1,137 @@
+"""Exchange reads: programs, merchants, the rate board, balances, history, quotes, settlement.
+
+Reads are public: anyone may look (the chain is public within the alliance), so nothing
+private is kept here. Current figures come from the gateway replica's committed state;
+lists of past events come from its SQLite store with keyset pagination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from exchange import queries
+from ledger.limits import page_rows_max
+
+from ..deps import get_node
+from ..problems import Problem, responses
+from ..runtime import Node
+
+router = APIRouter(prefix="/v1", tags=["exchange"])
+NodeDep = Annotated[Node, Depends(get_node)]
+Account = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="customer public key")]
+Code = Annotated[str, Path(pattern="^[a-z0-9][a-z0-9_-]{0,31}$", description="program code")]
+Slug = Annotated[str, Path(pattern="^[a-z0-9][a-z0-9-]{0,39}$", description="merchant id")]
+Limit = Annotated[int, Query(ge=1, le=page_rows_max)]
+T = TypeVar("T")
+
+
+def read(node: Node, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a query on the committed state, never while a block is being committed."""
+    replica = node.replica
+    with replica.lock:
+        return fn(replica.app.view, *args, **kwargs)  # type: ignore[attr-defined]
+
+
+@router.get("/programs", summary="Every points program")
+def programs(node: NodeDep, issuer: Annotated[str | None, Query(max_length=40)] = None,
+             ) -> dict[str, Any]:
+    return {"programs": read(node, queries.programs, issuer)}
+
+
+@router.get("/programs/{code}", responses=responses(400, 404), summary="One program")
+def program(node: NodeDep, code: Code) -> dict[str, Any]:
+    found = read(node, queries.program, code)
+    if found is None:
+        raise Problem(404, "program_unknown", f"no program {code!r}")
+    return found
+
+
+@router.get("/merchants", summary="Every merchant (issuer) and its profile")
+def merchants(node: NodeDep, status: Annotated[str | None, Query(
+        pattern="^(applied|active|suspended)$")] = None) -> dict[str, Any]:
+    return {"merchants": read(node, queries.merchants, status)}
+
+
+@router.get("/merchants/{merchant_id}", responses=responses(400, 404),
+            summary="A merchant: profile, programs, liability, settlement position")
+def merchant(node: NodeDep, merchant_id: Slug) -> dict[str, Any]:
+    found = read(node, queries.merchant, merchant_id)
+    if found is None:
+        raise Problem(404, "merchant_unknown", f"no merchant {merchant_id!r}")
+    return found
+
+
+@router.get("/members", summary="Alliance members and the governance threshold")
+def members(node: NodeDep) -> dict[str, Any]:
+    return {"members": read(node, queries.members)}
+
+
+@router.get("/rates", summary="The rate board: rates in effect, pending and history")
+def rates(node: NodeDep) -> dict[str, Any]:
+    return {"rates": read(node, queries.rate_board)}
+
+
+@router.get("/accounts/{account}/balances", responses=responses(400),
+            summary="An account's points, their yuan value and what expires soon")
+def balances(node: NodeDep, account: Account) -> dict[str, Any]:
+    return read(node, queries.balances, account)
+
+
+@router.get("/accounts/{account}/history", responses=responses(400),
+            summary="An account's balance movements, newest first (keyset pagination)")
+def history(node: NodeDep, account: Account, limit: Limit = 50,
+            before: Annotated[str | None, Query(pattern=r"^\d{1,16}\.\d{1,6}\.\d{1,4}$",
+                                                description="cursor from the last page")] = None,
+            ) -> dict[str, Any]:
+    cursor = tuple(int(x) for x in before.split(".")) if before else (2**53, 0, 0)
+    rows = node.replica.store.thread_reader().execute(
+        "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
+        "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "
+        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (account, *cursor, limit)).fetchall()
+    items = [dict(zip(("height", "idx", "n", "program", "kind", "delta", "balance", "record",
+                       "ref"), r, strict=True)) for r in rows]
+    last = items[-1] if len(items) == limit else None
+    return {"account": account, "items": items,
+            "next": f"{last['height']}.{last['idx']}.{last['n']}" if last else None}
+
+
+@router.get("/quote", responses=responses(400),
+            summary="What a swap would yield now, the rate versions to quote, and when it lapses")
+def quote(node: NodeDep,
+          give: Annotated[str, Query(pattern="^[a-z0-9][a-z0-9_-]{0,31}$")],
+          amount: Annotated[int, Query(ge=1, le=10**12)],
+          get: Annotated[str, Query(pattern="^[a-z0-9][a-z0-9_-]{0,31}$")],
+          holder: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
+          ) -> dict[str, Any]:
+    """A quote is a preview: the swap record must name ``give_version`` and ``get_version``.
+
+    It lapses when either program's next posted rate takes effect (``lapses_ms``), after
+    which a swap naming these versions is refused with ``rate_version_stale``.
+    """
+    found: dict[str, Any] = read(node, queries.quote, give, amount, get, holder)
+    if found.get("code") == "ok":
+        board = {r["program"]: r for r in read(node, queries.rate_board)}
+        pending = [board[c]["pending"]["effective_ms"] for c in (give, get)
+                   if board.get(c, {}).get("pending")]
+        found["lapses_ms"] = min(pending) if pending else None
+    return found
+
+
+@router.get("/settlement/statement",
+            summary="Net positions and the fewest payments that clear them")
+def statement(node: NodeDep) -> dict[str, Any]:
+    return read(node, queries.statement)
+
+
+@router.get("/settlement/obligations", summary="Gross obligations between issuers")
+def obligations(node: NodeDep) -> dict[str, Any]:
+    return read(node, queries.obligations)
+
+
+@router.get("/regulator/report",
+            summary="Per issuer: issued, redeemed, expired, swapped; liability vs cap; flows")
+def regulator_report(node: NodeDep) -> dict[str, Any]:
+    return read(node, queries.regulator_report)
