@@ -110,4 +110,36 @@ def run_all(records: int, progress: Progress) -> Figures:
     figures.put("ed25519_verify_per_s_2core", two, "two processes at once")
     figures.put("ingest_records_per_s", ingest(records, progress),
                 "counter records: parse, check, block, certificate, SQLite; 1 validator")
+    figures.put("swap_records_per_s", swap_path(records, progress),
+                "VK->BP swaps on the exchange app, same path; 1 validator")
     return figures
+
+
+def swap_path(records: int, progress: Progress) -> float:
+    """Signed swaps through check, block, certificate and SQLite on the exchange app."""
+    from exchange.app import ExchangeApp
+
+    from .workload import SmallAlliance
+
+    alliance = SmallAlliance("bench-swaps", customers=200)
+    progress(f"signing {records} swaps")
+    phases = alliance.setup_phases()
+    wires = [r.wire_bytes() for r in alliance.swaps(records)]
+    with tempfile.TemporaryDirectory() as tmp:
+        consortium = Consortium(Path(tmp), alliance.genesis(), [alliance.validator], ExchangeApp,
+                                ManualClock(T0 + 1000, step_ms=10))
+        for phase in phases:
+            consortium.submit_many(phase)
+            consortium.run_until_idle()
+        before = consortium.gateway().total
+        progress("swapping")
+        started = time.perf_counter()
+        block_max = consortium.genesis.params.block_records_max
+        for offset in range(0, len(wires), block_max):
+            consortium.submit_many([parse_record(w) for w in wires[offset:offset + block_max]])
+            consortium.run_until_idle()
+        elapsed = time.perf_counter() - started
+        done = consortium.gateway().total - before
+        consortium.close()
+    assert done == records, f"{records - done} swaps were rejected"
+    return records / elapsed

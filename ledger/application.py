@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .canonical import canonical_bytes
+from .canonical import canonical_flat_rows
+from .errors import EncodingError
 from .hashing import Domain, digest
+from .limits import json_int_max
 from .record import Record
 
 Row = dict[str, Any]  # column -> int | str | None
@@ -120,10 +122,32 @@ class Application(Protocol):
 
 
 def changes_digest(changes: Sequence[Change]) -> bytes:
-    """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key."""
-    ordered = sorted(changes, key=lambda c: (c.table, canonical_bytes(list(c.key))))
-    encoded = canonical_bytes([[c.table, list(c.key), c.row] for c in ordered])
-    return digest(Domain.CHANGES, encoded)
+    """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key.
+
+    Order: by table name, then by key values compared in turn (integers numerically,
+    strings by code point). Rows are flat objects of integers, strings and null, so a flat
+    type check stands in for the general canonical encoder's recursive walk.
+    """
+    ordered = sorted(changes, key=lambda c: (c.table, c.key))
+    items = []
+    for c in ordered:
+        _check_flat(c.key)
+        if c.row is not None:
+            _check_flat(c.row.values())
+        items.append([c.table, list(c.key), c.row])
+    return digest(Domain.CHANGES, canonical_flat_rows(items))
+
+
+def _check_flat(values: Iterable[Any]) -> None:
+    for value in values:
+        kind = type(value)
+        if kind is int:
+            if not -json_int_max <= value <= json_int_max:
+                raise EncodingError(f"row value {value} is outside +-(2**53-1)",
+                                    code="integer_out_of_range")
+        elif kind is not str and value is not None:
+            raise EncodingError(f"row value of type {kind.__name__} is not allowed",
+                                code="not_canonical")
 
 
 def next_state(previous: bytes, changes: Sequence[Change]) -> bytes:

@@ -34,11 +34,19 @@ def canonical_bytes_parsed(value: JSONValue, text: str) -> bytes:
     """Canonical bytes of ``value`` just returned by :func:`parse_strict` from ``text``.
 
     parse_strict already refused everything the restricted model forbids, so only key order
-    can need the slow path, and only when the text holds a character beyond the BMP.
+    can need the slow path, and only when the text holds a character beyond the BMP (raw,
+    or escaped as a surrogate pair: ASCII text with ``\\u`` escapes may hold one too).
     """
-    if text.isascii() or max(text) <= "\uffff":
+    if "\\u" not in text and (text.isascii() or max(text) <= "\uffff"):
         return _encode_utf8(_dumps(value))
     return canonical_bytes(value)
+
+
+def canonical_flat_rows(items: list[list[Any]]) -> bytes:
+    """Canonical bytes of ``[[table, [key...], {column: value} | null], ...]`` whose values
+    were already checked to be strings, safe integers or null and whose column names are
+    ASCII (so code-point order is UTF-16 order)."""
+    return _encode_utf8(_dumps(items))
 
 
 def jcs_bytes(value: JSONValue) -> bytes:
@@ -68,8 +76,8 @@ def parse_strict(data: bytes | str, *, depth_max: int = record_depth_max + 4) ->
         raise
     except (ValueError, RecursionError) as exc:
         raise EncodingError(f"malformed JSON: {exc}", code="malformed_json") from exc
-    if "\\u" in text:
-        _check_strings(value)
+    if "\\u" in text or (isinstance(data, str) and not text.isascii()):
+        _check_strings(value)  # a lone surrogate comes from an escape, or from str input
     return value
 
 
