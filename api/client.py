@@ -120,6 +120,50 @@ class Client:
         """Any other read endpoint, as JSON."""
         return self._get(path, **params)
 
+    # -- exchange --------------------------------------------------------------------------
+
+    def programs(self, issuer: str | None = None) -> list[dict[str, Any]]:
+        return self._get("/v1/programs", issuer=issuer)["programs"]  # type: ignore[no-any-return]
+
+    def program(self, code: str) -> dict[str, Any]:
+        return self._get(f"/v1/programs/{code}")  # type: ignore[no-any-return]
+
+    def merchants(self, status: str | None = None) -> list[dict[str, Any]]:
+        return self._get("/v1/merchants", status=status)["merchants"]  # type: ignore
+
+    def merchant(self, merchant_id: str) -> dict[str, Any]:
+        """Profile, programs, liability and settlement position."""
+        return self._get(f"/v1/merchants/{merchant_id}")  # type: ignore[no-any-return]
+
+    def members(self) -> list[dict[str, Any]]:
+        return self._get("/v1/members")["members"]  # type: ignore[no-any-return]
+
+    def rates(self) -> list[dict[str, Any]]:
+        return self._get("/v1/rates")["rates"]  # type: ignore[no-any-return]
+
+    def balances(self, account: str) -> dict[str, Any]:
+        return self._get(f"/v1/accounts/{account}/balances")  # type: ignore[no-any-return]
+
+    def history(self, account: str, limit: int = 50,
+                before: str | None = None) -> dict[str, Any]:
+        return self._get(f"/v1/accounts/{account}/history", limit=limit,
+                         before=before)  # type: ignore[no-any-return]
+
+    def quote(self, give: str, amount: int, get: str,
+              holder: str | None = None) -> dict[str, Any]:
+        """What a swap yields now; ``code`` is "ok" or the rule that would refuse it."""
+        return self._get("/v1/quote", give=give, amount=amount, get=get,
+                         holder=holder)  # type: ignore[no-any-return]
+
+    def statement(self) -> dict[str, Any]:
+        return self._get("/v1/settlement/statement")  # type: ignore[no-any-return]
+
+    def obligations(self) -> dict[str, Any]:
+        return self._get("/v1/settlement/obligations")  # type: ignore[no-any-return]
+
+    def regulator_report(self) -> dict[str, Any]:
+        return self._get("/v1/regulator/report")  # type: ignore[no-any-return]
+
 
 class Wallet:
     """A signing key with its own sequence counter, bound to one chain and one node."""

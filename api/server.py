@@ -89,7 +89,7 @@ async def _send_413(send: Send) -> None:
 def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
     """The node's ASGI app: JSON API, chain API, operations and (optionally) the explorer."""
     app = FastAPI(title="Jifentong node", version="1", description=DESCRIPTION,
-                  openapi_tags=_TAGS)
+                  openapi_tags=_TAGS, responses=problems.responses(400, 404, 413, 503))
     app.state.node = node
     problems.install(app)
     for router in (records.router, chain.router, ops.router):

@@ -158,7 +158,8 @@ def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
             body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
     except EncodingError as exc:
         raise MalformedRecord(str(exc), code=exc.code) from exc
-    if len(body_bytes) + 140 * len(signatures) > record_bytes_max:
+    # Exact length of wire_bytes(): '{"body":' body ',"signatures":[' n*130 hex, n-1 commas ']}'
+    if len(body_bytes) + 24 + 131 * len(signatures) > record_bytes_max:
         raise MalformedRecord("record is over the size limit", code="record_too_large")
     return Record(body, signatures, body_bytes)
 

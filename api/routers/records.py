@@ -33,13 +33,18 @@ RECORD_SCHEMA: dict[str, Any] = {
         "body": {
             "type": "object",
             "required": ["chain", "type", "signers", "seq", "payload"],
+            "additionalProperties": False,
             "properties": {
-                "chain": {"type": "string"}, "type": {"type": "string"},
-                "signers": {"type": "array", "items": {"type": "string"}},
-                "seq": {"type": "integer", "minimum": 1}, "payload": {"type": "object"},
+                "chain": {"type": "string", "minLength": 1, "maxLength": 64},
+                "type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]*$", "maxLength": 64},
+                "signers": {"type": "array", "minItems": 1, "maxItems": 16,
+                            "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+                "seq": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1},
+                "payload": {"type": "object"},
             },
         },
-        "signatures": {"type": "array", "items": {"type": "string"}},
+        "signatures": {"type": "array", "minItems": 1, "maxItems": 16,
+                       "items": {"type": "string", "pattern": "^[0-9a-f]{128}$"}},
     },
 }
 EXAMPLE = {"body": {"chain": "demo-district", "type": "exchange.redeem",

@@ -1,0 +1,5 @@
+"""``python -m api`` is the ``jifentong`` command."""
+
+from .cli import main
+
+main()
