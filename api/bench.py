@@ -112,6 +112,14 @@ def run_all(records: int, progress: Progress) -> Figures:
                 "counter records: parse, check, block, certificate, SQLite; 1 validator")
     figures.put("swap_records_per_s", swap_path(records, progress),
                 "VK->BP swaps on the exchange app, same path; 1 validator")
+    from .bench_http import BATCH, CONCURRENCY, http_submissions
+
+    single, batched, disk = http_submissions(records, progress)
+    figures.put("http_submit_per_s", single, f"swaps acknowledged over loopback, one per "
+                f"request, {CONCURRENCY} in flight, `jifentong serve` with 1 validator")
+    figures.put("http_batch_submit_per_s", batched, f"the same in batches of {BATCH}")
+    figures.put("disk_bytes_per_record", disk, "SQLite files of the HTTP run (store, WAL, "
+                "journal) over records committed; 1 replica")
     return figures
 
 

@@ -141,7 +141,9 @@ class Node:
         return True
 
     def _produce_loop(self) -> None:
+        """Cut a block every interval, or at once when a full block is waiting."""
         interval_s = self.genesis.params.block_interval_ms / 1000
+        block_max = self.genesis.params.block_records_max
         backoff_s = interval_s
         while not self._stop.is_set():
             self._wake.wait(interval_s)
@@ -149,11 +151,14 @@ class Node:
             if self._stop.is_set():
                 break
             try:
-                while len(self.consortium.mempool) and self._produce_one():
+                while len(self.consortium.mempool):
+                    if not self._produce_one():
+                        time.sleep(min(backoff_s, 5.0))  # no quorum: back off, keep records
+                        backoff_s *= 2
+                        break
                     backoff_s = interval_s
-                if len(self.consortium.mempool):
-                    time.sleep(min(backoff_s, 5.0))
-                    backoff_s *= 2
+                    if len(self.consortium.mempool) < block_max:
+                        break  # let the next block fill for an interval
             except Exception:  # never let the producer die silently
                 log.exception("block producer error")
                 time.sleep(1.0)

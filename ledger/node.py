@@ -223,9 +223,11 @@ class Replica:
                                  "here", code="block_not_validated")
         verify_certificate(cert, block.header.hash, self.validators)
         checkpoint.verify(self.validators)
+        # Durable first; then swap the in-memory state under the lock, so concurrent checks
+        # wait only for that swap, never for the disk.
+        self.store.write_block(block, cert, checkpoint, pending.execution.changes,
+                               pending.seqs, pending.execution.validators, evidence)
         with self.lock:
-            self.store.write_block(block, cert, checkpoint, pending.execution.changes,
-                                   pending.seqs, pending.execution.validators, evidence)
             self.app.commit()
             self._commit_head(block.header, pending)
 

@@ -1,0 +1,114 @@
+"""HTTP submission figures: a real ``jifentong serve`` subprocess on loopback, fed by an
+asyncio client with a bounded number of requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from .datadir import create_data_dir
+from .workload import SmallAlliance
+
+CONCURRENCY = 32
+BATCH = 500
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "api", "serve", "--data", str(data),
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("bench server did not start")
+
+
+async def _send_all(url: str, bodies: list[bytes], path: str) -> float:
+    """POST every body with CONCURRENCY requests in flight; returns elapsed seconds."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            while True:
+                answer = await client.post(path, content=body,
+                                           headers={"content-type": "application/json"})
+                if answer.status_code == 503:  # backpressure: honour Retry-After
+                    await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+                    continue
+                if answer.status_code not in (200, 202):
+                    raise RuntimeError(f"bench submission refused: {answer.text[:200]}")
+                break
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started
+
+
+def _drain(url: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/v1/status", timeout=10).json()["mempool"] == 0:
+            return
+        time.sleep(0.2)
+
+
+def http_submissions(records: int, progress: Callable[[str], None]) -> tuple[float, float, int]:
+    """(single records/s, batched records/s, bytes on disk per record) for ``records``."""
+    alliance = SmallAlliance("bench-http", customers=500)
+    progress(f"signing {2 * records} swaps for the HTTP figures")
+    setup = alliance.setup_phases()
+    singles = alliance.swaps(records)
+    batched = alliance.swaps(records)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        create_data_dir(data, alliance.genesis(interval_ms=100), [alliance.validator])
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = _serve(data, port)
+        try:
+            for phase in setup:
+                body = b'{"records":[' + b",".join(r.wire_bytes() for r in phase) + b"]}"
+                httpx.post(f"{url}/v1/records/batch?wait=true", content=body,
+                           timeout=120).raise_for_status()
+            progress("HTTP: one record per request")
+            single_s = asyncio.run(_send_all(url, [r.wire_bytes() for r in singles],
+                                             "/v1/records"))
+            _drain(url)
+            progress(f"HTTP: batches of {BATCH}")
+            bodies = [b'{"records":[' + b",".join(r.wire_bytes() for r in batched[i:i + BATCH])
+                      + b"]}" for i in range(0, len(batched), BATCH)]
+            batch_s = asyncio.run(_send_all(url, bodies, "/v1/records/batch"))
+            _drain(url)
+            total = httpx.get(f"{url}/v1/status", timeout=10).json()["records"]
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        disk = sum(p.stat().st_size for p in data.glob("*.sqlite*"))
+    return records / single_s, records / batch_s, disk // max(total, 1)

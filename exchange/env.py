@@ -1,0 +1,66 @@
+"""What a handler knows about the block it runs in, and where it writes history rows.
+
+History rows (one per balance movement), swap rows and governance/event rows are append-only:
+they are built as :class:`~ledger.application.Change` values at once and keyed by
+``(height, idx, n)``, where ``idx`` is the record's index in the block (-1 for the work done
+at the start of the block: rate activations and expiry) and ``n`` counts rows per record.
+"""
+
+from __future__ import annotations
+
+from ledger.application import Change
+
+from .genesis import Params
+
+BEGIN_BLOCK = -1
+
+HISTORY = "x_history"
+SWAPS = "x_swaps"
+EVENTS = "x_events"
+
+
+class Env:
+    """The block being executed (or, for ``check``, the next one) and its output rows."""
+
+    __slots__ = ("_n_event", "_n_history", "day", "height", "idx", "members_changed",
+                 "params", "record", "rows", "time_ms")
+
+    def __init__(self, params: Params, height: int, time_ms: int) -> None:
+        self.params = params
+        self.height = height
+        self.time_ms = time_ms
+        self.day = params.day(time_ms)
+        self.idx = BEGIN_BLOCK
+        self.record = ""
+        self.rows: list[Change] = []
+        self.members_changed = False
+        self._n_history = 0
+        self._n_event = 0
+
+    def begin_record(self, idx: int, record_id: str) -> None:
+        """Start the rows of the record at ``idx`` in the block."""
+        self.idx, self.record = idx, record_id
+        self._n_history = self._n_event = 0
+
+    def history(self, account: str, program: str, kind: str, delta: int, balance: int,
+                ref: str = "") -> None:
+        """One balance movement: ``delta`` points of ``program`` for ``account``."""
+        n = self._n_history
+        self._n_history = n + 1
+        self.rows.append(Change(HISTORY, (self.height, self.idx, n), {
+            "height": self.height, "idx": self.idx, "n": n, "account": account,
+            "program": program, "kind": kind, "delta": delta, "balance": balance,
+            "record": self.record, "ref": ref}))
+
+    def event(self, kind: str, subject: str, detail: str = "") -> None:
+        """One governance or lifecycle event (admission, rate in effect, settlement...)."""
+        n = self._n_event
+        self._n_event = n + 1
+        self.rows.append(Change(EVENTS, (self.height, self.idx, n), {
+            "height": self.height, "idx": self.idx, "n": n, "kind": kind, "subject": subject,
+            "detail": detail, "record": self.record}))
+
+    def swap_row(self, row: dict[str, int | str]) -> None:
+        """The receipt of one swap (amounts, versions, values)."""
+        row.update(height=self.height, idx=self.idx, record=self.record)
+        self.rows.append(Change(SWAPS, (self.height, self.idx), row))

@@ -1,0 +1,104 @@
+"""Balances and lots: crediting and debiting a holder's points, oldest lots first.
+
+A lot is ``(expires_ms, amount)``. Points earned on day ``d`` under an ``n``-day expiry lapse
+at the start of day ``d + n + 1`` (spendable through day ``d + n``), so all points earned on
+one day share one lot and a holding has at most ``n + 1`` lots. Spending, swapping out and
+transferring always take the lots that expire first; transferred points keep their expiry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .env import Env
+from .errors import invariant
+from .model import Holding, Lot, Program
+
+if TYPE_CHECKING:
+    from .state import State
+
+
+def balance(s: State, account: str, program: str) -> int:
+    """The points of ``program`` that ``account`` holds (0 when none)."""
+    holding = s.holdings.get((account, program))
+    return holding[0] if holding is not None else 0
+
+
+def lot_expiry_ms(env: Env, program: Program) -> int:
+    """When points of ``program`` earned in this block lapse (0 when they never do)."""
+    if not program.expiry_days:
+        return 0
+    return env.params.day_start_ms(env.day + program.expiry_days + 1)
+
+
+def credit(s: State, env: Env, account: str, program: Program, amount: int, kind: str,
+           ref: str = "") -> None:
+    """Add ``amount`` freshly earned points (a new or the newest lot) and log the movement."""
+    key = (account, program.code)
+    holding = s.holdings.get(key)
+    held, lots = holding if holding is not None else (0, ())
+    expires_ms = lot_expiry_ms(env, program)
+    if expires_ms:
+        lots = _merge(lots, ((expires_ms, amount),))
+        s.expiry.add(expires_ms, key)
+    _put(s, key, (held + amount, lots))
+    env.history(account, program.code, kind, amount, held + amount, ref)
+
+
+def credit_lots(s: State, env: Env, account: str, program: str, parts: tuple[Lot, ...],
+                amount: int, kind: str, ref: str = "") -> None:
+    """Add points that keep the expiry they had (a transfer) and log the movement."""
+    key = (account, program)
+    holding = s.holdings.get(key)
+    held, lots = holding if holding is not None else (0, ())
+    if parts:
+        lots = _merge(lots, parts)
+        for expires_ms, _ in parts:
+            s.expiry.add(expires_ms, key)
+    _put(s, key, (held + amount, lots))
+    env.history(account, program, kind, amount, held + amount, ref)
+
+
+def debit(s: State, env: Env, account: str, program: str, amount: int, kind: str,
+          ref: str = "") -> tuple[Lot, ...]:
+    """Take ``amount`` points, soonest-expiring first; returns the lots taken."""
+    key = (account, program)
+    holding = s.holdings.get(key)
+    invariant(holding is not None and holding[0] >= amount, "debit beyond the balance")
+    held, lots = holding  # type: ignore[misc]
+    taken: list[Lot] = []
+    if lots:
+        i, left = 0, amount
+        while left:
+            expires_ms, lot = lots[i]
+            if lot > left:
+                taken.append((expires_ms, left))
+                lots = ((expires_ms, lot - left), *lots[i + 1:])
+                break
+            taken.append((expires_ms, lot))
+            left -= lot
+            i += 1
+        else:
+            lots = lots[i:]
+    _put(s, key, (held - amount, lots))
+    env.history(account, program, kind, -amount, held - amount, ref)
+    return tuple(taken)
+
+
+def _put(s: State, key: tuple[str, str], holding: Holding) -> None:
+    s.holdings.put(key, holding if holding[0] else None)
+
+
+def _merge(lots: tuple[Lot, ...], parts: tuple[Lot, ...]) -> tuple[Lot, ...]:
+    """Merge two expiry-sorted lot lists, adding the amounts of lots with equal expiry."""
+    if not lots:
+        return parts
+    if len(parts) == 1 and parts[0][0] >= lots[-1][0]:  # the common case: newest lot
+        expires_ms, amount = parts[0]
+        if expires_ms == lots[-1][0]:
+            return (*lots[:-1], (expires_ms, lots[-1][1] + amount))
+        return (*lots, parts[0])
+    merged: dict[int, int] = dict(lots)
+    for expires_ms, amount in parts:
+        merged[expires_ms] = merged.get(expires_ms, 0) + amount
+    return tuple(sorted(merged.items()))

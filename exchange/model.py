@@ -1,0 +1,173 @@
+"""The in-memory objects of the exchange state, one class per kind of derived row.
+
+Mutable objects (programs, counters) are copied on their first edit in a block, so the
+committed state is never touched by ``execute``. Holdings are plain tuples for speed::
+
+    Holding = (balance, ((expires_ms, amount), ...))   # lots sorted by expiry, oldest first
+
+A program whose points never lapse keeps no lots, only the balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+Lot = tuple[int, int]  # (expires_ms, amount)
+Holding = tuple[int, tuple[Lot, ...]]
+
+ACTIVE = "active"
+APPLIED = "applied"
+SUSPENDED = "suspended"
+CURRENT = "current"
+RETIRED = "retired"
+
+MEMBER = "member"
+MERCHANT = "merchant"
+REGULATOR = "regulator"
+
+
+@dataclass(slots=True)
+class Member:
+    """An alliance member: votes on governance and (optionally) runs a validator."""
+
+    id: str
+    name: str
+    pubkey: str
+    validator_key: str | None
+    status: str
+    since_height: int
+    changed_height: int
+
+    def copy(self) -> Member:
+        return replace(self)
+
+
+@dataclass(slots=True)
+class Merchant:
+    """A merchant: applies with a profile, is admitted by vote, issues programs."""
+
+    id: str
+    name: str
+    description: str
+    category: str
+    area: str
+    address: str
+    contact: str
+    pubkey: str
+    status: str
+    applied_height: int
+    changed_height: int
+
+    def copy(self) -> Merchant:
+        return replace(self)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBinding:
+    """Who a key belongs to (member, merchant or regulator) and whether it is current."""
+
+    kind: str
+    owner: str
+    status: str
+    height: int
+
+
+@dataclass(slots=True)
+class Program:
+    """A points program: its terms, posted rate (current and pending) and counters."""
+
+    code: str
+    name: str
+    issuer: str
+    rate: int
+    rate_version: int
+    pending_rate: int | None
+    pending_version: int | None
+    pending_ms: int | None
+    expiry_days: int
+    cap: int
+    transferable: bool
+    min_in: int
+    step_in: int
+    daily_in_cap: int
+    accepts: tuple[str, ...]
+    created_height: int
+    supply: int = 0
+    issued: int = 0
+    promoted: int = 0
+    redeemed: int = 0
+    swapped_in: int = 0
+    swapped_out: int = 0
+    expired: int = 0
+
+    def copy(self) -> Program:
+        return replace(self)
+
+    def balanced(self) -> bool:
+        """supply = issued - redeemed - swapped_out + swapped_in - expired (bonus is issued)."""
+        return self.supply == (self.issued - self.redeemed - self.swapped_out
+                               + self.swapped_in - self.expired)
+
+
+@dataclass(frozen=True, slots=True)
+class RateVersion:
+    """One posted rate of a program; version 1 is the rate the program was created with."""
+
+    rate: int
+    posted_ms: int
+    effective_ms: int
+    height: int
+    record: str
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """A receiving issuer's bonus on swaps from one source program during [start, end)."""
+
+    start_ms: int
+    end_ms: int
+    bonus_bp: int
+    height: int
+    record: str
+
+
+@dataclass(slots=True)
+class Flow:
+    """Swaps from one program into another: counts, points and value (µ¥) minted."""
+
+    swaps: int = 0
+    given: int = 0
+    received: int = 0
+    bonus: int = 0
+    value: int = 0
+
+    def copy(self) -> Flow:
+        return Flow(self.swaps, self.given, self.received, self.bonus, self.value)
+
+
+@dataclass(slots=True)
+class Obligation:
+    """What one issuer has come to owe another through swaps, and what it paid it (µ¥)."""
+
+    accrued: int = 0
+    settled: int = 0
+
+    def copy(self) -> Obligation:
+        return Obligation(self.accrued, self.settled)
+
+
+@dataclass(slots=True)
+class Position:
+    """An issuer's settlement position (µ¥); ``net`` > 0 means the alliance owes it."""
+
+    receivable: int = 0
+    payable: int = 0
+    paid: int = 0
+    received: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.receivable - self.payable + self.paid - self.received
+
+    def copy(self) -> Position:
+        return Position(self.receivable, self.payable, self.paid, self.received)

@@ -1,0 +1,184 @@
+"""Read-side queries for the API and explorer: pure functions over the committed state.
+
+Pass ``app.view`` (the read-only committed state). Every result is plain dicts and lists of
+ints and strings; money is in micro-yuan (``*_micro``) unless a name says fen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .codes import AMOUNT_INVALID, OK, PROGRAM_UNKNOWN, SAME_PROGRAM
+from .limits import amount_max, day_ms, micro_per_fen
+from .model import Member, Merchant, Program
+from .pricing import unit_value, value
+from .settlement import net_positions
+from .state import State
+from .swap import price_swap
+from .tables import program_row
+
+Json = dict[str, Any]
+
+
+def status(s: State) -> Json:
+    """Height and time of the last committed block, and the genesis parameters."""
+    return {name: value for name, value in s.params.items()}
+
+
+def members(s: State) -> list[Json]:
+    """Every member, in id order, with the current governance threshold."""
+    found = [_member(m) for _, m in s.members.items()]
+    active = sum(1 for m in found if m["status"] == "active")
+    threshold = max(1, (active * s.param("member_quorum_percent") + 99) // 100)
+    for m in found:
+        m["threshold"] = threshold
+    return found
+
+
+def merchants(s: State, status: str | None = None) -> list[Json]:
+    """Every merchant (or those of one status), in id order."""
+    return [_merchant(m) for _, m in s.merchants.items() if status in (None, m.status)]
+
+
+def merchant(s: State, merchant_id: str) -> Json | None:
+    """One merchant's profile, programs, liability and settlement position."""
+    found = s.merchants.get(merchant_id)
+    if found is None:
+        return None
+    own = [_program(p) for _, p in s.programs.items() if p.issuer == merchant_id]
+    position = s.positions.get(merchant_id)
+    return {**_merchant(found), "programs": own,
+            "liability_micro": sum(p["liability_micro"] for p in own),
+            "net_position_micro": position.net if position else 0}
+
+
+def programs(s: State, issuer: str | None = None) -> list[Json]:
+    """Every program (or one issuer's), in code order, with value and liability."""
+    return [_program(p) for _, p in s.programs.items() if issuer in (None, p.issuer)]
+
+
+def program(s: State, code: str) -> Json | None:
+    """One program, with value and liability; None when unknown."""
+    found = s.programs.get(code)
+    return _program(found) if found is not None else None
+
+
+def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
+    """An account's holdings: points, yuan value, lots and what lapses within ``soon_ms``."""
+    now = s.param("last_time_ms")
+    holdings, total = [], 0
+    for code, p in s.programs.items():
+        held = s.holdings.get((account, code))
+        if held is None:
+            continue
+        worth = value(held[0], p.rate)
+        total += worth
+        holdings.append({
+            "program": code, "name": p.name, "issuer": p.issuer, "balance": held[0],
+            "value_micro": worth,
+            "lots": [{"expires_ms": t, "amount": a} for t, a in held[1]],
+            "expiring_soon": sum(a for t, a in held[1] if t <= now + soon_ms)})
+    return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total}
+
+
+def quote(s: State, give: str, amount: int, get: str, holder: str | None = None,
+          now_ms: int | None = None) -> Json:
+    """What a swap would yield now at the rates in effect, or the code that would refuse it."""
+    now = s.param("last_time_ms") if now_ms is None else now_ms
+    if not 0 < amount <= amount_max:
+        return {"code": AMOUNT_INVALID}
+    a, b = s.programs.get(give), s.programs.get(get)
+    if a is None or b is None:
+        return {"code": PROGRAM_UNKNOWN}
+    if a.code == b.code:
+        return {"code": SAME_PROGRAM}
+    day = (now + s.param("day_offset_ms")) // day_ms
+    plan = price_swap(s, now, day, holder, a, b, amount, 0, a.rate_version, b.rate_version)
+    if isinstance(plan, str):
+        return {"code": plan, "give": give, "get": get, "amount": amount}
+    return {"code": OK, "give": give, "get": get, "amount": amount,
+            "give_version": a.rate_version, "get_version": b.rate_version,
+            "give_rate": a.rate, "get_rate": b.rate, "taken": plan.taken, "base": plan.base,
+            "bonus": plan.bonus, "out": plan.out,
+            "bonus_bp": plan.promotion.bonus_bp if plan.promotion else 0,
+            "promotion_end_ms": plan.promotion.end_ms if plan.promotion else None,
+            "value_micro": plan.value_minted, "value_burned_micro": plan.value_burned}
+
+
+def rate_board(s: State) -> list[Json]:
+    """Per program: the rate in effect, the pending one (if any) and the full history."""
+    board = []
+    for code, p in s.programs.items():
+        last = p.pending_version or p.rate_version
+        history = []
+        for version in range(1, last + 1):
+            r = s.rates.get((code, version))
+            if r is not None:
+                history.append({"version": version, "rate": r.rate, "posted_ms": r.posted_ms,
+                                "effective_ms": r.effective_ms, "record": r.record})
+        pending = None if p.pending_version is None else {
+            "version": p.pending_version, "rate": p.pending_rate, "effective_ms": p.pending_ms}
+        board.append({"program": code, "issuer": p.issuer, "rate": p.rate,
+                      "version": p.rate_version, "unit_value_micro": unit_value(p.rate),
+                      "pending": pending, "history": history})
+    return board
+
+
+def obligations(s: State) -> Json:
+    """Gross obligations between issuers (accrued by swaps, settled by payments) and positions."""
+    matrix = [{"debtor": d, "creditor": c, "accrued_micro": o.accrued,
+               "settled_micro": o.settled} for (d, c), o in s.obligations.items()]
+    return {"matrix": matrix, "positions": _positions(s)}
+
+
+def statement(s: State) -> Json:
+    """The settlement statement: positions netted multilaterally into the fewest payments."""
+    payments = net_positions(dict(s.positions.items()))
+    return {"as_of_ms": s.param("last_time_ms"), "positions": _positions(s),
+            "payments": [{"payer": p.payer, "payee": p.payee, "amount_micro": p.amount_micro,
+                          "amount_fen": p.amount_fen} for p in payments
+                         if p.amount_micro >= micro_per_fen]}
+
+
+def regulator_report(s: State) -> Json:
+    """Per issuer: points issued, redeemed, expired, swapped in/out; liability vs cap; flows."""
+    issuers = []
+    for mid, m in s.merchants.items():
+        own = [_program(p) for _, p in s.programs.items() if p.issuer == mid]
+        position = s.positions.get(mid)
+        issuers.append({"merchant": mid, "name": m.name, "status": m.status, "programs": own,
+                        "liability_micro": sum(p["liability_micro"] for p in own),
+                        "cap_value_micro": sum(p["cap_value_micro"] for p in own),
+                        "net_position_micro": position.net if position else 0})
+    flows = [{"source": src, "target": dst, "swaps": f.swaps, "given": f.given,
+              "received": f.received, "bonus": f.bonus, "value_micro": f.value}
+             for (src, dst), f in s.flows.items()]
+    return {"as_of_ms": s.param("last_time_ms"), "issuers": issuers, "flows": flows,
+            "positions": _positions(s), "statement": statement(s)["payments"]}
+
+
+def _positions(s: State) -> list[Json]:
+    return [{"merchant": mid, "receivable_micro": p.receivable, "payable_micro": p.payable,
+             "paid_micro": p.paid, "received_micro": p.received, "net_micro": p.net}
+            for mid, p in s.positions.items()]
+
+
+def _member(m: Member) -> Json:
+    return {"id": m.id, "name": m.name, "key": m.pubkey, "validator_key": m.validator_key,
+            "status": m.status, "since_height": m.since_height}
+
+
+def _merchant(m: Merchant) -> Json:
+    return {"id": m.id, "name": m.name, "description": m.description, "category": m.category,
+            "area": m.area, "address": m.address, "contact": m.contact, "key": m.pubkey,
+            "status": m.status, "applied_height": m.applied_height}
+
+
+def _program(p: Program) -> Json:
+    row = program_row(p.code, p)
+    row["transferable"] = p.transferable
+    row["accepts"] = list(p.accepts)
+    row["unit_value_micro"] = unit_value(p.rate)
+    row["liability_micro"] = value(p.supply, p.rate)
+    row["cap_value_micro"] = value(p.cap, p.rate)
+    return row

@@ -1,0 +1,160 @@
+"""Record types and one body builder per type, so callers never spell payloads by hand.
+
+Each builder returns a body made with :func:`ledger.record.make_body`; sign it with
+:func:`ledger.record.sign_body`. Governance builders take the list of signing member keys
+(the first one's sequence number is ``seq``). See docs/ECONOMICS.md for the payload table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.record import make_body
+
+ADMIT_MEMBER = "alliance.admit_member"
+SUSPEND_MEMBER = "alliance.suspend_member"
+REINSTATE_MEMBER = "alliance.reinstate_member"
+APPLY_MERCHANT = "alliance.apply_merchant"
+ADMIT_MERCHANT = "alliance.admit_merchant"
+SUSPEND_MERCHANT = "alliance.suspend_merchant"
+REINSTATE_MERCHANT = "alliance.reinstate_merchant"
+ROTATE_KEY = "alliance.rotate_key"
+CREATE_PROGRAM = "exchange.create_program"
+UPDATE_PROGRAM = "exchange.update_program"
+POST_RATE = "exchange.post_rate"
+PROMOTE = "exchange.promote"
+ISSUE = "exchange.issue"
+TRANSFER = "exchange.transfer"
+REDEEM = "exchange.redeem"
+SWAP = "exchange.swap"
+SETTLE = "exchange.settle"
+
+TYPES: tuple[str, ...] = (
+    ADMIT_MEMBER, SUSPEND_MEMBER, REINSTATE_MEMBER, APPLY_MERCHANT, ADMIT_MERCHANT,
+    SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM, UPDATE_PROGRAM,
+    POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE,
+)
+
+Body = dict[str, Any]
+
+
+def admit_member(chain: str, signers: Sequence[str], seq: int, member: str, name: str,
+                 key: str, validator_key: str | None = None) -> Body:
+    """Members vote a new member in (with its validator key, if it runs a node)."""
+    return make_body(chain, ADMIT_MEMBER, signers, seq, {
+        "member": member, "name": name, "key": key, "validator_key": validator_key})
+
+
+def suspend_member(chain: str, signers: Sequence[str], seq: int, member: str,
+                   reason: str = "") -> Body:
+    """Members vote a member out of voting and out of the validator set."""
+    return make_body(chain, SUSPEND_MEMBER, signers, seq, {"member": member, "reason": reason})
+
+
+def reinstate_member(chain: str, signers: Sequence[str], seq: int, member: str) -> Body:
+    """Members vote a suspended member back in."""
+    return make_body(chain, REINSTATE_MEMBER, signers, seq, {"member": member})
+
+
+def apply_merchant(chain: str, key: str, seq: int, merchant: str, name: str,
+                   description: str = "", category: str = "", area: str = "",
+                   address: str = "", contact: str = "") -> Body:
+    """A merchant applies with its profile, signed by the key it will use."""
+    return make_body(chain, APPLY_MERCHANT, [key], seq, {
+        "merchant": merchant, "name": name, "description": description,
+        "category": category, "area": area, "address": address, "contact": contact})
+
+
+def admit_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str) -> Body:
+    """Members vote an applicant merchant in."""
+    return make_body(chain, ADMIT_MERCHANT, signers, seq, {"merchant": merchant})
+
+
+def suspend_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,
+                     reason: str = "") -> Body:
+    """Members suspend a merchant: no new issuing, inbound swaps or rates; holders keep all."""
+    return make_body(chain, SUSPEND_MERCHANT, signers, seq,
+                     {"merchant": merchant, "reason": reason})
+
+
+def reinstate_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str) -> Body:
+    """Members lift a merchant's suspension."""
+    return make_body(chain, REINSTATE_MERCHANT, signers, seq, {"merchant": merchant})
+
+
+def rotate_key(chain: str, signers: Sequence[str], seq: int, party: str, party_id: str,
+               new_key: str) -> Body:
+    """Replace a member's or merchant's key: signed by the old key, or by a member vote."""
+    return make_body(chain, ROTATE_KEY, signers, seq,
+                     {"party": party, "id": party_id, "new_key": new_key})
+
+
+def create_program(chain: str, key: str, seq: int, merchant: str, program: str, name: str,
+                   rate: int, expiry_days: int, cap: int, transferable: bool = False,
+                   min_in: int = 1, step_in: int = 1, daily_in_cap: int = 10**12,
+                   accepts: Sequence[str] = ()) -> Body:
+    """A merchant opens a program with its first posted rate (version 1, in effect at once)."""
+    return make_body(chain, CREATE_PROGRAM, [key], seq, {
+        "merchant": merchant, "program": program, "name": name, "rate": rate,
+        "expiry_days": expiry_days, "cap": cap, "transferable": transferable,
+        "min_in": min_in, "step_in": step_in, "daily_in_cap": daily_in_cap,
+        "accepts": list(accepts)})
+
+
+def update_program(chain: str, key: str, seq: int, program: str, name: str, cap: int,
+                   transferable: bool, min_in: int, step_in: int, daily_in_cap: int,
+                   accepts: Sequence[str]) -> Body:
+    """The issuer replaces a program's terms (all but rate and expiry), in effect at once."""
+    return make_body(chain, UPDATE_PROGRAM, [key], seq, {
+        "program": program, "name": name, "cap": cap, "transferable": transferable,
+        "min_in": min_in, "step_in": step_in, "daily_in_cap": daily_in_cap,
+        "accepts": list(accepts)})
+
+
+def post_rate(chain: str, key: str, seq: int, program: str, rate: int) -> Body:
+    """The issuer posts a new rate; it takes effect after the alliance's notice period."""
+    return make_body(chain, POST_RATE, [key], seq, {"program": program, "rate": rate})
+
+
+def promote(chain: str, key: str, seq: int, program: str, source: str, bonus_bp: int,
+            start_ms: int, end_ms: int) -> Body:
+    """The receiving issuer adds a bonus on swaps from ``source`` during [start, end)."""
+    return make_body(chain, PROMOTE, [key], seq, {
+        "program": program, "source": source, "bonus_bp": bonus_bp,
+        "start_ms": start_ms, "end_ms": end_ms})
+
+
+def issue(chain: str, key: str, seq: int, program: str, to: str, amount: int,
+          ref: str = "") -> Body:
+    """The issuer mints points to a customer (e.g. for a purchase, ``ref`` its receipt)."""
+    return make_body(chain, ISSUE, [key], seq,
+                     {"program": program, "to": to, "amount": amount, "ref": ref})
+
+
+def transfer(chain: str, holder: str, seq: int, program: str, to: str, amount: int,
+             memo: str = "") -> Body:
+    """A holder gives points of a transferable program to another customer."""
+    return make_body(chain, TRANSFER, [holder], seq,
+                     {"program": program, "to": to, "amount": amount, "memo": memo})
+
+
+def redeem(chain: str, holder: str, seq: int, program: str, amount: int, order: str) -> Body:
+    """A holder spends points at their issuer (burned), for the order ``order``."""
+    return make_body(chain, REDEEM, [holder], seq,
+                     {"program": program, "amount": amount, "order": order})
+
+
+def swap(chain: str, holder: str, seq: int, give: str, amount: int, get: str, min_out: int,
+         give_version: int, get_version: int) -> Body:
+    """Give up to ``amount`` of ``give`` for at least ``min_out`` of ``get`` at quoted rates."""
+    return make_body(chain, SWAP, [holder], seq, {
+        "give": give, "amount": amount, "get": get, "min_out": min_out,
+        "give_version": give_version, "get_version": get_version})
+
+
+def settle(chain: str, payer_key: str, payee_key: str, seq: int, payer: str, payee: str,
+           amount_fen: int, reference: str = "") -> Body:
+    """Payer and payee issuers both sign that a payment of ``amount_fen`` fen cleared."""
+    return make_body(chain, SETTLE, [payer_key, payee_key], seq, {
+        "payer": payer, "payee": payee, "amount_fen": amount_fen, "reference": reference})

@@ -1,0 +1,262 @@
+"""The derived SQLite tables: their specs, rows from the state, and the state from rows.
+
+``collect_changes`` turns a block's overlay into :class:`Change` rows (table by table, keys
+sorted); ``restore_state`` rebuilds the committed state from the stored rows of every
+``restore`` table, so a restarted node continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ledger.application import Change, Row, TableSpec
+
+from .env import EVENTS, HISTORY, SWAPS
+from .errors import invariant
+from .model import (
+    Flow,
+    KeyBinding,
+    Lot,
+    Member,
+    Merchant,
+    Obligation,
+    Position,
+    Program,
+    Promotion,
+    RateVersion,
+)
+from .state import State, Table
+
+S, N = str, int
+_N = {"height": N, "idx": N, "n": N}
+
+
+def _spec(name: str, pk: tuple[str, ...], columns: dict[str, type], restore: bool = True,
+          indexes: tuple[tuple[str, ...], ...] = ()) -> TableSpec:
+    return TableSpec(name, columns, pk, indexes, restore)
+
+
+PROGRAM_COLUMNS: dict[str, type] = {
+    "code": S, "name": S, "issuer": S, "rate": N, "rate_version": N, "pending_rate": N,
+    "pending_version": N, "pending_ms": N, "expiry_days": N, "cap": N, "transferable": N,
+    "min_in": N, "step_in": N, "daily_in_cap": N, "accepts": S, "created_height": N,
+    "supply": N, "issued": N, "promoted": N, "redeemed": N, "swapped_in": N, "swapped_out": N,
+    "expired": N}
+
+SPECS: tuple[TableSpec, ...] = (
+    _spec("x_params", ("name",), {"name": S, "value": N}),
+    _spec("x_regulator", ("id",), {"id": S, "name": S, "pubkey": S}),
+    _spec("x_members", ("id",), {"id": S, "name": S, "pubkey": S, "validator_key": S,
+                                 "status": S, "since_height": N, "changed_height": N}),
+    _spec("x_merchants", ("id",), {"id": S, "name": S, "description": S, "category": S,
+                                   "area": S, "address": S, "contact": S, "pubkey": S,
+                                   "status": S, "applied_height": N, "changed_height": N}),
+    _spec("x_keys", ("pubkey",), {"pubkey": S, "kind": S, "owner": S, "status": S,
+                                  "height": N}, indexes=(("owner",),)),
+    _spec("x_programs", ("code",), PROGRAM_COLUMNS, indexes=(("issuer",),)),
+    _spec("x_rates", ("program", "version"), {"program": S, "version": N, "rate": N,
+                                              "posted_ms": N, "effective_ms": N, "height": N,
+                                              "record": S}),
+    _spec("x_promotions", ("program", "source", "start_ms"), {
+        "program": S, "source": S, "start_ms": N, "end_ms": N, "bonus_bp": N, "height": N,
+        "record": S}),
+    _spec("x_balances", ("account", "program"), {"account": S, "program": S, "balance": N},
+          indexes=(("program",),)),
+    _spec("x_lots", ("account", "program", "expires_ms"), {
+        "account": S, "program": S, "expires_ms": N, "amount": N}, indexes=(("expires_ms",),)),
+    _spec("x_inbound", ("program",), {"program": S, "day": N, "amount": N}),
+    _spec("x_flows", ("source", "target"), {"source": S, "target": S, "swaps": N, "given": N,
+                                            "received": N, "bonus": N, "value": N}),
+    _spec("x_obligations", ("debtor", "creditor"), {"debtor": S, "creditor": S,
+                                                    "accrued": N, "settled": N}),
+    _spec("x_positions", ("merchant",), {"merchant": S, "receivable": N, "payable": N,
+                                         "paid": N, "received": N, "net": N}),
+    _spec(HISTORY, ("height", "idx", "n"), {**_N, "account": S, "program": S, "kind": S,
+                                            "delta": N, "balance": N, "record": S, "ref": S},
+          restore=False, indexes=(("account",), ("program",))),
+    _spec(SWAPS, ("height", "idx"), {
+        "height": N, "idx": N, "record": S, "holder": S, "give": S, "get": S, "taken": N,
+        "base": N, "bonus": N, "out": N, "give_version": N, "get_version": N, "give_rate": N,
+        "get_rate": N, "value_burned": N, "value_minted": N, "bonus_value": N},
+          restore=False, indexes=(("holder",),)),
+    _spec(EVENTS, ("height", "idx", "n"), {**_N, "kind": S, "subject": S, "detail": S,
+                                           "record": S}, restore=False,
+          indexes=(("subject",),)),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def program_row(code: str, p: Program) -> Row:
+    """The stored row of a program."""
+    return {"code": code, "name": p.name, "issuer": p.issuer, "rate": p.rate,
+            "rate_version": p.rate_version, "pending_rate": p.pending_rate,
+            "pending_version": p.pending_version, "pending_ms": p.pending_ms,
+            "expiry_days": p.expiry_days, "cap": p.cap, "transferable": int(p.transferable),
+            "min_in": p.min_in, "step_in": p.step_in, "daily_in_cap": p.daily_in_cap,
+            "accepts": ",".join(p.accepts), "created_height": p.created_height,
+            "supply": p.supply, "issued": p.issued, "promoted": p.promoted,
+            "redeemed": p.redeemed, "swapped_in": p.swapped_in, "swapped_out": p.swapped_out,
+            "expired": p.expired}
+
+
+def _program_from(row: Row) -> tuple[str, Program]:
+    fields = {k: row[k] for k in PROGRAM_COLUMNS}
+    fields["transferable"] = bool(row["transferable"])
+    fields["accepts"] = tuple(row["accepts"].split(",")) if row["accepts"] else ()
+    return row["code"], Program(**fields)
+
+
+ToRow = Callable[[Any, Any], Row]
+FromRow = Callable[[Row], tuple[Any, Any]]
+
+# table attribute -> (SQL table, row of (key, value), (key, value) of row)
+_PLAIN: tuple[tuple[str, str, ToRow, FromRow], ...] = (
+    ("params", "x_params", lambda k, v: {"name": k, "value": v},
+     lambda r: (r["name"], r["value"])),
+    ("regulator", "x_regulator", lambda k, v: {"id": k, "name": v[0], "pubkey": v[1]},
+     lambda r: (r["id"], (r["name"], r["pubkey"]))),
+    ("members", "x_members", lambda k, v: {
+        "id": k, "name": v.name, "pubkey": v.pubkey, "validator_key": v.validator_key,
+        "status": v.status, "since_height": v.since_height, "changed_height": v.changed_height},
+     lambda r: (r["id"], Member(**r))),
+    ("merchants", "x_merchants", lambda k, v: {
+        "id": k, "name": v.name, "description": v.description, "category": v.category,
+        "area": v.area, "address": v.address, "contact": v.contact, "pubkey": v.pubkey,
+        "status": v.status, "applied_height": v.applied_height,
+        "changed_height": v.changed_height},
+     lambda r: (r["id"], Merchant(**r))),
+    ("keys", "x_keys", lambda k, v: {"pubkey": k, "kind": v.kind, "owner": v.owner,
+                                     "status": v.status, "height": v.height},
+     lambda r: (r["pubkey"], KeyBinding(r["kind"], r["owner"], r["status"], r["height"]))),
+    ("programs", "x_programs", program_row, _program_from),
+    ("rates", "x_rates", lambda k, v: {
+        "program": k[0], "version": k[1], "rate": v.rate, "posted_ms": v.posted_ms,
+        "effective_ms": v.effective_ms, "height": v.height, "record": v.record},
+     lambda r: ((r["program"], r["version"]), RateVersion(
+         r["rate"], r["posted_ms"], r["effective_ms"], r["height"], r["record"]))),
+    ("inbound", "x_inbound", lambda k, v: {"program": k, "day": v[0], "amount": v[1]},
+     lambda r: (r["program"], (r["day"], r["amount"]))),
+    ("flows", "x_flows", lambda k, v: {
+        "source": k[0], "target": k[1], "swaps": v.swaps, "given": v.given,
+        "received": v.received, "bonus": v.bonus, "value": v.value},
+     lambda r: ((r["source"], r["target"]), Flow(
+         r["swaps"], r["given"], r["received"], r["bonus"], r["value"]))),
+    ("obligations", "x_obligations", lambda k, v: {
+        "debtor": k[0], "creditor": k[1], "accrued": v.accrued, "settled": v.settled},
+     lambda r: ((r["debtor"], r["creditor"]), Obligation(r["accrued"], r["settled"]))),
+    ("positions", "x_positions", lambda k, v: {
+        "merchant": k, "receivable": v.receivable, "payable": v.payable, "paid": v.paid,
+        "received": v.received, "net": v.net},
+     lambda r: (r["merchant"], Position(
+         r["receivable"], r["payable"], r["paid"], r["received"]))),
+)
+
+
+def _key(key: Any) -> tuple[Any, ...]:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def collect_changes(s: State, balance_delta: dict[str, int] | None = None) -> list[Change]:
+    """Every row the block's overlay sets or deletes, table by table, keys in order.
+
+    When ``balance_delta`` is given it receives, per program, the net change of all balances
+    (for the conservation check), and every changed holding is checked on the way.
+    """
+    changes: list[Change] = []
+    for attr, name, to_row, _ in _PLAIN:
+        table: Table[Any, Any] = getattr(s, attr)
+        for key, _, new in table.changed():
+            changes.append(Change(name, _key(key), None if new is None else to_row(key, new)))
+    _promotion_changes(s, changes)
+    _holding_changes(s, changes, {} if balance_delta is None else balance_delta)
+    return changes
+
+
+def _promotion_changes(s: State, changes: list[Change]) -> None:
+    for (program, source), old, new in s.promotions.changed():
+        before = {p.start_ms: p for p in old or ()}
+        after = {p.start_ms: p for p in new or ()}
+        for start in sorted(before.keys() | after.keys()):
+            promo = after.get(start)
+            if promo == before.get(start):
+                continue
+            changes.append(Change("x_promotions", (program, source, start), None if promo is None
+                                  else _promotion_row(program, source, promo)))
+
+
+def _promotion_row(program: str, source: str, p: Promotion) -> Row:
+    return {"program": program, "source": source, "start_ms": p.start_ms, "end_ms": p.end_ms,
+            "bonus_bp": p.bonus_bp, "height": p.height, "record": p.record}
+
+
+def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> None:
+    append = changes.append
+    for key, old, new in s.holdings.changed():
+        account, program = key
+        held = 0
+        if new is None:
+            append(Change("x_balances", key, None))
+        else:
+            held = new[0]
+            invariant(held > 0, f"holding {key} is not positive")
+            if old is None or old[0] != held:
+                append(Change("x_balances", key, {"account": account, "program": program,
+                                                  "balance": held}))
+        delta[program] = delta.get(program, 0) + held - (old[0] if old is not None else 0)
+        before = old[1] if old is not None else ()
+        after = new[1] if new is not None else ()
+        if before != after:
+            invariant(not after or sum(a for _, a in after) == held,
+                      f"lots of {key} do not sum to its balance")
+            _lot_changes(account, program, before, after, append)
+
+
+def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tuple[Lot, ...],
+                 append: Callable[[Change], None]) -> None:
+    """Rows for the lots that differ between two expiry-sorted lot lists (merge walk)."""
+    i = j = 0
+    while i < len(before) or j < len(after):
+        if j == len(after) or (i < len(before) and before[i][0] < after[j][0]):
+            append(Change("x_lots", (account, program, before[i][0]), None))
+            i += 1
+            continue
+        expires_ms, amount = after[j]
+        same_time = i < len(before) and before[i][0] == expires_ms
+        if not same_time or before[i][1] != amount:
+            invariant(amount > 0, f"lot of {account[:12]}/{program} is not positive")
+            append(Change("x_lots", (account, program, expires_ms), {
+                "account": account, "program": program, "expires_ms": expires_ms,
+                "amount": amount}))
+        i += same_time
+        j += 1
+
+
+def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
+    """Replace the committed state with the one the stored rows describe."""
+    s.discard()
+    for table in s.tables():
+        table.base.clear()
+    for attr, name, _, from_row in _PLAIN:
+        base = getattr(s, attr).base
+        columns = tuple(SPEC_BY_NAME[name].columns)
+        for row in rows.get(name, ()):
+            key, value = from_row({column: row[column] for column in columns})
+            base[key] = value
+    promos: dict[tuple[str, str], list[Promotion]] = {}
+    for row in rows.get("x_promotions", ()):
+        promos.setdefault((row["program"], row["source"]), []).append(Promotion(
+            row["start_ms"], row["end_ms"], row["bonus_bp"], row["height"], row["record"]))
+    for key, found in promos.items():
+        s.promotions.base[key] = tuple(sorted(found, key=lambda p: p.start_ms))
+    lots: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for row in rows.get("x_lots", ()):
+        lots.setdefault((row["account"], row["program"]), []).append(
+            (row["expires_ms"], row["amount"]))
+    for row in rows.get("x_balances", ()):
+        key = (row["account"], row["program"])
+        s.holdings.base[key] = (row["balance"], tuple(sorted(lots.get(key, ()))))
+    s.expiry.rebuild(s.holdings.base.items())
+    s.pending_rates.clear()
+    s.pending_rates.update(code for code, p in s.programs.base.items()
+                           if p.pending_version is not None)

@@ -1,0 +1,50 @@
+"""docs/ECONOMICS.md documents every result code (in check order), record type and table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from exchange import codes, records
+from exchange.app import HANDLERS, PAYLOADS
+from exchange.tables import SPECS
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "ECONOMICS.md"
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+def test_every_code_is_documented_in_check_order(doc: str) -> None:
+    rows = re.findall(r"^\| (\d+) \| `([a-z_]+)` \| (.+) \|$", doc, re.MULTILINE)
+    assert [code for _, code, _ in rows] == list(codes.CODES)
+    assert [meaning for _, _, meaning in rows] == [codes.MEANING[c] for c in codes.CODES]
+
+
+def test_code_constants_are_the_listed_codes() -> None:
+    constants = {v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str)}
+    assert constants - {codes.OK} == set(codes.CODES)
+    assert len(codes.CODES) == len(set(codes.CODES))
+
+
+def test_every_record_type_has_a_handler_a_builder_and_a_documented_payload(doc: str) -> None:
+    assert set(HANDLERS) == set(records.TYPES) == set(PAYLOADS)
+    for type_ in records.TYPES:
+        builder = getattr(records, type_.split(".")[1])
+        assert callable(builder)
+        row = re.search(rf"^\| `{re.escape(type_)}` \| [^|]+ \| (.+) \|$", doc, re.MULTILINE)
+        assert row, f"{type_} is not in the record table"
+        documented = re.findall(r"`([a-z_]+)`", row.group(1))
+        fields = [name for name, _ in PAYLOADS[type_]]
+        assert set(fields) <= set(documented), type_
+
+
+def test_every_table_is_documented(doc: str) -> None:
+    for spec in SPECS:
+        assert f"| `{spec.name}` |" in doc
+        assert spec.name.startswith("x_")
+        assert set(spec.columns.values()) <= {int, str}

@@ -1,0 +1,36 @@
+"""The invariants checked after every block catch a handler that breaks conservation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from exchange import app as app_module
+from exchange import records as R
+from exchange.env import Env
+from exchange.errors import InvariantViolation, invariant
+from exchange.holdings import credit
+from exchange.state import State
+from ledger.record import Record
+
+Chain = Any  # the conftest driver
+
+
+def test_invariant_raises_even_under_optimisation() -> None:
+    invariant(True, "fine")
+    with pytest.raises(AssertionError, match="broken"):
+        invariant(False, "broken")
+
+
+def test_minting_without_counting_is_caught(alliance: Chain,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def mint_quietly(s: State, env: Env, rec: Record, write: bool) -> str:
+        if write:
+            credit(s, env, rec.signers[0], s.programs.get("vk"), 5, "issue")  # supply unchanged
+        return "ok"
+
+    monkeypatch.setitem(app_module.HANDLERS, R.REDEEM, mint_quietly)
+    c = alliance
+    with pytest.raises(InvariantViolation, match="moved unlike its supply"):
+        c.block(c.rec(R.redeem, c.alice, "vk", 1, "x"))
