@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from . import bench_cmd, cli_admin, cli_ops
+from . import bench_cmd, cli_admin, cli_ops, verify_cmd
 from .cli import app
 
 cli_ops.register(app)
 cli_admin.register(app)
 bench_cmd.register(app)
+verify_cmd.register(app)

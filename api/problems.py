@@ -59,9 +59,14 @@ def status_of(exc: LedgerError) -> int:
     return 422  # business rule rejections from the application
 
 
-def problem_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": f"/problems/{code}", "title": code.replace("_", " "), "status": status,
+def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 body: type, title, status, detail, and our stable ``code``."""
+    return {"type": f"/problems/{code}", "title": code.replace("_", " "), "status": status,
             "detail": detail, "code": code, **extra}
+
+
+def problem_response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = problem_body(status, code, detail, **extra)
     headers = {}
     if status in (429, 503):
         headers["Retry-After"] = str(extra.get("retry_after_s", 1))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from ledger import merkle
 from ledger.errors import StoreError
-from ledger.limits import blocks_per_fetch_max
+from ledger.limits import blocks_per_fetch_max, page_rows_max
 from ledger.receipt import build_receipt
 from ledger.store import stored_record
 
@@ -170,3 +170,61 @@ def signer_seq(node: NodeDep,
                key: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> dict[str, Any]:
     """Clients sign their next record with ``last + 1`` (pending records not counted)."""
     return {"signer": key, "last": node.replica.seqs.get(key, 0)}
+
+
+_SERVED_BY_BLOCKS = ("blocks", "records")  # served by /v1/blocks, not as table rows
+
+
+def _table_columns(node: Node) -> dict[str, list[str]]:
+    conn = node.replica.store.thread_reader()
+    names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {n: [c for (_, c, *_) in conn.execute(f"PRAGMA table_info([{n}])")] for n in names}
+
+
+@router.get("/tables", summary="Every table of the node's store and its columns (for verifiers)")
+def tables(node: NodeDep) -> dict[str, Any]:
+    """Derived rows (ledger and application tables) are served by ``/v1/tables/{name}``."""
+    store = node.replica.store
+    pks = {"meta": ["key"], "seqs": ["signer"], "validator_sets": ["height"],
+           "evidence": ["height", "validator", "header_hash"], "blocks": ["height"],
+           "records": ["height", "idx"], **{s.name: list(s.pk) for s in store.app_tables.values()}}
+    return {"height": node.replica.height,
+            "tables": [{"name": n, "columns": c, "pk": pks.get(n, []),
+                        "served": n not in _SERVED_BY_BLOCKS}
+                       for n, c in _table_columns(node).items()]}
+
+
+@router.get("/tables/{name}", responses=responses(400, 404),
+            summary="Rows of one table of derived rows, in primary key order")
+def table_rows(node: NodeDep, name: str,
+               after: Annotated[str | None, Query(
+                   description="JSON array: the key of the last row of the previous page")] = None,
+               limit: Annotated[int, Query(ge=1, le=page_rows_max)] = page_rows_max,
+               ) -> dict[str, Any]:
+    """A page of rows as arrays in ``columns`` order; ``next`` is the ``after`` of the next page."""
+    listing = {t["name"]: t for t in tables(node)["tables"]}
+    table = listing.get(name)
+    if table is None or not table["served"] or not table["pk"]:
+        raise Problem(404, "table_not_found", f"no table {name!r} served here")
+    columns, pk = table["columns"], table["pk"]
+    where, params = "", []
+    if after is not None:
+        try:
+            params = json.loads(after)
+        except ValueError:
+            params = None
+        if not isinstance(params, list) or len(params) != len(pk) or not all(
+                isinstance(v, int | str) or v is None for v in params):
+            raise Problem(400, "invalid_parameter", f"after must be a JSON array of {len(pk)} "
+                          "key values")
+        where = (f"WHERE ({', '.join(f'[{c}]' for c in pk)}) > "
+                 f"({', '.join('?' for _ in pk)})")
+    order = ", ".join(f"[{c}]" for c in pk)
+    rows = node.replica.store.thread_reader().execute(
+        f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{name}] {where} "
+        f"ORDER BY {order} LIMIT ?", [*params, limit]).fetchall()
+    at = [columns.index(c) for c in pk]
+    last = [rows[-1][i] for i in at] if len(rows) == limit else None
+    return {"table": name, "height": node.replica.height, "columns": columns,
+            "rows": [list(r) for r in rows], "next": last}

@@ -7,20 +7,22 @@ returns what became of it, marked ``duplicate``.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive, Send
 
 from ledger.canonical import parse_strict
 from ledger.consortium import Outcome
-from ledger.errors import DuplicateRecord, LedgerError, RecordRejected
+from ledger.errors import Backpressure, DuplicateRecord, LedgerError
 from ledger.limits import batch_records_max, record_bytes_max, record_depth_max
 from ledger.receipt import build_receipt
 from ledger.record import Record, parse_record, record_from_wire
 
 from ..deps import get_node
-from ..problems import Problem, problem_for, responses
+from ..problems import PROBLEM, Problem, problem_body, responses, status_of
 from ..runtime import Node
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -80,11 +82,26 @@ def _known(node: Node, exc: DuplicateRecord) -> Outcome | None:
 async def submit_record(request: Request, node: Annotated[Node, Depends(get_node)],
                         wait: Wait = False, timeout_ms: Timeout = 10_000) -> JSONResponse:
     """Check, journal and queue a record; with ``wait`` answer once it is in a block."""
-    data = await request.body()
+    status, body, headers = await submit_one(node, await request.body(), wait, timeout_ms)
+    media = PROBLEM if status >= 400 else "application/json"
+    return JSONResponse(body, status_code=status, media_type=media, headers=headers)
+
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]
+
+
+async def submit_one(node: Node, data: bytes, wait: bool, timeout_ms: int) -> Answer:
+    """The whole of ``POST /v1/records``: (status, JSON body, extra headers).
+
+    Shared by the documented route and the server's fast path, so both answer alike.
+    """
     if len(data) > record_bytes_max:
-        raise Problem(413, "record_too_large",
-                      f"a record is at most {record_bytes_max} bytes; this one is {len(data)}")
-    record = parse_record(data)
+        return problem(413, "record_too_large",
+                       f"a record is at most {record_bytes_max} bytes; this one is {len(data)}")
+    try:
+        record = parse_record(data)
+    except LedgerError as exc:
+        return problem(status_of(exc), exc.code, str(exc))
     duplicate = False
     try:
         node.submit(record)
@@ -93,24 +110,56 @@ async def submit_record(request: Request, node: Annotated[Node, Depends(get_node
         known = _known(node, exc)
         if not wait or (known is not None):
             return _reply(node, _result(node, known, record.id, True), wait)
+    except LedgerError as exc:
+        extra = {"retry_after_s": exc.retry_after_s} if isinstance(exc, Backpressure) else {}
+        return problem(status_of(exc), exc.code, str(exc), **extra)
     if wait:
         outcomes = await node.wait([record.id], timeout_ms / 1000)
-        result = _result(node, outcomes.get(record.id), record.id, duplicate)
-        return _reply(node, result, wait)
-    return JSONResponse({"id": record.id, "status": "pending", "duplicate": False},
-                        status_code=202)
+        return _reply(node, _result(node, outcomes.get(record.id), record.id, duplicate), wait)
+    return 202, {"id": record.id, "status": "pending", "duplicate": False}, {}
 
 
-def _reply(node: Node, result: dict[str, Any], with_receipt: bool) -> JSONResponse:
+def problem(status: int, code: str, detail: str, **extra: Any) -> Answer:
+    body = problem_body(status, code, detail, **extra)
+    headers = {"Retry-After": str(extra.get("retry_after_s", 1))} if status in (429, 503) else {}
+    return status, body, headers
+
+
+def _reply(node: Node, result: dict[str, Any], with_receipt: bool) -> Answer:
     if result["status"] == "rejected":
-        exc = RecordRejected(f"record {result['id']} was rejected at block time: "
-                             f"{result['code']}", code=result["code"])
-        return problem_for(exc, id=result["id"])
+        return problem(422, result["code"], f"record {result['id']} was rejected at block "
+                       f"time: {result['code']}", id=result["id"])
     if result["status"] == "committed":
         if with_receipt:
             result["receipt"] = build_receipt(node.replica.store, result["id"])
-        return JSONResponse(result, status_code=200)
-    return JSONResponse(result, status_code=202)
+        return 200, result, {}
+    return 202, result, {}
+
+
+async def fast_submit(node: Node, receive: Receive, send: Send) -> None:
+    """``POST /v1/records`` without a query string, answered without the framework's
+    per-request machinery (the hot path of tills and wallets). Same answers as the route."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= record_bytes_max + 1:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    if size > record_bytes_max:
+        status, body, headers = problem(
+            413, "record_too_large", f"a record is at most {record_bytes_max} bytes; this one "
+            f"is {size}")
+    else:
+        status, body, headers = await submit_one(node, b"".join(chunks), False, 0)
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    media = (PROBLEM if status >= 400 else "application/json").encode()
+    raw = [(b"content-type", media), (b"content-length", str(len(payload)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
 
 
 BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties": False,

@@ -1,0 +1,97 @@
+"""Account pages: balances per program with their yuan value, history, points about to lapse.
+
+Balances come from the committed state (one dict lookup per program); the history is
+``x_history WHERE account = ?`` by its account index, newest first, keyset-paginated by
+``(height, idx, n)``; the CSV export pages the same way with ``Link: rel=next``.
+"""
+
+from __future__ import annotations
+
+from exchange import queries
+from exchange.limits import day_ms
+from ledger.limits import page_rows_max
+
+from .context import Ctx, Json, Missing, cursor, is_hex
+from .render import Page, Rows, link
+
+history_per_page = 50
+expiring_days = 7
+KIND_WORDS = {"issue": "earned", "redeem": "redeemed", "swap_out": "swapped out",
+              "swap_in": "swapped in", "bonus": "swap bonus", "transfer_out": "gave",
+              "transfer_in": "received", "expire": "expired"}
+
+
+def _key(text: str) -> str:
+    if not is_hex(text):
+        raise Missing(f"{text[:80]!r} is not an account key (64 hex digits)", "account_not_found")
+    return text
+
+
+def history(ctx: Ctx, key: str, before: tuple[int, ...], limit: int) -> list[Json]:
+    rows = ctx.query(
+        "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
+        "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "
+        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (key, *before, limit))
+    out = []
+    for height, idx, n, program, kind, delta, balance, record, ref in rows:
+        out.append({"height": height, "idx": idx, "n": n, "program": program, "kind": kind,
+                    "what": KIND_WORDS.get(kind, kind), "delta": delta, "balance": balance,
+                    "record": record or None, "ref": ref})
+    return out
+
+
+def _counterparty(ctx: Ctx, item: Json) -> Json | None:
+    """Who or what was on the other side of a movement, for display."""
+    ref = item["ref"]
+    if item["kind"] in ("transfer_out", "transfer_in") and is_hex(ref):
+        return ctx.names.party(ref).json()
+    if item["kind"] in ("swap_out", "swap_in", "bonus") and ref in ctx.names.programs:
+        return {"kind": "program", "id": ref, "name": ref.upper(), "href": f"/programs/{ref}"}
+    return None
+
+
+def account_page(ctx: Ctx, key: str) -> Page:
+    key = _key(key)
+    party = ctx.names.party(key)
+    found = ctx.read(queries.balances, key)
+    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    items = history(ctx, key, before, history_per_page)
+    if not found["holdings"] and not items and party.kind == "customer" and (
+            ctx.one("SELECT 1 FROM x_history WHERE account = ? LIMIT 1", (key,)) is None):
+        raise Missing(f"account {key} has never held points on this chain", "account_not_found")
+    for item in items:
+        item["counterparty"] = _counterparty(ctx, item)
+    now = found["as_of_ms"]
+    soon = now + expiring_days * day_ms
+    holdings = []
+    expiring = []
+    for h in found["holdings"]:
+        holdings.append({k: h[k] for k in ("program", "name", "issuer", "balance",
+                                           "value_micro", "expiring_soon")}
+                        | {"issuer_name": ctx.names.merchant(h["issuer"]),
+                           "next_expiry_ms": h["lots"][0]["expires_ms"] if h["lots"] else None})
+        expiring.extend({"program": h["program"], "amount": lot["amount"],
+                         "expires_ms": lot["expires_ms"]}
+                        for lot in h["lots"] if lot["expires_ms"] <= soon)
+    expiring.sort(key=lambda e: e["expires_ms"])
+    last = items[-1] if len(items) == history_per_page else None
+    cursor_next = f"{last['height']}.{last['idx']}.{last['n']}" if last else None
+    data = {"account": key, "party": party.json(), "as_of_ms": now,
+            "value_micro": found["value_micro"], "holdings": holdings,
+            "expiring": expiring, "expiring_days": expiring_days, "history": items,
+            "next": link(f"/accounts/{key}", before=cursor_next) if last else None}
+    return Page("account.html", f"Account {key[:12]}…", data,
+                csv=f"/accounts/{key}/history.csv")
+
+
+def history_csv(ctx: Ctx, key: str) -> Rows:
+    key = _key(key)
+    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    items = history(ctx, key, before, page_rows_max)
+    last = items[-1] if len(items) == page_rows_max else None
+    next_url = link(f"/accounts/{key}/history.csv",
+                    before=f"{last['height']}.{last['idx']}.{last['n']}") if last else None
+    return Rows(f"history-{key[:16]}.csv", ("height", "idx", "n", "program", "kind", "delta",
+                                            "balance", "record", "ref"),
+                [(i["height"], i["idx"], i["n"], i["program"], i["kind"], i["delta"],
+                  i["balance"], i["record"] or "", i["ref"]) for i in items], next_url)

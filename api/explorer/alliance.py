@@ -1,0 +1,81 @@
+"""The alliance: members, validators, the regulator, merchants and the votes that admitted
+them, governance history (keyset by event), and evidence against misbehaving validators.
+"""
+
+from __future__ import annotations
+
+import json
+
+from exchange import queries
+
+from .context import Ctx, Json, cursor
+from .effects import event_words
+from .merchants import lifecycle
+from .render import Page, link
+
+events_per_page = 50
+merchants_shown_max = 100
+evidence_shown_max = 50
+GOVERNANCE = "(kind LIKE 'member\\_%' ESCAPE '\\' OR kind LIKE 'merchant\\_%' ESCAPE '\\' " \
+             "OR kind = 'key_rotated')"
+
+
+def validator_status(ctx: Ctx) -> list[Json]:
+    """The validators of the next block: up or down, their height, and whether they signed
+    the head block's certificate."""
+    consortium = ctx.node.consortium
+    keys = {k.public_hex: i for i, k in enumerate(consortium.keys) if k is not None}
+    signed: set[str] = set()
+    if ctx.height:
+        row = ctx.one("SELECT certificate FROM blocks WHERE height = ?", (ctx.height,))
+        if row is not None:
+            signed = {v["validator"] for v in json.loads(row[0]).get("signatures", [])}
+    out = []
+    for info in ctx.replica.validators:
+        i = keys.get(info.key)
+        peer = consortium.replicas[i] if i is not None else None
+        out.append({"member": info.name, "name": ctx.names.members.get(info.name, info.name),
+                    "key": info.key, "up": peer is not None,
+                    "height": peer.height if peer is not None else None,
+                    "signed_head": info.key in signed})
+    return out
+
+
+def governance(ctx: Ctx, before: tuple[int, ...], limit: int) -> list[Json]:
+    rows = ctx.query(f"SELECT height, idx, n, kind, subject, detail, record FROM x_events "
+                     f"WHERE {GOVERNANCE} AND (height, idx, n) < (?, ?, ?) "
+                     f"ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (*before, limit))
+    return [{"height": h, "idx": i, "n": n, "kind": k, "subject": s, "detail": d,
+             "record": r or None, "words": event_words(ctx.names, k, s, d).json()}
+            for h, i, n, k, s, d, r in rows]
+
+
+def alliance_page(ctx: Ctx) -> Page:
+    members = ctx.read(queries.members)
+    regulator = ctx.read(lambda v: [{"id": k, "name": n, "key": key}
+                                    for k, (n, key) in v.regulator.base.items()])
+    merchants = ctx.read(queries.merchants)
+    for m in merchants[:merchants_shown_max]:
+        m["lifecycle"] = lifecycle(ctx, m["id"])
+        admitted = [e for e in m["lifecycle"] if e["kind"] == "merchant_admitted"]
+        m["admitted_by"] = admitted[-1]["signers"] if admitted else []
+        m["admitted_record"] = admitted[-1]["record"] if admitted else None
+    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    history = governance(ctx, before, events_per_page)
+    last = history[-1] if len(history) == events_per_page else None
+    sets = [{"from_height": h, "validators": [{"member": v.name, "key": v.key,
+                                               "name": ctx.names.members.get(v.name, v.name)}
+                                              for v in vs]}
+            for h, vs in ctx.replica.validator_history]
+    evidence = [{"height": h, "validator": v, "header_hash": hh,
+                 "name": next((s["name"] for s in sets[-1]["validators"] if s["key"] == v), v)
+                 if sets else v}
+                for h, v, hh in ctx.query("SELECT height, validator, header_hash FROM evidence "
+                                          "ORDER BY height DESC LIMIT ?", (evidence_shown_max,))]
+    data = {"members": members, "threshold": members[0]["threshold"] if members else 0,
+            "validators": validator_status(ctx), "validator_sets": sets,
+            "regulator": regulator, "merchants": merchants[:merchants_shown_max],
+            "merchants_total": len(merchants), "governance": history,
+            "next": link("/alliance", before=f"{last['height']}.{last['idx']}.{last['n']}")
+            if last else None, "evidence": evidence}
+    return Page("alliance.html", "Alliance", data)

@@ -1,0 +1,61 @@
+"""Merchant (issuer) pages: profile, programs, liability, settlement position, admission votes.
+
+The votes come from ``x_events WHERE subject = ?`` (indexed) and each event's record, found
+by id (indexed): its signers are the members who voted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from exchange import queries
+
+from .context import Ctx, Json, Missing
+from .render import Page
+
+events_per_merchant = 50
+
+
+def votes(ctx: Ctx, record_id: str) -> list[Json]:
+    """The parties who signed record ``record_id`` (members, for a vote)."""
+    row = ctx.one("SELECT body FROM records WHERE id = ?", (record_id,))
+    if row is None:
+        return []
+    return [ctx.names.party(k).json() for k in json.loads(row[0]).get("signers", [])]
+
+
+def lifecycle(ctx: Ctx, merchant_id: str) -> list[Json]:
+    """Application, admission, suspensions: with the record and who signed it."""
+    rows = ctx.query("SELECT height, idx, kind, detail, record FROM x_events WHERE subject = ? "
+                     "ORDER BY height, idx, n LIMIT ?", (merchant_id, events_per_merchant))
+    return [{"height": h, "idx": i, "kind": k, "detail": d, "record": r or None,
+             "signers": votes(ctx, r) if r else []}
+            for h, i, k, d, r in rows if k.startswith("merchant_")]
+
+
+def _obligations(view: Any, merchant_id: str) -> Json:
+    owes, owed = [], []
+    for (debtor, creditor), o in view.obligations.base.items():
+        row = {"accrued_micro": o.accrued, "settled_micro": o.settled,
+               "outstanding_micro": o.accrued - o.settled}
+        if debtor == merchant_id:
+            owes.append({"merchant": creditor, **row})
+        elif creditor == merchant_id:
+            owed.append({"merchant": debtor, **row})
+    return {"owes": owes, "owed": owed}
+
+
+def merchant_page(ctx: Ctx, merchant_id: str) -> Page:
+    found = ctx.read(queries.merchant, merchant_id) if len(merchant_id) <= 40 else None
+    if found is None:
+        raise Missing(f"no merchant {merchant_id[:40]!r} in this alliance", "merchant_unknown")
+    position = next((p for p in ctx.read(queries.obligations)["positions"]
+                     if p["merchant"] == merchant_id), None)
+    debts = ctx.read(_obligations, merchant_id)
+    for side in debts.values():
+        for row in side:
+            row["name"] = ctx.names.merchant(row["merchant"])
+    data = {"merchant": found, "position": position, **debts,
+            "lifecycle": lifecycle(ctx, merchant_id)}
+    return Page("merchant.html", found["name"], data)
