@@ -90,7 +90,9 @@ def keys_show(name: str, pass_env: PassEnv = None, json_out: JsonOpt = False) ->
 
 def _load_key(name: str, pass_env: str | None) -> Any:
     try:
-        secret = passphrase(pass_env, needed=keystore.is_encrypted(name))
+        # a passphrase applies to encrypted key files only (the environment may hold one
+        # for the user's wallet while a merchant's till key is a plain file)
+        secret = passphrase(pass_env) if keystore.is_encrypted(name) else None
         return keystore.load(name, secret)
     except LedgerError as exc:
         fail(str(exc))

@@ -67,6 +67,10 @@ class Store:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self.lock = threading.RLock()
         self._local = threading.local()
+        version = self.meta("schema_version")
+        if version is not None and version != str(SCHEMA_VERSION):
+            raise StoreError(f"store {self.path} has schema version {version}; this software "
+                             f"reads version {SCHEMA_VERSION}", code="schema_version")
         self._upsert_sql: dict[str, str] = {}
         self._delete_sql: dict[str, str] = {}
 
