@@ -155,6 +155,18 @@ class Client:
         return self._get("/v1/quote", give=give, amount=amount, get=get,
                          holder=holder)  # type: ignore[no-any-return]
 
+    def offers(self, program: str | None = None,
+               area: str | None = None) -> list[dict[str, Any]]:
+        """Live redemption offers (of one program, in one area)."""
+        return self._get("/v1/offers", program=program,
+                         area=area)["offers"]  # type: ignore[no-any-return]
+
+    def offers_for(self, account: str, area: str | None = None) -> list[dict[str, Any]]:
+        """The live offers ``account`` can pay for (``pay``: direct or after_swap), nearest
+        ``area`` first; an after_swap offer carries the ``swap`` to sign."""
+        return self._get(f"/v1/accounts/{account}/offers",
+                         area=area)["offers"]  # type: ignore[no-any-return]
+
     def statement(self) -> dict[str, Any]:
         return self._get("/v1/settlement/statement")  # type: ignore[no-any-return]
 

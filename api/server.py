@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,7 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.limits import request_bytes_max
 
 from . import problems
-from .routers import chain, ops, records
+from .explorer import router as explorer_router
+from .routers import chain, exchange, offers, ops, records
 from .runtime import Node
 
 log = logging.getLogger("jifentong.access")
@@ -97,28 +97,12 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
                   openapi_tags=_TAGS, responses=problems.responses(400, 404, 413, 503))
     app.state.node = node
     problems.install(app)
-    for router in (records.router, chain.router, ops.router):
+    for router in (records.router, chain.router, exchange.router, offers.router, ops.router):
         app.include_router(router)
-    for extra in _optional_routers(explorer):
-        app.include_router(extra)
+    if explorer:
+        app.include_router(explorer_router)
     app.add_middleware(LimitsMiddleware, node=node)
     return app
-
-
-def _optional_routers(explorer: bool) -> list[Any]:
-    routers: list[Any] = []
-    try:
-        from .routers import exchange
-        routers.append(exchange.router)
-    except ImportError:  # pragma: no cover - during bring-up only
-        pass
-    if explorer:
-        try:
-            from .explorer import router as explorer_router
-            routers.append(explorer_router)
-        except ImportError:  # pragma: no cover
-            pass
-    return routers
 
 
 _TAGS = [

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import queries
 from exchange import records as rec
+from exchange.limits import offer_window_ms_max
 from ledger.clock import ManualClock
 from ledger.keys import SigningKey
 from ledger.record import Record, sign_body
@@ -21,6 +23,12 @@ Tick = Callable[[int, int, str], None]  # (days done, days, what)
 HOUR_MS = 3_600_000
 SESSIONS_H = (10, 13, 16, 19)  # when customers shop, Beijing time
 SPEC = {m.program: m for m in MERCHANTS}
+WITHDRAW_DAY = 14
+
+
+def offer_id(item: str) -> str:
+    """The offer id of a menu item: ``IMAX ticket`` -> ``imax-ticket``."""
+    return re.sub(r"[^a-z0-9]+", "-", item.lower()).strip("-")[:40].strip("-")
 
 
 def derive_key(seed: int, label: str) -> SigningKey:
@@ -140,6 +148,19 @@ class Simulation:
                                          _cap(m) // 10,
                                          [c for c in m.accepts if c in open_now]), [key])
         d.flush(at_ms + 180_000)
+        self.publish_offers(merchants, at_ms + 240_000)
+
+    def publish_offers(self, merchants: list[MerchantSpec], at_ms: int) -> None:
+        """Each new merchant offers its menu, priced at its posted rate, for the rest of the
+        year that starts with the demo (the longest window an offer may have)."""
+        d = self.d
+        until = START_MS + offer_window_ms_max
+        for m in merchants:
+            key = d.merchants[m.program]
+            for item, yuan in m.menu:
+                d.add(rec.offer(CHAIN, key.public_hex, d.seq(key), m.program, offer_id(item),
+                                item, yuan * m.rate, m.area, at_ms, until), [key])
+        d.flush(at_ms)
 
     def one_day(self, day: int) -> None:
         d, base = self.d, START_MS + day * DAY_MS
@@ -150,6 +171,10 @@ class Simulation:
         if day == 8:  # Bamboo Café posts a new rate; it takes effect after 7 days' notice
             key = d.merchants["bc"]
             d.add(rec.post_rate(CHAIN, key.public_hex, d.seq(key), "bc", 200), [key])
+        if day == WITHDRAW_DAY:  # Burger Palace's milkshake machine breaks: offer withdrawn
+            key = d.merchants["bp"]
+            d.add(rec.withdraw_offer(CHAIN, key.public_hex, d.seq(key), "bp",
+                                     offer_id("milkshake")), [key])
         if day == 15:
             joining = [m for m in MERCHANTS if m.joins_day == 15]
             self.admit(joining, base + 8 * HOUR_MS)

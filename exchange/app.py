@@ -15,7 +15,7 @@ from typing import Any
 from ledger.application import BlockContext, Change, Execution, Row, TableSpec, ValidatorInfo
 from ledger.record import Record
 
-from . import governance, points, programs, rates, records, settlement, swap
+from . import governance, offers, points, programs, rates, records, settlement, swap
 from .audit import audit, check_block
 from .auth import any_retired
 from .codes import KEY_RETIRED, TYPE_UNKNOWN
@@ -49,6 +49,8 @@ HANDLERS: dict[str, Handler] = {
     records.REDEEM: points.redeem,
     records.SWAP: swap.swap,
     records.SETTLE: settlement.settle,
+    records.OFFER: offers.publish,
+    records.WITHDRAW_OFFER: offers.withdraw,
 }
 
 # The payload fields of every record type (docs/ECONOMICS.md documents each).
@@ -70,6 +72,8 @@ PAYLOADS: dict[str, Spec] = {
     records.REDEEM: points.REDEEM,
     records.SWAP: swap.SWAP,
     records.SETTLE: settlement.SETTLE,
+    records.OFFER: offers.OFFER,
+    records.WITHDRAW_OFFER: offers.WITHDRAW_OFFER,
 }
 
 PARAM_NAMES = ("member_quorum_percent", "rate_notice_ms", "day_offset_ms")

@@ -43,6 +43,10 @@ REJECTIONS: tuple[tuple[str, str], ...] = (
     ("promotion_invalid", "the bonus or the time window of a promotion is out of bounds"),
     ("promotion_overlaps", "another promotion for this pair of programs overlaps the window"),
     ("too_many_promotions", "the pair of programs already has the most live promotions"),
+    ("offer_exists", "the program already has an offer with this id (ids are never reused)"),
+    ("offer_unknown", "the program has no offer with this id that is still open to withdraw"),
+    ("offer_invalid", "the validity window of an offer is out of bounds or already over"),
+    ("too_many_offers", "the program already has the most live and upcoming offers"),
     ("program_not_accepted", "the receiving program does not accept swaps from this program"),
     ("rate_version_stale", "a quoted rate version was replaced by a newer one now in effect"),
     ("rate_version_not_in_effect", "a quoted rate version does not exist or is not yet in effect"),
@@ -91,6 +95,10 @@ RATE_UNCHANGED = "rate_unchanged"
 PROMOTION_INVALID = "promotion_invalid"
 PROMOTION_OVERLAPS = "promotion_overlaps"
 TOO_MANY_PROMOTIONS = "too_many_promotions"
+OFFER_EXISTS = "offer_exists"
+OFFER_UNKNOWN = "offer_unknown"
+OFFER_INVALID = "offer_invalid"
+TOO_MANY_OFFERS = "too_many_offers"
 PROGRAM_NOT_ACCEPTED = "program_not_accepted"
 RATE_VERSION_STALE = "rate_version_stale"
 RATE_VERSION_NOT_IN_EFFECT = "rate_version_not_in_effect"

@@ -34,6 +34,10 @@ bonus_bp_max = 10_000
 promotion_window_ms_max = 366 * day_ms
 #: Live (not yet ended) promotions per (receiving program, source program) pair.
 promotions_per_pair_max = 8
+#: Length of one offer's validity window (one year).
+offer_window_ms_max = 366 * day_ms
+#: Offers of one program that have not ended and were not withdrawn.
+offers_per_program_max = 64
 
 #: Members of the alliance; a member vote must fit in one record's signers.
 members_max = record_signers_max
@@ -48,8 +52,10 @@ accepts_max = 64
 #: Characters of an id (member or merchant slug) and of a program code.
 id_chars_max = 40
 code_chars_max = 32
-#: Characters of a display name (program, merchant, member, regulator).
+#: Characters of a display name (program, merchant, member, regulator, offer item).
 name_chars_max = 64
+#: Characters of an offer's area (e.g. 春熙路 Chunxi Road).
+area_chars_max = 64
 #: Characters of the longer profile fields and free-text references.
 text_chars_max = 500
 ref_chars_max = 128

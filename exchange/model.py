@@ -131,6 +131,28 @@ class Promotion:
     record: str
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """An issuer's signed redemption offer: ``item`` for ``price`` points, in [from, until).
+
+    A program keeps its open offers (live or still to come); a withdrawn offer is dropped at
+    once, an ended one when the program's offers are next written.
+    """
+
+    id: str
+    item: str
+    price: int
+    area: str
+    valid_from_ms: int
+    valid_until_ms: int
+    height: int
+    record: str
+
+    def live(self, now_ms: int) -> bool:
+        """True when the offer can be taken up at ``now_ms``."""
+        return self.valid_from_ms <= now_ms < self.valid_until_ms
+
+
 @dataclass(slots=True)
 class Flow:
     """Swaps from one program into another: counts, points and value (µ¥) minted."""

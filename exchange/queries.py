@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from .codes import AMOUNT_INVALID, OK, PROGRAM_UNKNOWN, SAME_PROGRAM
+from .holdings import balance
 from .limits import amount_max, day_ms, micro_per_fen
-from .model import Member, Merchant, Program
+from .model import Member, Merchant, Offer, Program
+from .offers import cheapest_swap
 from .pricing import unit_value, value
 from .settlement import net_positions
 from .state import State
@@ -103,6 +105,71 @@ def quote(s: State, give: str, amount: int, get: str, holder: str | None = None,
             "bonus_bp": plan.promotion.bonus_bp if plan.promotion else 0,
             "promotion_end_ms": plan.promotion.end_ms if plan.promotion else None,
             "value_micro": plan.value_minted, "value_burned_micro": plan.value_burned}
+
+
+def offers(s: State, program: str | None = None, area: str | None = None,
+           now_ms: int | None = None) -> list[Json]:
+    """Live offers (of one program, in one area), by area, then yuan value, then price."""
+    now = s.param("last_time_ms") if now_ms is None else now_ms
+    found = [_offer(p, o) for p, o in _live_offers(s, program, now) if area in (None, o.area)]
+    return sorted(found, key=_nearest(None))
+
+
+def offers_for(s: State, account: str, area: str | None = None,
+               now_ms: int | None = None) -> list[Json]:
+    """Every live offer ``account`` can pay for, ``direct`` or ``after_swap``, nearest first.
+
+    ``direct``: it holds at least the price. ``after_swap``: one swap of a program it holds
+    (the one burning the least value, then the first by code) tops it up to the price;
+    ``swap`` is the record to sign (``amount``, ``min_out`` and the rate versions). Offers in
+    ``area`` come first, then the other areas alphabetically (no area last), then by value.
+    """
+    now = s.param("last_time_ms") if now_ms is None else now_ms
+    day = (now + s.param("day_offset_ms")) // day_ms
+    held = [p for _, p in s.programs.items() if balance(s, account, p.code)]
+    found = []
+    for program, offer in _live_offers(s, None, now):
+        have = balance(s, account, program.code)
+        row = {**_offer(program, offer), "held": have}
+        if have >= offer.price:
+            found.append({**row, "pay": "direct", "swap": None})
+            continue
+        plans = [plan for give in held if give.code != program.code
+                 if (plan := cheapest_swap(s, now, day, account, give, program,
+                                           offer.price - have)) is not None]
+        if plans:
+            plan = min(plans, key=lambda x: (x.value_burned, x.give.code))
+            found.append({**row, "pay": "after_swap", "swap": {
+                "give": plan.give.code, "amount": plan.taken, "get": program.code,
+                "min_out": offer.price - have, "out": plan.out, "bonus": plan.bonus,
+                "give_version": plan.give.rate_version, "get_version": program.rate_version,
+                "give_rate": plan.give.rate, "get_rate": program.rate,
+                "value_burned_micro": plan.value_burned}})
+    return sorted(found, key=_nearest(area))
+
+
+def _live_offers(s: State, program: str | None, now: int) -> list[tuple[Program, Offer]]:
+    codes = [program] if program is not None else [code for code, _ in s.offers.items()]
+    found = []
+    for code in codes:
+        p = s.programs.get(code)
+        if p is not None:
+            found.extend((p, o) for o in s.offers.get(code) or () if o.live(now))
+    return found
+
+
+def _nearest(area: str | None) -> Any:
+    def key(o: Json) -> tuple[Any, ...]:
+        rank = 0 if o["area"] == area else 1 if o["area"] else 2
+        return rank, o["area"], o["value_micro"], o["price"], o["program"], o["offer"]
+    return key
+
+
+def _offer(p: Program, o: Offer) -> Json:
+    return {"program": p.code, "offer": o.id, "issuer": p.issuer, "item": o.item,
+            "price": o.price, "value_micro": value(o.price, p.rate), "area": o.area,
+            "valid_from_ms": o.valid_from_ms, "valid_until_ms": o.valid_until_ms,
+            "height": o.height, "record": o.record}
 
 
 def rate_board(s: State) -> list[Json]:

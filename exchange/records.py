@@ -29,11 +29,13 @@ TRANSFER = "exchange.transfer"
 REDEEM = "exchange.redeem"
 SWAP = "exchange.swap"
 SETTLE = "exchange.settle"
+OFFER = "exchange.offer"
+WITHDRAW_OFFER = "exchange.withdraw_offer"
 
 TYPES: tuple[str, ...] = (
     ADMIT_MEMBER, SUSPEND_MEMBER, REINSTATE_MEMBER, APPLY_MERCHANT, ADMIT_MERCHANT,
     SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM, UPDATE_PROGRAM,
-    POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE,
+    POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE, OFFER, WITHDRAW_OFFER,
 )
 
 Body = dict[str, Any]
@@ -158,3 +160,16 @@ def settle(chain: str, payer_key: str, payee_key: str, seq: int, payer: str, pay
     """Payer and payee issuers both sign that a payment of ``amount_fen`` fen cleared."""
     return make_body(chain, SETTLE, [payer_key, payee_key], seq, {
         "payer": payer, "payee": payee, "amount_fen": amount_fen, "reference": reference})
+
+
+def offer(chain: str, key: str, seq: int, program: str, offer: str, item: str, price: int,
+          area: str, valid_from_ms: int, valid_until_ms: int) -> Body:
+    """The issuer offers ``item`` for ``price`` points of ``program`` during [from, until)."""
+    return make_body(chain, OFFER, [key], seq, {
+        "program": program, "offer": offer, "item": item, "price": price, "area": area,
+        "valid_from_ms": valid_from_ms, "valid_until_ms": valid_until_ms})
+
+
+def withdraw_offer(chain: str, key: str, seq: int, program: str, offer: str) -> Body:
+    """The issuer ends one of its offers early."""
+    return make_body(chain, WITHDRAW_OFFER, [key], seq, {"program": program, "offer": offer})

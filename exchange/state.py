@@ -23,6 +23,7 @@ from .model import (
     Member,
     Merchant,
     Obligation,
+    Offer,
     Position,
     Program,
     Promotion,
@@ -132,7 +133,8 @@ class State:
     """All tables of the exchange. ``view()`` gives the read-only committed state."""
 
     NAMES = ("params", "regulator", "members", "merchants", "keys", "programs", "rates",
-             "promotions", "holdings", "inbound", "flows", "obligations", "positions")
+             "promotions", "holdings", "inbound", "flows", "obligations", "positions",
+             "offers")
 
     def __init__(self, source: State | None = None) -> None:
         def table(name: str) -> Any:
@@ -151,6 +153,7 @@ class State:
         self.flows: Table[tuple[str, str], Flow] = table("flows")
         self.obligations: Table[tuple[str, str], Obligation] = table("obligations")
         self.positions: Table[str, Position] = table("positions")
+        self.offers: Table[str, tuple[Offer, ...]] = table("offers")  # by program, id order
         # Lazy indexes (hints checked against the tables; shared with the view, unused there).
         self.expiry: ExpiryIndex = source.expiry if source is not None else ExpiryIndex()
         self.pending_rates: set[str] = source.pending_rates if source is not None else set()

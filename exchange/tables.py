@@ -21,6 +21,7 @@ from .model import (
     Member,
     Merchant,
     Obligation,
+    Offer,
     Position,
     Program,
     Promotion,
@@ -43,6 +44,10 @@ PROGRAM_COLUMNS: dict[str, type] = {
     "min_in": N, "step_in": N, "daily_in_cap": N, "accepts": S, "created_height": N,
     "supply": N, "issued": N, "promoted": N, "redeemed": N, "swapped_in": N, "swapped_out": N,
     "expired": N}
+
+OFFER_COLUMNS: dict[str, type] = {
+    "program": S, "offer": S, "item": S, "price": N, "area": S, "valid_from_ms": N,
+    "valid_until_ms": N, "height": N, "record": S}
 
 SPECS: tuple[TableSpec, ...] = (
     _spec("x_params", ("name",), {"name": S, "value": N}),
@@ -72,6 +77,7 @@ SPECS: tuple[TableSpec, ...] = (
                                                     "accrued": N, "settled": N}),
     _spec("x_positions", ("merchant",), {"merchant": S, "receivable": N, "payable": N,
                                          "paid": N, "received": N, "net": N}),
+    _spec("x_offers", ("program", "offer"), OFFER_COLUMNS),
     _spec(HISTORY, ("height", "idx", "n"), {**_N, "account": S, "program": S, "kind": S,
                                             "delta": N, "balance": N, "record": S, "ref": S},
           restore=False, indexes=(("account",), ("program",))),
@@ -169,6 +175,7 @@ def collect_changes(s: State, balance_delta: dict[str, int] | None = None) -> li
         for key, _, new in table.changed():
             changes.append(Change(name, _key(key), None if new is None else to_row(key, new)))
     _promotion_changes(s, changes)
+    _offer_changes(s, changes)
     _holding_changes(s, changes, {} if balance_delta is None else balance_delta)
     return changes
 
@@ -188,6 +195,24 @@ def _promotion_changes(s: State, changes: list[Change]) -> None:
 def _promotion_row(program: str, source: str, p: Promotion) -> Row:
     return {"program": program, "source": source, "start_ms": p.start_ms, "end_ms": p.end_ms,
             "bonus_bp": p.bonus_bp, "height": p.height, "record": p.record}
+
+
+def _offer_changes(s: State, changes: list[Change]) -> None:
+    for program, old, new in s.offers.changed():
+        before = {o.id: o for o in old or ()}
+        after = {o.id: o for o in new or ()}
+        for offer in sorted(before.keys() | after.keys()):
+            found = after.get(offer)
+            if found != before.get(offer):
+                changes.append(Change("x_offers", (program, offer), None if found is None
+                                      else offer_row(program, found)))
+
+
+def offer_row(program: str, o: Offer) -> Row:
+    """The stored row of an offer."""
+    return {"program": program, "offer": o.id, "item": o.item, "price": o.price,
+            "area": o.area, "valid_from_ms": o.valid_from_ms, "valid_until_ms": o.valid_until_ms,
+            "height": o.height, "record": o.record}
 
 
 def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> None:
@@ -249,6 +274,13 @@ def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
             row["start_ms"], row["end_ms"], row["bonus_bp"], row["height"], row["record"]))
     for key, found in promos.items():
         s.promotions.base[key] = tuple(sorted(found, key=lambda p: p.start_ms))
+    offers: dict[str, list[Offer]] = {}
+    for row in rows.get("x_offers", ()):
+        offers.setdefault(row["program"], []).append(Offer(
+            row["offer"], row["item"], row["price"], row["area"], row["valid_from_ms"],
+            row["valid_until_ms"], row["height"], row["record"]))
+    for program, listed in offers.items():
+        s.offers.base[program] = tuple(sorted(listed, key=lambda o: o.id))
     lots: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for row in rows.get("x_lots", ()):
         lots.setdefault((row["account"], row["program"]), []).append(

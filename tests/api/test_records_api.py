@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -50,11 +51,19 @@ def test_a_record_is_accepted_then_committed_with_a_receipt_that_checks_alone(
 def test_waiting_submission_returns_once_the_block_commits(
         counter_http: TestClient, counter_node: Node) -> None:
     record = counter(1)
-    timer = threading.Timer(0.2, counter_node.produce_now)
-    timer.start()
-    answer = counter_http.post("/v1/records?wait=true&timeout_ms=5000",
+
+    def produce_once_queued() -> None:
+        for _ in range(1000):
+            if record.id in counter_node.consortium.mempool:
+                counter_node.produce_now()
+                return
+            time.sleep(0.01)
+
+    producer = threading.Thread(target=produce_once_queued)
+    producer.start()
+    answer = counter_http.post("/v1/records?wait=true&timeout_ms=20000",
                                content=record.wire_bytes())
-    timer.join()
+    producer.join()
     assert answer.status_code == 200
     assert answer.json()["status"] == "committed"
     assert answer.json()["receipt"]["record"]["body"]["seq"] == 1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from exchange import codes as C
-from exchange import governance, points, programs
+from exchange import governance, offers, points, programs
 from exchange import records as R
 from ledger.record import Record
 
@@ -57,6 +57,11 @@ def _stale(c: Chain) -> Record:
     assert c.one(c.rec(R.post_rate, c.bp, "bp", 2000)) == "ok"
     c.block(at=c.time_ms + 8 * c.DAY)  # the notice period (7 days) has passed
     return _swap(c, versions=(1, 1))
+
+
+def _offer(c: Chain, offer: str = "burger", days: int = 30) -> Record:
+    return c.rec(R.offer, c.bp, "bp", offer, "classic burger", 8000, "Old Town", c.T0,
+                 c.T0 + days * c.DAY)
 
 
 def _owing(c: Chain) -> None:
@@ -121,6 +126,12 @@ CASES: dict[str, Case] = {
         c.one(c.rec(R.promote, c.bp, "bp", "vk", 500, c.time_ms, c.time_ms + c.DAY)),
         c.rec(R.promote, c.bp, "bp", "vk", 500, c.time_ms + c.DAY,
               c.time_ms + 2 * c.DAY))[2],
+    C.OFFER_EXISTS: lambda c, _: (c.one(_offer(c)), _offer(c))[1],
+    C.OFFER_UNKNOWN: lambda c, _: c.rec(R.withdraw_offer, c.bp, "bp", "burger"),
+    C.OFFER_INVALID: lambda c, _: _offer(c, days=0),
+    C.TOO_MANY_OFFERS: lambda c, mp: (
+        mp.setattr(offers, "offers_per_program_max", 1), c.one(_offer(c)),
+        _offer(c, "shake"))[2],
     C.PROGRAM_NOT_ACCEPTED: lambda c, _: (_earn(c), c.one(_swap(c, 100)),
                                           _swap(c, 1000, give="bp", get="vk"))[2],
     C.RATE_VERSION_STALE: lambda c, _: _stale(c),

@@ -31,7 +31,7 @@ from exchange.limits import micro_per_yuan
 from exchange.pricing import BP as BASIS_POINTS
 from ledger.application import next_state
 from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.record import Record, sign_body
 
 Chain = Any  # the conftest driver
 
@@ -172,6 +172,20 @@ def test_random_histories_keep_every_invariant(new_chain: Any, open_programs: An
         def membership(self, member: str, action: Any) -> None:
             self._add(self.c.rec(action, self._voters(), member))
 
+        @rule(p=st.sampled_from(PROGRAMS), offer=st.sampled_from(("a", "b", "c")),
+              price=st.sampled_from((0, 1, 5000, 7000, 9000, 20_000, 60_000)),
+              start=st.integers(-2, 3),
+              days=st.sampled_from((0, 1, 5, 400)), area=st.sampled_from(("Old Town", "")))
+        def offer(self, p: str, offer: str, price: int, start: int, days: int,
+                  area: str) -> None:
+            t = self.c.time_ms + start * self.c.DAY
+            self._add(self.c.rec(R.offer, self.keys[p], p, offer, "套餐 set meal", price, area,
+                                 t, t + days * self.c.DAY))
+
+        @rule(p=st.sampled_from(PROGRAMS), offer=st.sampled_from(("a", "b", "c")))
+        def withdraw_offer(self, p: str, offer: str) -> None:
+            self._add(self.c.rec(R.withdraw_offer, self.keys[p], p, offer))
+
         def _voters(self) -> list[SigningKey]:
             """Keys of enough active members to carry a vote (as of the last block)."""
             found = queries.members(self.c.app.view)
@@ -250,6 +264,23 @@ def test_random_histories_keep_every_invariant(new_chain: Any, open_programs: An
             positions = self.c.store.get("x_positions", {}).values()
             assert sum(p["net"] for p in positions) == 0
             assert self.c.app.audit() == []
+
+        @invariant()
+        def offers_can_be_paid_as_listed(self) -> None:
+            """Each offer a customer is shown can be paid: directly, or after the swap shown,
+            which the exchange would accept now (a swap record signed with a fresh seq)."""
+            view = self.c.app.view
+            for who in self.customers:
+                for o in queries.offers_for(view, who.public_hex):
+                    if o["pay"] == "direct":
+                        assert o["held"] >= o["price"]
+                        continue
+                    sw = o["swap"]
+                    assert o["held"] + sw["out"] >= o["price"] and sw["min_out"] <= sw["out"]
+                    body = R.swap("test-alliance", who.public_hex, 10**9, sw["give"],
+                                  sw["amount"], sw["get"], sw["min_out"], sw["give_version"],
+                                  sw["get_version"])
+                    assert self.c.app.check(sign_body(body, [who])) == "ok"
 
     run_state_machine_as_test(Exchange, settings=settings(
         max_examples=80, stateful_step_count=40, deadline=None,
