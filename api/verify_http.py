@@ -25,6 +25,7 @@ from ledger.limits import blocks_per_fetch_max
 from ledger.verify import RawBlock, SourceError, StateMoved, fail
 
 records_per_page = 4000
+rows_per_page = 500  # the node serves at most ledger.limits.page_rows_max
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
 
@@ -188,7 +189,7 @@ class HttpState:
 
     def rows(self, table: str, columns: Sequence[str],
              pk: Sequence[str]) -> Iterator[tuple[Any, ...]] | None:
-        first = self.source.get(f"/v1/tables/{table}")
+        first = self.source.get(f"/v1/tables/{table}", {"limit": rows_per_page})
         if not isinstance(first, dict):
             return None
         if first.get("columns") != list(columns):
@@ -204,7 +205,8 @@ class HttpState:
             after = page.get("next")
             if after is None:
                 return
-            page = self.source.get(f"/v1/tables/{table}", {"after": json.dumps(after)})
+            page = self.source.get(f"/v1/tables/{table}", {"after": json.dumps(after),
+                                                           "limit": rows_per_page})
             if not isinstance(page, dict):
                 raise SourceError(f"{self.source.target}: table {table} vanished while read")
 

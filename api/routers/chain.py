@@ -215,15 +215,19 @@ def table_rows(node: NodeDep, name: str,
         except ValueError:
             params = None
         if not isinstance(params, list) or len(params) != len(pk) or not all(
-                isinstance(v, int | str) or v is None for v in params):
+                (isinstance(v, int) and abs(v) < 2**63) or isinstance(v, str) or v is None
+                for v in params):
             raise Problem(400, "invalid_parameter", f"after must be a JSON array of {len(pk)} "
                           "key values")
         where = (f"WHERE ({', '.join(f'[{c}]' for c in pk)}) > "
                  f"({', '.join('?' for _ in pk)})")
     order = ", ".join(f"[{c}]" for c in pk)
-    rows = node.replica.store.thread_reader().execute(
-        f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{name}] {where} "
-        f"ORDER BY {order} LIMIT ?", [*params, limit]).fetchall()
+    try:
+        rows = node.replica.store.thread_reader().execute(
+            f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{name}] {where} "
+            f"ORDER BY {order} LIMIT ?", [*params, limit]).fetchall()
+    except UnicodeEncodeError as exc:
+        raise Problem(400, "invalid_parameter", "after holds a string that is not UTF-8") from exc
     at = [columns.index(c) for c in pk]
     last = [rows[-1][i] for i in at] if len(rows) == limit else None
     return {"table": name, "height": node.replica.height, "columns": columns,

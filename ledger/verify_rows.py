@@ -1,0 +1,164 @@
+"""The application rows the replay expects, and their comparison with a node's tables.
+
+Tables the application restores from (``restore=True``: programs, balances, lots... bounded
+by the number of accounts) are kept in memory, keyed like the store. History and index tables
+(``restore=False``, growing with the chain) go to a scratch SQLite file declared like the
+store's tables, so memory stays flat however long the chain. Values are given the column
+affinities SQLite gives them in the store, so an integer written to a text column compares
+as the store returns it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .application import Change, TableSpec
+from .verify_state import compare_rows, sql_order
+
+HEIGHT = "_height"
+Found = Callable[[], Iterable[tuple[Any, ...]] | None]
+
+
+class _Table:
+    """How one application table's rows are keyed, typed and kept."""
+
+    def __init__(self, spec: TableSpec) -> None:
+        self.name, self.restore = spec.name, spec.restore
+        self.columns = tuple(spec.columns)
+        self.kinds = tuple(spec.columns.values())
+        self.pk_at = tuple(self.columns.index(c) for c in spec.pk)
+        self.pk_kinds = tuple(self.kinds[i] for i in self.pk_at)
+        self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else (
+            lambda row, i=self.pk_at[0]: (row[i],))
+        self.values = itemgetter(*self.columns) if len(self.columns) > 1 else (
+            lambda row, c=self.columns[0]: (row[c],))
+        self.rows: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+
+
+class ExpectedRows:
+    """Every application row as the replay wrote it, with the height that wrote it."""
+
+    def __init__(self, specs: Iterable[TableSpec]) -> None:
+        specs = list(specs)
+        self.tables = {s.name: _Table(s) for s in specs}
+        self._probe = sqlite3.connect(":memory:")
+        self._probe.execute("CREATE TABLE p (i INTEGER, t TEXT, r FLOAT, b BLOB)")
+        self._dir = tempfile.mkdtemp(prefix="jifentong-verify-")
+        self.conn = sqlite3.connect(Path(self._dir) / "expected.sqlite", isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-32000"):
+            self.conn.execute(f"PRAGMA {pragma}")
+        db = sqlite_utils.Database(self.conn)
+        self._sql: dict[str, tuple[str, str, str, str]] = {}
+        for spec in specs:
+            if not spec.restore:
+                self._scratch_table(db, spec)
+        self.conn.execute("BEGIN")
+
+    def _scratch_table(self, db: sqlite_utils.Database, spec: TableSpec) -> None:
+        db[spec.name].create({**dict(spec.columns), HEIGHT: int},
+                             pk=spec.pk if len(spec.pk) > 1 else spec.pk[0])
+        cols = [f"[{c}]" for c in spec.columns]
+        where = " AND ".join(f"[{c}] = ?" for c in spec.pk)
+        order = ", ".join(f"[{c}]" for c in spec.pk)
+        self._sql[spec.name] = (
+            f"INSERT OR REPLACE INTO [{spec.name}] ({', '.join(cols)}, {HEIGHT}) "
+            f"VALUES ({', '.join('?' * (len(cols) + 1))})",
+            f"DELETE FROM [{spec.name}] WHERE {where}",
+            f"SELECT {', '.join(cols)} FROM [{spec.name}] ORDER BY {order}",
+            f"SELECT {HEIGHT} FROM [{spec.name}] WHERE {where}")
+
+    def _affine(self, value: Any, kind: type) -> Any:
+        """``value`` as a store column declared for ``kind`` returns it."""
+        column = {int: "i", bool: "i", str: "t", float: "r", bytes: "b"}.get(kind)
+        if column is None:
+            return value
+        self._probe.execute("DELETE FROM p")
+        self._probe.execute(f"INSERT INTO p ({column}) VALUES (?)", (value,))
+        return self._probe.execute(f"SELECT {column} FROM p").fetchone()[0]
+
+    def _typed(self, values: Iterable[Any], kinds: tuple[type, ...]) -> tuple[Any, ...]:
+        return tuple(v if v is None or type(v) is k else self._affine(v, k)
+                     for v, k in zip(values, kinds, strict=True))
+
+    def apply(self, height: int, changes: Iterable[Change]) -> None:
+        """One block's changes, as ledger.store writes them: deletes first, then upserts.
+
+        Kept rows hold the values as the application gave them; SQLite's affinities are
+        applied only when a comparison needs them (see :meth:`compare`)."""
+        changes = list(changes)
+        scratch: dict[str, tuple[list[Any], list[Any]]] = {}
+        tables = self.tables
+        for change in changes:
+            if change.row is None:
+                table = tables[change.table]
+                if table.restore:
+                    table.rows.pop(tuple(change.key), None)
+                    table.rows.pop(self._typed(change.key, table.pk_kinds), None)
+                else:
+                    scratch.setdefault(table.name, ([], []))[0].append(change.key)
+        for change in changes:
+            row = change.row
+            if row is not None:
+                table = tables[change.table]
+                try:
+                    values = table.values(row)
+                except KeyError:
+                    values = tuple(row.get(c) for c in table.columns)
+                if table.restore:
+                    table.rows[table.key(values)] = (values, height)
+                else:
+                    scratch.setdefault(table.name, ([], []))[1].append((*values, height))
+        for name, (deletes, upserts) in scratch.items():
+            upsert, delete, _, _ = self._sql[name]
+            self.conn.executemany(delete, deletes)
+            self.conn.executemany(upsert, upserts)
+
+    def count(self, name: str) -> int:
+        table = self.tables[name]
+        if table.restore:
+            return len(table.rows)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM [{name}]").fetchone()[0])
+
+    def compare(self, name: str, found: Found, node: str, at: int) -> int:
+        """Compare a node's rows of ``name`` (``found()`` gives them in key order, or None
+        when not available) with the expected ones; raises on the first difference."""
+        table = self.tables[name]
+        rows = found()
+        if rows is None:
+            return 0
+        if not table.restore:
+            _, _, select, height = self._sql[name]
+            return compare_rows(self.conn.execute(select), rows, table.pk_at, name, node, at,
+                                lambda key: _first(self.conn.execute(height, key)))
+        expected, same = table.rows, 0
+        for row in rows:
+            hit = expected.get(table.key(row))
+            if hit is None or hit[0] != tuple(row):
+                same = -1
+                break
+            same += 1
+        if same == len(expected):
+            return same
+        typed = sorted(((self._typed(values, table.kinds), h) for values, h in expected.values()),
+                       key=lambda hit: sql_order(table.key(hit[0])))
+        heights = {table.key(values): h for values, h in typed}
+        return compare_rows((values for values, _ in typed), found() or (), table.pk_at,
+                            name, node, at, lambda key: heights.get(key))
+
+    def close(self) -> None:
+        self.conn.close()
+        self._probe.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _first(cursor: Iterator[tuple[Any, ...]]) -> Any:
+    row = next(cursor, None)
+    return None if row is None else row[0]

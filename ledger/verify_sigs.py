@@ -1,0 +1,245 @@
+"""Signature checks of the verifier: packed batches, verified by a process pool, judged in order.
+
+Every signature the chain holds is a 32-byte message (record id, header hash or checkpoint
+digest) signed by a 32-byte key, so a batch is plain bytes: ``key || signature || message``
+per signature, 128 bytes each. Workers return the indexes that fail; the main process keeps,
+for each batch, the claims that say what the signatures stand for (a block's records, a
+certificate, a checkpoint) and judges them when the batch comes back. At most
+``tasks_ahead_max`` batches are in flight, so memory stays flat however long the chain.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
+from typing import Any
+
+from .certificate import quorum
+from .keys import verify
+from .verify import Failure
+
+PACKED_BYTES = 128
+#: Signatures per task sent to a worker: small enough that the last tasks of a run keep
+#: every worker busy, large enough that sending them costs nothing.
+sigs_per_task = 1024
+#: Tasks in flight per worker before the main process waits for the oldest.
+tasks_ahead_per_worker = 8
+
+
+def verify_packed(packed: bytes) -> list[int]:
+    """Indexes of the signatures in ``packed`` (key, signature, message) that do not verify."""
+    bad = []
+    view = memoryview(packed)
+    for n in range(len(packed) // PACKED_BYTES):
+        i = n * PACKED_BYTES
+        if not verify(bytes(view[i:i + 32]), bytes(view[i + 32:i + 96]),
+                      bytes(view[i + 96:i + 128])):
+            bad.append(n)
+    return bad
+
+
+@dataclass(slots=True)
+class RecordSigs:
+    """The record signatures of one block: ``owners[i]`` is the record id of signature i."""
+
+    height: int
+    node: str
+    owners: list[str]
+
+    def judge(self, bad: list[int]) -> Failure | None:
+        if not bad:
+            return None
+        record = self.owners[bad[0]]
+        return Failure("bad_signature", self.height, self.node, record=record,
+                       detail="a signature of the record does not verify over its id")
+
+
+@dataclass(slots=True)
+class QuorumSigs:
+    """The votes of a certificate or checkpoint (``what``) and the set that must sign it.
+
+    ``slots[i]`` is the validator of vote i and whether its signature was sent (False for a
+    vote that cannot verify: malformed key or signature).
+    """
+
+    height: int
+    node: str
+    what: str
+    validators: tuple[str, ...]
+    slots: list[tuple[str, bool]]
+
+    @property
+    def count(self) -> int:
+        return sum(1 for _, sent in self.slots if sent)
+
+    def judge(self, bad: list[int]) -> Failure | None:
+        members, good, strangers = set(self.validators), set(), []
+        index = 0
+        for validator, sent in self.slots:
+            ok = sent and index not in bad
+            index += sent
+            if ok and validator in members and validator not in good:
+                good.add(validator)
+            else:
+                strangers.append(validator)
+        need = quorum(len(self.validators))
+        if len(good) < need:
+            return Failure(f"{self.what}_below_quorum", self.height, self.node,
+                           expected=f"{need} of {len(self.validators)} validators",
+                           found=f"{len(good)} valid validator signatures",
+                           detail=f"the {self.what} is not signed by a quorum")
+        if strangers:
+            return Failure(f"{self.what}_bad_vote", self.height, self.node,
+                           found=strangers[0][:64], detail=f"the {self.what} holds a vote that "
+                           "is not a valid, distinct validator signature")
+        return None
+
+
+Claim = RecordSigs | QuorumSigs
+
+
+class _Batch:
+    __slots__ = ("claims", "packed")
+
+    def __init__(self) -> None:
+        self.packed = bytearray()
+        self.claims: list[tuple[Claim, int, int]] = []  # claim, first index, count
+
+
+class SignatureChecker:
+    """Collects signatures block by block and verifies them in batches, in order.
+
+    ``workers`` > 0 uses a spawn process pool; 0 verifies in this process. ``cache`` (tests)
+    remembers packed signatures that verified, so a repeated run skips them.
+    """
+
+    def __init__(self, workers: int = 2, cache: set[bytes] | None = None) -> None:
+        self.workers, self.cache = workers, cache
+        self.count = 0
+        self._batch = _Batch()
+        self._inflight: deque[tuple[_Batch, AsyncResult[list[int]]]] = deque()
+        self._pool: Pool | None = None
+        if workers > 0:  # start now: the workers import while the main process reads ahead
+            self._pool = multiprocessing.get_context("spawn").Pool(workers)
+
+    def add_records(self, claim: RecordSigs, packed: bytes) -> Failure | None:
+        """Add a block's record signatures, in tasks of at most ``sigs_per_task``; returns
+        the first failure among batches already back."""
+        owners, step = claim.owners, sigs_per_task
+        for start in range(0, len(owners), step):
+            part = RecordSigs(claim.height, claim.node, owners[start:start + step])
+            self._add(part, packed[start * PACKED_BYTES:(start + step) * PACKED_BYTES],
+                      len(part.owners))
+            if len(self._batch.packed) >= sigs_per_task * PACKED_BYTES:
+                failure = self._send()
+                if failure is not None:
+                    return failure
+        return None
+
+    def add_votes(self, claim: QuorumSigs, packed: bytes) -> None:
+        self._add(claim, packed, claim.count)
+
+    def _add(self, claim: Claim, packed: bytes, count: int) -> None:
+        batch = self._batch
+        batch.claims.append((claim, len(batch.packed) // PACKED_BYTES, count))
+        batch.packed += packed
+        self.count += count
+
+    def end_block(self) -> Failure | None:
+        """Send the batch when full; returns the first failure among batches already back."""
+        if len(self._batch.packed) >= sigs_per_task * PACKED_BYTES:
+            return self._send()
+        return self.poll()
+
+    def _send(self) -> Failure | None:
+        batch, self._batch = self._batch, _Batch()
+        if not batch.claims:
+            return None
+        if self.workers <= 0:
+            return _judge(batch, self._verify_here(bytes(batch.packed)))
+        assert self._pool is not None
+        self._inflight.append((batch, self._pool.apply_async(verify_packed,
+                                                             (bytes(batch.packed),))))
+        while len(self._inflight) > self.workers * tasks_ahead_per_worker:
+            failure = self._collect(wait=True)
+            if failure is not None:
+                return failure
+        return self.poll()
+
+    def _verify_here(self, packed: bytes) -> list[int]:
+        if self.cache is None:
+            return verify_packed(packed)
+        bad, todo = [], []
+        for n in range(len(packed) // PACKED_BYTES):
+            item = packed[n * PACKED_BYTES:(n + 1) * PACKED_BYTES]
+            if item not in self.cache:
+                todo.append((n, item))
+        failed = set(verify_packed(b"".join(item for _, item in todo)))
+        for i, (n, item) in enumerate(todo):
+            if i in failed:
+                bad.append(n)
+            else:
+                self.cache.add(item)
+        return bad
+
+    def poll(self) -> Failure | None:
+        """Judge the batches that are back, oldest first, without waiting."""
+        while self._inflight and self._inflight[0][1].ready():
+            failure = self._collect(wait=False)
+            if failure is not None:
+                return failure
+        return None
+
+    def _collect(self, wait: bool) -> Failure | None:
+        batch, result = self._inflight.popleft()
+        return _judge(batch, result.get() if wait else result.get(0))
+
+    def finish(self) -> Failure | None:
+        """Verify everything collected so far; the first failure, in height order."""
+        failure = self._send()
+        while failure is None and self._inflight:
+            failure = self._collect(wait=True)
+        return failure
+
+    def close(self) -> None:
+        """Stop the workers (at once: results still in flight are not needed)."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+        self._inflight.clear()
+
+
+def _judge(batch: _Batch, bad: Sequence[int]) -> Failure | None:
+    for claim, first, count in batch.claims:
+        mine = [i - first for i in bad if first <= i < first + count]
+        failure = claim.judge(mine)
+        if failure is not None:
+            return failure
+    return None
+
+
+def pack(key_hex: str, signature: bytes, message: bytes) -> bytes | None:
+    """128 packed bytes, or None when the key or signature cannot be a valid one."""
+    if len(signature) != 64 or len(message) != 32:
+        return None
+    try:
+        key = bytes.fromhex(key_hex)
+    except (ValueError, TypeError):
+        return None
+    return key + signature + message if len(key) == 32 else None
+
+
+def pack_votes(votes: Sequence[tuple[Any, bytes]], message: bytes) -> tuple[list[tuple[str, bool]],
+                                                                            bytes]:
+    """Slots and packed bytes for ``(validator, signature)`` votes over ``message``."""
+    slots, packed = [], bytearray()
+    for validator, signature in votes:
+        item = pack(validator, signature, message) if isinstance(validator, str) else None
+        slots.append((str(validator), item is not None))
+        if item is not None:
+            packed += item
+    return slots, bytes(packed)
