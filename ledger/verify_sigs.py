@@ -18,27 +18,14 @@ from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 from .certificate import quorum
-from .keys import verify
+from .sigbatch import PACKED_BYTES, pack, verify_packed
 from .verify import Failure
 
-PACKED_BYTES = 128
 #: Signatures per task sent to a worker: small enough that the last tasks of a run keep
 #: every worker busy, large enough that sending them costs nothing.
 sigs_per_task = 1024
 #: Tasks in flight per worker before the main process waits for the oldest.
 tasks_ahead_per_worker = 8
-
-
-def verify_packed(packed: bytes) -> list[int]:
-    """Indexes of the signatures in ``packed`` (key, signature, message) that do not verify."""
-    bad = []
-    view = memoryview(packed)
-    for n in range(len(packed) // PACKED_BYTES):
-        i = n * PACKED_BYTES
-        if not verify(bytes(view[i:i + 32]), bytes(view[i + 32:i + 96]),
-                      bytes(view[i + 96:i + 128])):
-            bad.append(n)
-    return bad
 
 
 @dataclass(slots=True)
@@ -220,17 +207,6 @@ def _judge(batch: _Batch, bad: Sequence[int]) -> Failure | None:
         if failure is not None:
             return failure
     return None
-
-
-def pack(key_hex: str, signature: bytes, message: bytes) -> bytes | None:
-    """128 packed bytes, or None when the key or signature cannot be a valid one."""
-    if len(signature) != 64 or len(message) != 32:
-        return None
-    try:
-        key = bytes.fromhex(key_hex)
-    except (ValueError, TypeError):
-        return None
-    return key + signature + message if len(key) == 32 else None
 
 
 def pack_votes(votes: Sequence[tuple[Any, bytes]], message: bytes) -> tuple[list[tuple[str, bool]],
