@@ -82,6 +82,7 @@ class Store:
                 db[name].create(columns, pk=pk if len(pk) > 1 else pk[0], not_null=set(pk))
         if "records_by_id" not in {i.name for i in db["records"].indexes}:
             self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records(id)")
+        self.conn.execute("CREATE INDEX IF NOT EXISTS blocks_by_hash ON blocks(hash)")
         for spec in self.app_tables.values():
             if spec.name not in existing:
                 db[spec.name].create(dict(spec.columns),

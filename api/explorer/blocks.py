@@ -15,7 +15,7 @@ from ledger.certificate import Vote, quorum, valid_signers
 from ledger.limits import page_rows_max
 
 from .context import Ctx, Json, Missing, cursor
-from .effects import summary
+from .effects import event_words, summary
 from .render import Page, Rows, link
 
 blocks_per_page = 50
@@ -129,7 +129,8 @@ def block_page(ctx: Ctx, height: str) -> Page:
             if more is not None else None,
             "begin_block": {"movements": [{"program": p, "kind": k, "holdings": n, "points": d}
                                           for p, k, n, d in begin],
-                            "events": [{"kind": k, "subject": s, "detail": d}
+                            "events": [{"kind": k, "subject": s, "detail": d,
+                                        "words": event_words(ctx.names, k, s, d).json()}
                                        for k, s, d in events]},
             "prev": h - 1 if h > 1 else None, "next": h + 1 if h < ctx.height else None}
     return Page("block.html", f"Block {h}", data, csv=f"/blocks/{h}/records.csv")

@@ -55,6 +55,7 @@ class ChainDays:
         self.offset_ms = offset_ms
         self.lock = threading.Lock()
         self.height = 0  # last height folded
+        self.first = 0  # first height of the window (hashes are known from here on)
         self.days: dict[int, int] = {}
         self.hashes: OrderedDict[str, int] = OrderedDict()
 
@@ -64,7 +65,8 @@ class ChainDays:
             return
         with self.lock:
             if self.height == 0:
-                self.height = window_start(conn, head, window_days) - 1
+                self.first = window_start(conn, head, window_days)
+                self.height = self.first - 1
             rows = conn.execute(
                 "SELECT height, hash, json_extract(header, '$.time'), "
                 "json_extract(header, '$.records') FROM blocks WHERE height > ? "
@@ -75,11 +77,22 @@ class ChainDays:
                 self.hashes[hash_] = height
                 self.height = height
             while len(self.hashes) > hashes_max:
-                self.hashes.popitem(last=False)
+                _, dropped = self.hashes.popitem(last=False)
+                self.first = dropped + 1
             if self.days:
                 last = max(self.days)
                 for day in [d for d in self.days if d <= last - window_days]:
                     del self.days[day]
+
+    def height_of(self, conn: sqlite3.Connection, block_hash: str) -> int | None:
+        """The height of a block by hash: recent ones from memory, older ones by a scan of
+        the blocks before the window (``blocks`` has no index on ``hash``)."""
+        found = self.hashes.get(block_hash)
+        if found is None and self.first > 1:
+            row = conn.execute("SELECT height FROM blocks WHERE height < ? AND hash = ?",
+                               (self.first, block_hash)).fetchone()
+            found = row[0] if row else None
+        return found
 
     def series(self, last_day: int, count: int) -> list[tuple[int, int]]:
         """(day, records) for the ``count`` days up to ``last_day``, zeros included."""
@@ -108,6 +121,7 @@ class ProgramSeries:
         self.height = -1  # last height folded (-1: not started)
         self.total = 0  # records up to ``height``
         self.data: dict[str, dict[int, list[int]]] = {}
+        self.pruned_day = 0
         self.worker: threading.Thread | None = None
 
     def refresh(self, store: Store, head: int, head_total: int) -> bool:
@@ -158,6 +172,17 @@ class ProgramSeries:
                 row[column] += abs(delta)
             self.total = _total_at(conn, upto)
             self.height = upto
+            if days:
+                self._prune(max(days.values()) - window_days)
+
+    def _prune(self, before_day: int) -> None:
+        """Forget days that left the window (at most once per new day)."""
+        if before_day <= self.pruned_day:
+            return
+        self.pruned_day = before_day
+        for per_day in self.data.values():
+            for day in [d for d in per_day if d < before_day]:
+                del per_day[day]
 
     def series(self, program: str, last_day: int, count: int) -> list[tuple[int, list[int]]]:
         per_day = self.data.get(program, {})
@@ -205,6 +230,12 @@ class ExplorerCache:
         self.memo = Memo()
         self.certificates: OrderedDict[tuple[int, str], list[str]] = OrderedDict()
         self.lock = threading.Lock()
+
+    def settle(self, timeout_s: float = 600.0) -> None:
+        """Wait for a background catch-up of the program series (the bench warms up so)."""
+        worker = self.series.worker
+        if worker is not None:
+            worker.join(timeout_s)
 
     def certificate(self, height: int, header_hash: str, check: Callable[[], list[str]],
                     ) -> list[str]:

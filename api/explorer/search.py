@@ -28,10 +28,7 @@ def _hex_hits(ctx: Ctx, q: str) -> list[Json]:
         if ctx.one("SELECT 1 FROM records WHERE id = ?", (q,)):
             hits.append(_hit("record", f"record {q[:16]}…", f"/records/{q}"))
         ctx.cache.days.refresh(ctx.conn, ctx.height)
-        height = ctx.cache.days.hashes.get(q)
-        if height is None:
-            row = ctx.one("SELECT height FROM blocks WHERE hash = ?", (q,))
-            height = row[0] if row else None
+        height = ctx.cache.days.height_of(ctx.conn, q)
         if height is not None:
             hits.append(_hit("block", f"block {height}", f"/blocks/{height}"))
         party = ctx.names.party(q)
