@@ -105,6 +105,9 @@ def ingest(records: int, progress: Progress) -> float:
 
 def run_all(records: int, progress: Progress) -> Figures:
     """Every figure of the bench, in one run."""
+    from .runtime import tune_gc
+
+    tune_gc()  # as `jifentong serve` does
     figures = Figures()
     progress("measuring Ed25519 verification (the limit)")
     one, two = ed25519_rates()

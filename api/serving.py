@@ -13,7 +13,7 @@ from rich.console import Console
 
 from ledger.errors import LedgerError
 
-from .runtime import Node, open_node
+from .runtime import Node, open_node, tune_gc
 from .server import create_app
 
 console = Console(stderr=True)
@@ -50,6 +50,7 @@ def run_server(data: Path, host: str, port: int, *, log_level: str = "warning",
         raise typer.Exit(2)
     try:
         node = node or open_exchange_node(data)
+        tune_gc()
     except LedgerError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc

@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes, es6_number, jcs_bytes, parse_strict
+from ledger.canonical import (
+    canonical_bytes,
+    es6_number,
+    jcs_bytes,
+    parse_strict,
+    reference_bytes,
+)
 from ledger.errors import EncodingError
 from ledger.limits import json_int_max, record_depth_max
 
@@ -335,3 +341,20 @@ def test_integers_outside_the_safe_range_are_refused_property(value: int) -> Non
     with pytest.raises(EncodingError) as again:
         canonical_bytes({"n": value})
     assert again.value.code == "integer_out_of_range"
+
+
+_bmp_text = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=12)
+_restricted = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_bmp_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_restricted)
+def test_fast_encoder_matches_the_reference_and_the_full_jcs_encoder(value: Any) -> None:
+    """orjson (the fast path) gives exactly the stdlib reference bytes and the JCS bytes."""
+    assert canonical_bytes(value) == reference_bytes(value)
+    assert canonical_bytes(value) == jcs_bytes(value)
