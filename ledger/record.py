@@ -143,7 +143,7 @@ def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
     if not isinstance(wire, dict) or set(wire) != {"body", "signatures"}:
         raise MalformedRecord('a record is {"body": {...}, "signatures": [...]} and nothing else')
     body, sigs = wire["body"], wire["signatures"]
-    _check_body(body)
+    _check_body(body, _small(parsed_from))
     if not isinstance(sigs, list) or len(sigs) != len(body["signers"]):
         raise MalformedRecord("there must be exactly one signature per signer")
     signatures = []
@@ -164,7 +164,14 @@ def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
     return Record(body, signatures, body_bytes)
 
 
-def _check_body(body: Any) -> None:
+def _small(text: str | None) -> bool:
+    """True when ``text`` is too short to hold an over-long string and has too few brackets
+    to nest too deep, so the payload walk can be skipped (the usual case)."""
+    return (text is not None and len(text) <= string_chars_max
+            and text.count("{") + text.count("[") <= record_depth_max)
+
+
+def _check_body(body: Any, small: bool = False) -> None:
     if not isinstance(body, dict) or body.keys() != _BODY_KEYS:
         raise MalformedRecord(f"a body has exactly the fields {sorted(_BODY_KEYS)}")
     chain, type_, signers, seq = body["chain"], body["type"], body["signers"], body["seq"]
@@ -181,7 +188,8 @@ def _check_body(body: Any) -> None:
         raise MalformedRecord("seq must be a positive integer")
     if not isinstance(body["payload"], dict):
         raise MalformedRecord("payload must be an object")
-    _check_strings(body["payload"], record_depth_max)
+    if not small:
+        _check_strings(body["payload"], record_depth_max)
 
 
 def _check_strings(value: Any, depth_left: int) -> None:
