@@ -59,4 +59,4 @@ def home_page(ctx: Ctx) -> Page:
     chart = bar_chart([(ctx.clock.day_label(d)[5:], n) for d, n in per_day],
                       chart_id="records-chart", title=f"Records per day, last {chart_days} days",
                       unit="records")
-    return Page("home.html", "积分通 Jifentong explorer", data, html={"records_chart": chart})
+    return Page("home.html", "Chain overview", data, html={"records_chart": chart})
