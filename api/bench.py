@@ -84,6 +84,16 @@ def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Any],
     return Consortium(data_dir, genesis, [key], app_factory, ManualClock(T0, step_ms=10))
 
 
+def feed(consortium: Consortium, wires: list[bytes]) -> float:
+    """Parse, submit and commit ``wires`` a block at a time; returns the seconds it took."""
+    started = time.perf_counter()
+    block_max = consortium.genesis.params.block_records_max
+    for offset in range(0, len(wires), block_max):
+        consortium.submit_many([parse_record(w) for w in wires[offset:offset + block_max]])
+        consortium.run_until_idle()
+    return time.perf_counter() - started
+
+
 def ingest(records: int, progress: Progress) -> float:
     """Wire bytes -> parse -> check (signature, sequence, app) -> block -> certificate -> SQLite."""
     progress(f"signing {records} counter records")
@@ -91,12 +101,7 @@ def ingest(records: int, progress: Progress) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         consortium = single_validator(Path(tmp), "bench-ingest", CounterApp)
         progress("ingesting")
-        started = time.perf_counter()
-        block_max = consortium.genesis.params.block_records_max
-        for offset in range(0, len(wires), block_max):
-            consortium.submit_many([parse_record(w) for w in wires[offset:offset + block_max]])
-            consortium.run_until_idle()
-        elapsed = time.perf_counter() - started
+        elapsed = feed(consortium, wires)
         height = consortium.gateway().total
         consortium.close()
     assert height == records, f"ingested {height} of {records}"
@@ -177,12 +182,7 @@ def swap_path(records: int, progress: Progress) -> float:
             consortium.run_until_idle()
         before = consortium.gateway().total
         progress("swapping")
-        started = time.perf_counter()
-        block_max = consortium.genesis.params.block_records_max
-        for offset in range(0, len(wires), block_max):
-            consortium.submit_many([parse_record(w) for w in wires[offset:offset + block_max]])
-            consortium.run_until_idle()
-        elapsed = time.perf_counter() - started
+        elapsed = feed(consortium, wires)
         done = consortium.gateway().total - before
         consortium.close()
     assert done == records, f"{records - done} swaps were rejected"

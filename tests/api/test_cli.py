@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from api.commands import app
+
+from .serving import free_port, served
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -99,8 +98,6 @@ def _tour_lines() -> list[str]:
 def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     from api.demo import build_demo
 
-    from .test_soak import free_port
-
     build_demo(tmp_path / "jifentong-data", seed=7, customers=30, days=2)
     port = free_port()
     bin_dir = tmp_path / "bin"
@@ -110,23 +107,10 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     shim.chmod(0o755)
     env = {**os.environ, "PYTHONPATH": str(REPO), "JIFENTONG_HOME": str(tmp_path / "home"),
            "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    server = subprocess.Popen(["jifentong", "serve", "--data", "jifentong-data", "--port",
-                               str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with served("jifentong-data", cwd=tmp_path, env=env, port=port):
         script = "set -e\n" + "\n".join(_tour_lines()).replace("8400", str(port))
         script = script.replace("jifentong swap ", "jifentong swap --yes ")
         done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "valid" in done.stdout and "8,000 bp" in done.stdout.replace("8000", "8,000")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    assert shutil.which("bash")

@@ -7,10 +7,8 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import typer.main
 
@@ -18,6 +16,8 @@ from api.cli import app as cli_app
 from api.commands import app as registered  # noqa: F401  (registers every command)
 from api.runtime import Node
 from api.server import create_app
+
+from .serving import served
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = {p.name: p.read_text() for p in (REPO / "docs").glob("*.md")}
@@ -57,29 +57,14 @@ def _python_blocks(markdown: str) -> list[str]:
 def test_the_api_guide_example_runs(tmp_path: Path) -> None:
     from api.demo import build_demo
 
-    from .test_soak import free_port
-
     data = tmp_path / "district"
     build_demo(data, seed=7, customers=30, days=2)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JIFENTONG_NODE": f"http://127.0.0.1:{port}",
-           "JIFENTONG_DATA": str(data)}
-    server = subprocess.Popen([sys.executable, "-m", "api", "serve", "--data", str(data),
-                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with served(data) as url:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "JIFENTONG_NODE": url,
+               "JIFENTONG_DATA": str(data)}
         [example] = _python_blocks(DOCS["API.md"])
         done = subprocess.run([sys.executable, "-c", example], env=env, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert "committed in block" in done.stdout
         assert "8000 BP for 800 VK" in done.stdout
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,16 +24,12 @@ from api.datadir import create_data_dir
 from api.workload import SmallAlliance
 from ledger.record import Record
 
+from .serving import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = 50
 SOAK_S = float(os.environ.get("JIFENTONG_SOAK_S", "30"))
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:

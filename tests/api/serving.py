@@ -1,0 +1,48 @@
+"""Start `jifentong serve` in a subprocess on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(data: str | Path, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+           port: int | None = None) -> Iterator[str]:
+    """Serve the data dir ``data``; yields the node URL once /healthz answers."""
+    port = port or free_port()
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    server = subprocess.Popen([sys.executable, "-m", "api", "serve", "--data", str(data),
+                               "--port", str(port)], cwd=cwd, env=environment,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(f"jifentong serve did not start on {url}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
