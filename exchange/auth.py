@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .codes import SIGNERS_NOT_MEMBERS, THRESHOLD_NOT_MET
+from .codes import ISSUER_SUSPENDED, NOT_AUTHORIZED, SIGNERS_NOT_MEMBERS, THRESHOLD_NOT_MET
 from .env import Env
-from .model import ACTIVE, CURRENT, MEMBER, RETIRED
+from .model import ACTIVE, CURRENT, MEMBER, RETIRED, Program
 from .state import State
 
 
@@ -37,6 +37,18 @@ def signs_for_merchant(s: State, signers: Sequence[str], merchant: str) -> bool:
     """True when the record is signed by ``merchant``'s current key, alone."""
     found = s.merchants.get(merchant)
     return found is not None and len(signers) == 1 and signers[0] == found.pubkey
+
+
+def issuer_refusal(s: State, signers: Sequence[str], program: Program) -> str | None:
+    """The first issuer rule a record acting for ``program`` breaks, in check order:
+    ``not_authorized`` unless its issuer's current key signed alone, then
+    ``issuer_suspended`` unless that issuer is active; None when the issuer may act."""
+    if not signs_for_merchant(s, signers, program.issuer):
+        return NOT_AUTHORIZED
+    issuer = s.merchants.get(program.issuer)
+    if issuer is None or issuer.status != ACTIVE:
+        return ISSUER_SUSPENDED
+    return None
 
 
 def is_active_member_key(s: State, key: str) -> bool:

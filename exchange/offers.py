@@ -19,10 +19,9 @@ from typing import Any
 
 from ledger.record import Record
 
-from .auth import signs_for_merchant
+from .auth import issuer_refusal, signs_for_merchant
 from .codes import (
     AMOUNT_INVALID,
-    ISSUER_SUSPENDED,
     NOT_AUTHORIZED,
     OFFER_EXISTS,
     OFFER_INVALID,
@@ -35,7 +34,7 @@ from .codes import (
 from .env import Env
 from .holdings import balance
 from .limits import amount_max, area_chars_max, offer_window_ms_max, offers_per_program_max
-from .model import ACTIVE, Offer, Program
+from .model import Offer, Program
 from .pricing import swap_amounts
 from .programs import active_promotion
 from .schema import Spec, is_code, is_id, is_int, is_name, well_formed
@@ -64,11 +63,9 @@ def publish(s: State, env: Env, rec: Record, write: bool) -> str:
     program = s.programs.get(p["program"])
     if program is None:
         return PROGRAM_UNKNOWN
-    if not signs_for_merchant(s, rec.signers, program.issuer):
-        return NOT_AUTHORIZED
-    issuer = s.merchants.get(program.issuer)
-    if issuer is None or issuer.status != ACTIVE:
-        return ISSUER_SUSPENDED
+    refused = issuer_refusal(s, rec.signers, program)
+    if refused:
+        return refused
     now = env.time_ms
     kept = open_offers(s, program.code, now)
     if any(o.id == p["offer"] for o in kept):

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from ledger.record import Record
 
-from .auth import signs_for_merchant
+from .auth import issuer_refusal
 from .codes import (
     AMOUNT_INVALID,
     CAP_EXCEEDED,
     COUNTER_LIMIT_REACHED,
     INSUFFICIENT_BALANCE,
-    ISSUER_SUSPENDED,
     NOT_AUTHORIZED,
     NOT_TRANSFERABLE,
     OK,
@@ -28,7 +27,6 @@ from .codes import (
 from .env import Env
 from .holdings import balance, credit, credit_lots, debit
 from .limits import amount_max, counter_max
-from .model import ACTIVE
 from .schema import Spec, is_code_ref, is_int, is_key, is_ref, well_formed
 from .state import State
 
@@ -48,11 +46,9 @@ def issue(s: State, env: Env, rec: Record, write: bool) -> str:
     program = s.programs.get(p["program"])
     if program is None:
         return PROGRAM_UNKNOWN
-    if not signs_for_merchant(s, rec.signers, program.issuer):
-        return NOT_AUTHORIZED
-    issuer = s.merchants.get(program.issuer)
-    if issuer is None or issuer.status != ACTIVE:
-        return ISSUER_SUSPENDED
+    refused = issuer_refusal(s, rec.signers, program)
+    if refused:
+        return refused
     if s.keys.get(p["to"]) is not None:
         return RECIPIENT_NOT_CUSTOMER
     if program.supply + amount > program.cap:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ledger.record import Record
 
-from .auth import signs_for_merchant
+from .auth import issuer_refusal, signs_for_merchant
 from .codes import (
     AMOUNT_INVALID,
     CAP_TOO_LARGE,
@@ -136,10 +136,9 @@ def promote(s: State, env: Env, rec: Record, write: bool) -> str:
         return PROGRAM_UNKNOWN
     if program.code == source.code:
         return SAME_PROGRAM
-    if not signs_for_merchant(s, rec.signers, program.issuer):
-        return NOT_AUTHORIZED
-    if _suspended(s, program.issuer):
-        return ISSUER_SUSPENDED
+    refused = issuer_refusal(s, rec.signers, program)
+    if refused:
+        return refused
     start, end, now = p["start_ms"], p["end_ms"], env.time_ms
     if not (0 < p["bonus_bp"] <= bonus_bp_max and 0 <= start < end and end > now
             and end - start <= promotion_window_ms_max):
@@ -165,11 +164,6 @@ def active_promotion(s: State, program: str, source: str, now_ms: int) -> Promot
         if promo.start_ms <= now_ms < promo.end_ms:
             return promo
     return None
-
-
-def _suspended(s: State, merchant: str) -> bool:
-    found = s.merchants.get(merchant)
-    return found is None or found.status != ACTIVE
 
 
 def _amounts_valid(p: dict[str, object]) -> bool:

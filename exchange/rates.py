@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from ledger.record import Record
 
-from .auth import signs_for_merchant
+from .auth import issuer_refusal
 from .codes import (
     CAP_TOO_LARGE,
-    ISSUER_SUSPENDED,
-    NOT_AUTHORIZED,
     OK,
     PAYLOAD_MALFORMED,
     PROGRAM_UNKNOWN,
@@ -28,7 +26,7 @@ from .codes import (
 )
 from .env import Env
 from .limits import program_value_max
-from .model import ACTIVE, Program, RateVersion
+from .model import Program, RateVersion
 from .pricing import is_valid_rate, unit_value
 from .schema import Spec, is_code, is_int, well_formed
 from .state import State
@@ -44,11 +42,9 @@ def post_rate(s: State, env: Env, rec: Record, write: bool) -> str:
     program = s.programs.get(p["program"])
     if program is None:
         return PROGRAM_UNKNOWN
-    if not signs_for_merchant(s, rec.signers, program.issuer):
-        return NOT_AUTHORIZED
-    issuer = s.merchants.get(program.issuer)
-    if issuer is None or issuer.status != ACTIVE:
-        return ISSUER_SUSPENDED
+    refused = issuer_refusal(s, rec.signers, program)
+    if refused:
+        return refused
     rate = p["rate"]
     if not is_valid_rate(rate):
         return RATE_NOT_DIVISOR
