@@ -1,0 +1,134 @@
+"""The verifier's fast paths give exactly what the ledger's general code gives.
+
+``fast_record`` (orjson parse of a stored record) must accept only records the strict path
+accepts, and build the same record; ``state_after`` must give ``next_state``'s commitment and
+refuse what it refuses. Tampered stores are caught either way, so these are the tests that
+would notice a fast path that is more lenient than the protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.application import Change, next_state
+from ledger.canonical import canonical_bytes
+from ledger.errors import LedgerError
+from ledger.keys import SigningKey
+from ledger.verify import VerifyFailed
+from ledger.verify_blocks import _strict_record, fast_record
+from ledger.verify_digest import state_after
+
+KEY = SigningKey.from_seed(b"\x05" * 32)
+SIG = "ab" * 64
+SAFE = 2**53 - 1
+
+
+def _strict(body: str, sigs: str) -> Any:
+    try:
+        return _strict_record(body, sigs, 1, 0, "node")
+    except VerifyFailed:
+        return None
+
+
+def _same(body: str, sigs: str = SIG) -> None:
+    fast, strict = fast_record(body, sigs), _strict(body, sigs)
+    if fast is not None:
+        assert strict is not None, f"fast path accepts what the strict path refuses: {body}"
+        assert (fast.id, fast.body, fast.signatures) == (strict.id, strict.body,
+                                                         strict.signatures)
+
+
+def _body(payload: Any, seq: int = 1, kind: str = "x.issue") -> str:
+    return canonical_bytes({"chain": "c", "type": kind, "signers": [KEY.public_hex],
+                            "seq": seq, "payload": payload}).decode()
+
+
+def test_a_plain_canonical_record_takes_the_fast_path() -> None:
+    body = _body({"amount": 5, "to": KEY.public_hex, "ref": "order 1.5e3"})
+    record = fast_record(body, SIG)
+    assert record is not None and record.id == _strict(body, SIG).id
+
+
+@pytest.mark.parametrize("body", [
+    _body({"a": 1}).replace('"a":1', '"a":1.0'),  # a float that re-encodes the same
+    _body({"a": 1}).replace('"a":1', '"a":1.5'),
+    _body({"a": 1}).replace('"a":1', f'"a":{SAFE + 1}'),  # beyond the safe integers
+    _body({"a": 1}).replace('"a":1', f'"a":[{-SAFE - 1}]'),
+    _body({"a": 1}).replace('"a":1', '"a":123456789012345678901234'),  # read as a float
+    _body({"a": 1}).replace('"a":1', '"a":1,"a":1'),  # duplicate key
+    _body({"a": 1}).replace('"a":1', '"a":"\\u0041"'),  # an escape canonical form lacks
+    _body({"a": 1}).replace('"a":1', '"a":"\\ud800"'),  # lone surrogate
+    _body({"a": 1}).replace('"a":1', '"a":-0'),
+    _body({"a": 1}).replace('"a":1', '"b":1,"a":1'),  # keys out of order
+    _body({"a": 1}).replace(",", ", ", 1),
+    _body({"a": 1}).replace('"seq":1', f'"seq":{SAFE + 1}'),
+    _body({"a": 1}).replace('"seq":1', '"seq":true'),
+    _body({"a": 1}, kind="X.bad"),
+    _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
+])
+def test_what_the_protocol_refuses_never_takes_the_fast_path(body: str) -> None:
+    assert fast_record(body, SIG) is None
+
+
+def test_malformed_signatures_never_take_the_fast_path() -> None:
+    body = _body({"a": 1})
+    for sigs in ("AB" * 64, SIG[:-2], SIG + "," + SIG, "", " " + SIG[1:]):
+        assert fast_record(body, sigs) is None
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-SAFE - 5, SAFE + 5),
+                     st.floats(allow_nan=False, allow_infinity=False),
+                     st.text(max_size=8))
+_json = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=6), _json, max_size=4),
+       spelling=st.sampled_from(["canonical", "spaced", "escaped", "python"]))
+def test_the_fast_path_agrees_with_the_strict_path(payload: dict[str, Any],
+                                                   spelling: str) -> None:
+    import json
+
+    body = {"chain": "c", "type": "x.y", "signers": [KEY.public_hex], "seq": 3,
+            "payload": payload}
+    try:
+        text = canonical_bytes(body).decode()
+    except LedgerError:  # floats and big integers have no canonical form: write them anyway
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    if spelling == "spaced":
+        text = json.dumps(json.loads(text), sort_keys=True)
+    elif spelling == "escaped":
+        text = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    elif spelling == "python":
+        text = json.dumps(body, separators=(",", ":"))
+    _same(text)
+
+
+_values = st.one_of(st.none(), st.integers(-SAFE - 2, SAFE + 2), st.text(max_size=6),
+                    st.booleans(), st.floats(allow_nan=False))
+_changes = st.lists(st.builds(
+    Change, st.sampled_from(["x_a", "x_b", "y"]),
+    st.tuples(st.integers(0, 3), st.text(max_size=2)),
+    st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "v", "w"]), _values))),
+    max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=_changes)
+def test_the_state_commitment_is_the_ledgers(changes: list[Change]) -> None:
+    previous = b"\x01" * 32
+    try:
+        expected: Any = next_state(previous, changes)
+    except LedgerError as exc:
+        expected = type(exc)
+    try:
+        found: Any = state_after(previous, changes)
+    except LedgerError as exc:
+        found = type(exc)
+    assert found == expected
