@@ -24,7 +24,9 @@ from ledger.errors import ConsensusError, LedgerError
 from ledger.journal import PendingJournal
 from ledger.node import Replica
 from ledger.record import Record
+from ledger.sigpool import SignaturePool
 
+from .admission import Admission
 from .datadir import DataDir
 
 log = logging.getLogger("jifentong.node")
@@ -50,13 +52,17 @@ class Node:
     """The consortium behind one data dir, with a block-producing thread."""
 
     def __init__(self, data: DataDir, app_factory: Callable[[], Application],
-                 clock: Clock | None = None, produce: bool = True) -> None:
+                 clock: Clock | None = None, produce: bool = True,
+                 signature_workers: int = 0) -> None:
         self.data = data
         genesis = data.genesis()
         self.journal = PendingJournal(data.path / "mempool.sqlite")
         self.consortium = Consortium(data.path, genesis, data.validator_keys(genesis),
                                      app_factory, clock or SystemClock(), journal=self.journal)
         self.genesis = genesis
+        #: Signatures of HTTP submissions are checked here (worker processes when > 0).
+        self.signatures = SignaturePool(signature_workers)
+        self.admission = Admission(self.signatures, self.submit_many)
         self.metrics = Metrics()
         self.started_s = time.time()
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]]]
@@ -85,6 +91,11 @@ class Node:
         results = self.consortium.submit_many(records)
         self._nudge()
         return results
+
+    async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]:
+        """:meth:`submit_many` for the event loop: signatures checked off the loop, grouped
+        with whatever else arrives meanwhile (one journal write per group)."""
+        return await self.admission.submit(records)
 
     def _nudge(self) -> None:
         if len(self.consortium.mempool) >= self.genesis.params.block_records_max:
@@ -169,6 +180,7 @@ class Node:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self.signatures.close()
         self.consortium.close()
 
 
@@ -188,6 +200,7 @@ def tune_gc() -> None:
 
 
 def open_node(path: Path, app_factory: Callable[[], Application], *, produce: bool = True,
-              clock: Clock | None = None) -> Node:
+              clock: Clock | None = None, signature_workers: int = 0) -> Node:
     """Open the node of the data dir at ``path``."""
-    return Node(DataDir(path), app_factory, clock=clock, produce=produce)
+    return Node(DataDir(path), app_factory, clock=clock, produce=produce,
+                signature_workers=signature_workers)

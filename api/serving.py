@@ -12,9 +12,10 @@ import uvicorn
 from rich.console import Console
 
 from ledger.errors import LedgerError
+from ledger.sigpool import default_workers
 
 from .runtime import Node, open_node, tune_gc
-from .server import create_app
+from .server import create_app, fast_lane
 
 console = Console(stderr=True)
 
@@ -26,8 +27,8 @@ def app_factory():  # type: ignore[no-untyped-def]
     return ExchangeApp()
 
 
-def open_exchange_node(data: Path, *, produce: bool = True) -> Node:
-    return open_node(data, app_factory, produce=produce)
+def open_exchange_node(data: Path, *, produce: bool = True, signature_workers: int = 0) -> Node:
+    return open_node(data, app_factory, produce=produce, signature_workers=signature_workers)
 
 
 def port_free(host: str, port: int) -> bool:
@@ -49,7 +50,8 @@ def run_server(data: Path, host: str, port: int, *, log_level: str = "warning",
         console.print(f"[bold red]error:[/] port {port} on {host} is in use; pass --port")
         raise typer.Exit(2)
     try:
-        node = node or open_exchange_node(data)
+        # signatures of submissions are checked on worker processes (the other cores)
+        node = node or open_exchange_node(data, signature_workers=default_workers())
         tune_gc()
     except LedgerError as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -62,7 +64,7 @@ def run_server(data: Path, host: str, port: int, *, log_level: str = "warning",
                   f"  explorer  {url}/\n  API docs  {url}/docs\n  health    {url}/healthz\n"
                   "Press Ctrl+C to stop.")
     try:
-        uvicorn.run(create_app(node), host=host, port=port, log_level=log_level,
-                    access_log=False)
+        uvicorn.run(fast_lane(create_app(node), node), host=host, port=port,
+                    log_level=log_level, access_log=False)
     finally:
         node.close()

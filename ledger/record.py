@@ -17,8 +17,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .canonical import canonical_bytes, canonical_bytes_parsed, parse_strict
-from .errors import BadSignature, EncodingError, MalformedRecord
+from .canonical import (
+    canonical_bytes,
+    canonical_bytes_parsed,
+    canonical_bytes_plain,
+    parse_strict,
+    plain_text,
+)
+from .errors import BadSignature, EncodingError, LedgerError, MalformedRecord
 from .hashing import Domain, digest
 from .keys import SIGNATURE_BYTES, SigningKey, is_public_key_hex, verify
 from .limits import (
@@ -36,9 +42,13 @@ _HEX = frozenset("0123456789abcdef")
 
 
 class Record:
-    """A signed record. Immutable by convention; ``id`` is the hex record id."""
+    """A signed record. Immutable by convention; ``id`` is the hex record id.
 
-    __slots__ = ("body", "body_bytes", "id", "id_bytes", "signatures")
+    ``verified`` is set once every signature has been checked (here or by a
+    :class:`~ledger.sigpool.SignaturePool`), so the check is not repeated in this process.
+    """
+
+    __slots__ = ("body", "body_bytes", "id", "id_bytes", "signatures", "verified")
 
     def __init__(self, body: dict[str, Any], signatures: Sequence[bytes],
                  body_bytes: bytes) -> None:
@@ -47,6 +57,7 @@ class Record:
         self.body_bytes = body_bytes
         self.id_bytes = digest(Domain.RECORD, body_bytes)
         self.id = self.id_bytes.hex()
+        self.verified = False
 
     @property
     def chain(self) -> str:
@@ -79,10 +90,13 @@ class Record:
 
     def verify_signatures(self) -> None:
         """Raise BadSignature unless every signer's signature over the id verifies."""
+        if self.verified:
+            return
         pairs = zip(self.signers, self.signatures, strict=True)
         for index, (signer, signature) in enumerate(pairs):
             if not verify(bytes.fromhex(signer), signature, self.id_bytes):
                 raise BadSignature(f"signature {index} (signer {signer[:16]}…) does not verify")
+        self.verified = True
 
     def __repr__(self) -> str:
         return f"Record(id={self.id[:16]}…, type={self.type!r}, seq={self.seq})"
@@ -138,8 +152,26 @@ def parse_record(data: bytes | str) -> Record:
     return record_from_wire(parse_strict(text), text if isinstance(text, str) else None)
 
 
-def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
-    """Shape-check a parsed wire object and build the record (signatures not yet verified)."""
+def records_from_batch(items: list[Any], text: str) -> list[Record | LedgerError]:
+    """Records (or the error for each) from the items of a batch ``text`` that
+    :func:`~ledger.canonical.parse_strict` parsed: the text's checks are made once."""
+    plain = plain_text(text)
+    out: list[Record | LedgerError] = []
+    for item in items:
+        try:
+            out.append(record_from_wire(item, parsed_plain=plain))
+        except LedgerError as exc:
+            out.append(exc)
+    return out
+
+
+def record_from_wire(wire: Any, parsed_from: str | None = None, *,
+                     parsed_plain: bool = False) -> Record:
+    """Shape-check a parsed wire object and build the record (signatures not yet verified).
+
+    ``parsed_from``: the text parse_strict read ``wire`` from; ``parsed_plain``: parse_strict
+    read it from a text for which :func:`~ledger.canonical.plain_text` holds. Either lets
+    the canonical encoding skip the data-model walk that parse_strict already made."""
     if not isinstance(wire, dict) or set(wire) != {"body", "signatures"}:
         raise MalformedRecord('a record is {"body": {...}, "signatures": [...]} and nothing else')
     body, sigs = wire["body"], wire["signatures"]
@@ -154,6 +186,8 @@ def record_from_wire(wire: Any, parsed_from: str | None = None) -> Record:
     try:
         if parsed_from is not None:  # fresh from parse_strict: already validated
             body_bytes = canonical_bytes_parsed(body, parsed_from)
+        elif parsed_plain:
+            body_bytes = canonical_bytes_plain(body)
         else:
             body_bytes = canonical_bytes(body, depth_max=record_depth_max + 2)
     except EncodingError as exc:

@@ -19,7 +19,7 @@ from ledger.consortium import Outcome
 from ledger.errors import Backpressure, DuplicateRecord, LedgerError
 from ledger.limits import batch_records_max, record_bytes_max, record_depth_max
 from ledger.receipt import build_receipt
-from ledger.record import Record, parse_record, record_from_wire
+from ledger.record import Record, parse_record, records_from_batch
 
 from ..deps import get_node
 from ..problems import PROBLEM, Problem, problem_body, responses, status_of
@@ -103,16 +103,15 @@ async def submit_one(node: Node, data: bytes, wait: bool, timeout_ms: int) -> An
     except LedgerError as exc:
         return problem(status_of(exc), exc.code, str(exc))
     duplicate = False
-    try:
-        node.submit(record)
-    except DuplicateRecord as exc:
+    error = (await node.admit([record]))[0]
+    if isinstance(error, DuplicateRecord):
         duplicate = True
-        known = _known(node, exc)
+        known = _known(node, error)
         if not wait or (known is not None):
             return _reply(node, _result(node, known, record.id, True), wait)
-    except LedgerError as exc:
-        extra = {"retry_after_s": exc.retry_after_s} if isinstance(exc, Backpressure) else {}
-        return problem(status_of(exc), exc.code, str(exc), **extra)
+    elif error is not None:
+        extra = {"retry_after_s": error.retry_after_s} if isinstance(error, Backpressure) else {}
+        return problem(status_of(error), error.code, str(error), **extra)
     if wait:
         outcomes = await node.wait([record.id], timeout_ms / 1000)
         return _reply(node, _result(node, outcomes.get(record.id), record.id, duplicate), wait)
@@ -174,7 +173,8 @@ BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties
 async def submit_batch(request: Request, node: Annotated[Node, Depends(get_node)],
                        wait: Wait = False, timeout_ms: Timeout = 30_000) -> dict[str, Any]:
     """Each record is judged on its own; the answer lists a result per record, in order."""
-    wire = parse_strict(await request.body(), depth_max=record_depth_max + 6)
+    data = await request.body()
+    wire = parse_strict(data, depth_max=record_depth_max + 6)
     if not isinstance(wire, dict) or set(wire) != {"records"} or not isinstance(
             wire["records"], list):
         raise Problem(400, "malformed_batch", 'a batch is {"records": [record, ...]}')
@@ -182,14 +182,9 @@ async def submit_batch(request: Request, node: Annotated[Node, Depends(get_node)
     if not 0 < len(items) <= batch_records_max:
         raise Problem(413 if items else 400, "batch_too_large" if items else "malformed_batch",
                       f"a batch holds 1 to {batch_records_max} records, not {len(items)}")
-    parsed: list[Record | LedgerError] = []
-    for item in items:
-        try:
-            parsed.append(record_from_wire(item))
-        except LedgerError as exc:
-            parsed.append(exc)
+    parsed = records_from_batch(items, data.decode("utf-8"))  # parse_strict proved it UTF-8
     records = [p for p in parsed if isinstance(p, Record)]
-    errors = iter(node.submit_many(records))
+    errors = iter(await node.admit(records) if records else [])
     results: list[dict[str, Any]] = []
     waiting: list[str] = []
     for item in parsed:
