@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -55,9 +56,18 @@ def canonical_bytes_parsed(value: JSONValue, text: str) -> bytes:
     can need the slow path, and only when the text holds a character beyond the BMP (raw,
     or escaped as a surrogate pair: ASCII text with ``\\u`` escapes may hold one too).
     """
-    if "\\u" not in text and (text.isascii() or max(text) <= "\uffff"):
-        return _fast(value)
-    return canonical_bytes(value)
+    return canonical_bytes_plain(value) if plain_text(text) else canonical_bytes(value)
+
+
+def plain_text(text: str) -> bool:
+    """True when ``text`` has no ``\\u`` escape and no character beyond the BMP: then every
+    value parse_strict reads from it encodes canonically on the fast path."""
+    return "\\u" not in text and (text.isascii() or max(text) <= "\uffff")
+
+
+def canonical_bytes_plain(value: JSONValue) -> bytes:
+    """Canonical bytes of a value parse_strict read from a :func:`plain_text` text."""
+    return _fast(value)
 
 
 def canonical_flat_rows(items: list[list[Any]]) -> bytes:
@@ -225,18 +235,25 @@ _strict_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_float
                                    parse_int=_safe_int, parse_constant=_no_constant)
 
 
+_STRUCTURAL = re.compile(r'[\[\]{}"\\]')
+
+
 def _check_depth(text: str, depth_max: int) -> None:
-    """Refuse deep nesting before the recursive parser sees it (cheap bracket count)."""
+    """Refuse deep nesting before the recursive parser sees it: a bracket count first, then
+    (many brackets, as in a batch) a scan of the structural characters only."""
     if text.count("[") + text.count("{") <= depth_max:
         return
     depth = 0
-    in_string = escaped = False
-    for ch in text:
+    in_string = False
+    skip = -1  # position of an escaped character inside a string
+    for match in _STRUCTURAL.finditer(text):
+        at = match.start()
+        if at == skip:
+            continue
+        ch = text[at]
         if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
+            if ch == "\\":
+                skip = at + 1
             elif ch == '"':
                 in_string = False
         elif ch == '"':

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.runtime import Node
+from api.server import create_app, fast_lane
 from ledger.keys import SigningKey
 from ledger.receipt import check_receipt
 from ledger.record import Record, make_body, sign_body
@@ -129,13 +131,22 @@ def _hostile_cases() -> list[tuple[str, bytes, int, str]]:
     ]
 
 
+@pytest.fixture(params=["framework", "fast lane"])
+def submit_http(request: pytest.FixtureRequest, counter_node: Node) -> Iterator[TestClient]:
+    """The app as tests build it, and as ``jifentong serve`` serves it (``fast_lane``)."""
+    app = create_app(counter_node, explorer=False)
+    served = app if request.param == "framework" else fast_lane(app, counter_node)
+    with TestClient(served) as client:
+        yield client
+
+
 @pytest.mark.parametrize(("name", "payload", "status", "code"), _hostile_cases(),
                          ids=[c[0] for c in _hostile_cases()])
 def test_hostile_input_gets_its_problem_and_changes_nothing(
-        counter_http: TestClient, counter_node: Node, name: str, payload: bytes, status: int,
+        submit_http: TestClient, counter_node: Node, name: str, payload: bytes, status: int,
         code: str) -> None:
     before = snapshot(counter_node)
-    answer = counter_http.post("/v1/records", content=payload)
+    answer = submit_http.post("/v1/records", content=payload)
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["code"] == code
@@ -143,10 +154,10 @@ def test_hostile_input_gets_its_problem_and_changes_nothing(
     assert snapshot(counter_node) == before
 
 
-def test_a_10_mb_body_is_refused_with_413(counter_http: TestClient, counter_node: Node) -> None:
+def test_a_10_mb_body_is_refused_with_413(submit_http: TestClient, counter_node: Node) -> None:
     before = snapshot(counter_node)
     for path in ("/v1/records", "/v1/records/batch"):
-        answer = counter_http.post(path, content=b"x" * (10 * 1024 * 1024))
+        answer = submit_http.post(path, content=b"x" * (10 * 1024 * 1024))
         assert answer.status_code == 413
         assert answer.json()["code"] in ("request_too_large", "record_too_large")
     assert snapshot(counter_node) == before

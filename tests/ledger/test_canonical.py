@@ -150,6 +150,41 @@ def test_parse_strict_refuses_very_deep_nesting_without_recursing() -> None:
     assert caught.value.code == "too_deep"
 
 
+def _deepest(text: str) -> int:
+    """Reference: the deepest bracket nesting outside strings, one character at a time."""
+    depth = deepest = at = 0
+    in_string = False
+    while at < len(text):
+        ch = text[at]
+        if in_string and ch == "\\":
+            at += 2  # the escaped character never ends the string
+            continue
+        if ch == '"':
+            in_string = not in_string
+        elif not in_string and ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not in_string and ch in "]}":
+            depth -= 1
+        at += 1
+    return deepest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='[]{}"\\ab:,', max_size=80), st.integers(0, 12))
+def test_depth_scan_agrees_with_a_character_by_character_scan(text: str, depth_max: int) -> None:
+    # The scan jumps between structural characters; escapes and strings must not fool it.
+    from ledger.canonical import _check_depth
+
+    try:
+        _check_depth(text, depth_max)
+        refused = False
+    except EncodingError as exc:
+        assert exc.code == "too_deep"
+        refused = True
+    assert refused == (_deepest(text) > depth_max)
+
+
 # --- 3. canonical_bytes: the restricted data model and RFC 8785 key order -------------------
 
 NOT_ENCODABLE: list[tuple[str, Any, str]] = [
