@@ -36,7 +36,11 @@ class InvariantViolation(AssertionError):
     """An internal invariant failed: the state machine has a bug; stop, do not commit."""
 
 
-def invariant(condition: bool, message: str) -> None:
-    """Raise InvariantViolation when ``condition`` is false (unlike ``assert``, kept under -O)."""
+def invariant(condition: bool, message: str, *args: object) -> None:
+    """Raise InvariantViolation when ``condition`` is false (unlike ``assert``, kept under -O).
+
+    ``args`` are formatted into ``message`` (``%`` style) only when it is raised, so a check
+    on the hot path costs no string formatting.
+    """
     if not condition:
-        raise InvariantViolation(message)
+        raise InvariantViolation(message % args if args else message)

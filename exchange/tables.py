@@ -8,6 +8,7 @@ sorted); ``restore_state`` rebuilds the committed state from the stored rows of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from ledger.application import Change, Row, TableSpec
@@ -224,7 +225,7 @@ def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> 
             append(Change("x_balances", key, None))
         else:
             held = new[0]
-            invariant(held > 0, f"holding {key} is not positive")
+            invariant(held > 0, "holding %s is not positive", key)
             if old is None or old[0] != held:
                 append(Change("x_balances", key, {"account": account, "program": program,
                                                   "balance": held}))
@@ -232,14 +233,26 @@ def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> 
         before = old[1] if old is not None else ()
         after = new[1] if new is not None else ()
         if before != after:
-            invariant(not after or sum(a for _, a in after) == held,
-                      f"lots of {key} do not sum to its balance")
-            _lot_changes(account, program, before, after, append)
+            _lot_changes(account, program, before, after, held, append)
 
 
 def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tuple[Lot, ...],
-                 append: Callable[[Change], None]) -> None:
-    """Rows for the lots that differ between two expiry-sorted lot lists (merge walk)."""
+                 held: int, append: Callable[[Change], None]) -> None:
+    """Rows for the lots that differ between two expiry-sorted lot lists, in expiry order.
+
+    A holding has up to one lot per day of its program's expiry period, and a record changes
+    the newest lots (earning) or the oldest (spending): a common prefix or suffix is dropped
+    by one tuple comparison (in C) before the merge walk. ``after`` must sum to ``held``.
+    """
+    invariant(not after or sum(map(_amount, after)) == held,
+              "lots of %s do not sum to its balance", (account, program))
+    count_before, count_after = len(before), len(after)
+    if count_before and count_after:
+        same = min(count_before, count_after) - 1
+        if before[:same] == after[:same]:
+            before, after = before[same:], after[same:]
+        elif before[count_before - same:] == after[count_after - same:]:
+            before, after = before[:count_before - same], after[:count_after - same]
     i = j = 0
     while i < len(before) or j < len(after):
         if j == len(after) or (i < len(before) and before[i][0] < after[j][0]):
@@ -249,12 +262,15 @@ def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tup
         expires_ms, amount = after[j]
         same_time = i < len(before) and before[i][0] == expires_ms
         if not same_time or before[i][1] != amount:
-            invariant(amount > 0, f"lot of {account[:12]}/{program} is not positive")
+            invariant(amount > 0, "lot of %s/%s is not positive", account[:12], program)
             append(Change("x_lots", (account, program, expires_ms), {
                 "account": account, "program": program, "expires_ms": expires_ms,
                 "amount": amount}))
         i += same_time
         j += 1
+
+
+_amount = itemgetter(1)
 
 
 def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
