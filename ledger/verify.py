@@ -20,8 +20,10 @@ a plain value that names the node, block, record or row and what was expected an
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -226,6 +228,33 @@ def verify_chain(source: ChainSource, app_factory: Callable[[], Any], *,
     """
     from .verify_run import Run
 
-    return Run(source, app_factory, from_height=from_height, to_height=to_height,
-               checkpoint=checkpoint, progress=progress, workers=workers,
-               sig_cache=sig_cache).run()
+    with _collector_tuned():
+        return Run(source, app_factory, from_height=from_height, to_height=to_height,
+                   checkpoint=checkpoint, progress=progress, workers=workers,
+                   sig_cache=sig_cache).run()
+
+
+#: Young-generation threshold of the collector during a run (CPython's default is 700).
+gc_young_max = 50_000
+
+
+@contextmanager
+def _collector_tuned() -> Iterator[None]:
+    """Fewer, cheaper collections for the run, restored after it.
+
+    A replay allocates a few hundred short-lived, acyclic objects per record (parsed bodies,
+    rows, changes) that reference counting frees, while the application's state grows into
+    tens of thousands of long-lived objects that every full collection walks again: with the
+    defaults the collector took about 15% of the main process's time. What exists before the
+    run is frozen out of collections and young collections run seventy times less often;
+    garbage cycles are still collected, just later.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(gc_young_max, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+

@@ -9,11 +9,8 @@ certificate and checkpoint. Signatures are not verified here: they are packed an
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from . import merkle
 from .application import ValidatorInfo
@@ -22,18 +19,12 @@ from .canonical import parse_strict
 from .certificate import CommitCertificate
 from .checkpoint import Checkpoint, SignedCheckpoint
 from .errors import LedgerError
-from .keys import is_public_key_hex
 from .limits import (
     block_time_step_ms_max,
-    json_int_max,
-    record_bytes_max,
-    record_depth_max,
-    record_signers_max,
-    record_type_chars_max,
-    string_chars_max,
 )
-from .record import _BODY_KEYS, Record, record_from_wire
+from .record import Record, record_from_wire
 from .verify import RawBlock, fail
+from .verify_parse import fast_record, key_bytes
 from .verify_sigs import QuorumSigs, RecordSigs, SignatureChecker, pack_votes
 
 _HEADER_INTS = ("height", "time", "records", "total")
@@ -153,93 +144,6 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
         records.append(record)
     _check_root(header, records, node)
     return records, RecordSigs(h, node, owners), bytes(packed)
-
-
-_TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
-_SIG_RE = re.compile(r"[0-9a-f]{128}\Z")
-_SORTED = orjson.OPT_SORT_KEYS
-#: Record types and signer keys already seen well formed (bounded: a hint, not a state).
-_types_ok: set[str] = set()
-_keys_ok: dict[str, bytes] = {}
-keys_ok_max = 1 << 16
-
-
-def fast_record(body: Any, sigs: Any) -> Record | None:
-    """The record of a stored row when it is plainly valid and canonical, else None.
-
-    Accepts only what :func:`_strict_record` accepts (short ASCII canonical JSON of the
-    restricted model, shallow, well-formed fields), in a fraction of the time: orjson parses
-    the body, and re-encoding it with sorted keys must give back exactly the stored bytes
-    (which refuses duplicate keys, escapes and number spellings a canonical body never has);
-    a walk of the payload refuses floats and integers beyond +-(2**53-1), which orjson reads.
-    Anything else takes the strict path, which also says what is wrong.
-    """
-    if (type(body) is not str or type(sigs) is not str or not body.isascii()
-            or len(body) > string_chars_max
-            or body.count("{") + body.count("[") > record_depth_max):
-        return None
-    body_bytes = body.encode()
-    try:
-        obj = orjson.loads(body_bytes)
-        if (type(obj) is not dict or obj.keys() != _BODY_KEYS
-                or orjson.dumps(obj, option=_SORTED) != body_bytes):
-            return None
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
-        return None
-    chain, type_, signers, seq = obj["chain"], obj["type"], obj["signers"], obj["seq"]
-    if (type(chain) is not str or not 0 < len(chain) <= record_type_chars_max
-            or type(seq) is not int or not 0 < seq <= json_int_max
-            or type(obj["payload"]) is not dict or not _restricted(obj["payload"])
-            or type(signers) is not list or not 0 < len(signers) <= record_signers_max
-            or not all(map(_key_ok, signers))
-            or (len(signers) > 1 and len(set(signers)) != len(signers))):
-        return None
-    if type_ not in _types_ok:
-        if (type(type_) is not str or len(type_) > record_type_chars_max
-                or not _TYPE_RE.match(type_) or len(_types_ok) >= 4096):
-            return None
-        _types_ok.add(type_)
-    parts = sigs.split(",")
-    if len(parts) != len(signers) or not all(_SIG_RE.match(p) for p in parts) \
-            or len(body) + 24 + 131 * len(parts) > record_bytes_max:
-        return None
-    return Record(obj, [bytes.fromhex(p) for p in parts], body_bytes)
-
-
-def _key_ok(key: Any) -> bool:
-    """True when ``key`` is a public key in hex (remembered once seen)."""
-    if key in _keys_ok:
-        return True
-    if not is_public_key_hex(key):
-        return False
-    if len(_keys_ok) < keys_ok_max:
-        _keys_ok[key] = bytes.fromhex(key)
-    return True
-
-
-def key_bytes(key: str) -> bytes:
-    """The 32 bytes of a public key in hex that :func:`fast_record` or the strict path
-    accepted."""
-    found = _keys_ok.get(key)
-    return found if found is not None else bytes.fromhex(key)
-
-
-def _restricted(value: Any) -> bool:
-    """True when ``value`` (parsed by orjson) holds no float and no integer beyond
-    +-(2**53-1): orjson reads both, the restricted model refuses them."""
-    for item in value.values() if type(value) is dict else value:
-        kind = type(item)
-        if kind is str or kind is bool or item is None:
-            continue
-        if kind is int:
-            if not -json_int_max <= item <= json_int_max:
-                return False
-        elif kind is dict or kind is list:
-            if not _restricted(item):
-                return False
-        else:
-            return False
-    return True
 
 
 def _strict_record(body: Any, sigs: Any, h: int, idx: int, node: str) -> Record:

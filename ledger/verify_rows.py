@@ -10,6 +10,7 @@ as the store returns it.
 
 from __future__ import annotations
 
+import operator
 import shutil
 import sqlite3
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from .application import Change, TableSpec
+from .verify import VerifyFailed, fail
 from .verify_state import compare_rows, sql_order
 
 HEIGHT = "_height"
@@ -41,14 +43,23 @@ class _Table:
         self.values = itemgetter(*self.columns) if len(self.columns) > 1 else (
             lambda row, c=self.columns[0]: (row[c],))
         self.rows: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+        #: Rows of block ``h`` have keys that start with ``h`` and are never rewritten.
+        self.append_only = not spec.restore and spec.pk[0] == "height"
+        self.written = 0  # rows written, when streamed
 
 
 class ExpectedRows:
-    """Every application row as the replay wrote it, with the height that wrote it."""
+    """Every application row as the replay wrote it, with the height that wrote it.
 
-    def __init__(self, specs: Iterable[TableSpec]) -> None:
+    ``streamed``: append-only tables are not kept; each block's rows of them are left in
+    :attr:`block` (key order) for :class:`~ledger.verify_stream.StreamedRows` to compare.
+    """
+
+    def __init__(self, specs: Iterable[TableSpec], streamed: bool = False) -> None:
         specs = list(specs)
         self.tables = {s.name: _Table(s) for s in specs}
+        self.streamed = streamed
+        self.block: dict[str, list[tuple[Any, ...]]] = {}
         self._probe = sqlite3.connect(":memory:")
         self._probe.execute("CREATE TABLE p (i INTEGER, t TEXT, r FLOAT, b BLOB)")
         self._dir = tempfile.mkdtemp(prefix="jifentong-verify-")
@@ -58,7 +69,7 @@ class ExpectedRows:
         db = sqlite_utils.Database(self.conn)
         self._sql: dict[str, tuple[str, str, str, str]] = {}
         for spec in specs:
-            if not spec.restore:
+            if not spec.restore and not self.is_streamed(spec.name):
                 self._scratch_table(db, spec)
         self.conn.execute("BEGIN")
 
@@ -95,10 +106,13 @@ class ExpectedRows:
         applied only when a comparison needs them (see :meth:`compare`)."""
         changes = list(changes)
         scratch: dict[str, tuple[list[Any], list[Any]]] = {}
-        tables = self.tables
+        tables, block = self.tables, self.block
+        block.clear()
         for change in changes:
             if change.row is None:
                 table = tables[change.table]
+                if self.streamed and table.append_only:
+                    raise _not_append_only(table.name, height, change.key)
                 if table.restore:
                     table.rows.pop(tuple(change.key), None)
                     table.rows.pop(self._typed(change.key, table.pk_kinds), None)
@@ -114,17 +128,50 @@ class ExpectedRows:
                     values = tuple(row.get(c) for c in table.columns)
                 if table.restore:
                     table.rows[table.key(values)] = (values, height)
+                elif self.streamed and table.append_only:
+                    block.setdefault(table.name, []).append(values)
                 else:
                     scratch.setdefault(table.name, ([], []))[1].append((*values, height))
         for name, (deletes, upserts) in scratch.items():
             upsert, delete, _, _ = self._sql[name]
             self.conn.executemany(delete, deletes)
             self.conn.executemany(upsert, upserts)
+        for name, rows in block.items():
+            block[name] = self._in_key_order(tables[name], height, rows)
+
+    def is_streamed(self, name: str) -> bool:
+        """True when ``name``'s rows are compared block by block, not kept."""
+        return self.streamed and self.tables[name].append_only
+
+    def _in_key_order(self, table: _Table, height: int,
+                      rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """A block's rows of an append-only table in key order, the last write of a key
+        winning (as in the store); every key must start with the block's height."""
+        keys = list(map(table.key, rows))
+        if any(key[0] != height for key in keys):
+            bad = next(key for key in keys if key[0] != height)
+            raise _not_append_only(table.name, height, bad)
+        table.written += len(rows)
+        try:
+            if all(map(operator.lt, keys, keys[1:])):
+                return rows
+        except TypeError:  # keys of mixed types: SQLite's order below
+            pass
+        latest = dict(zip(keys, rows, strict=True))
+        table.written -= len(rows) - len(latest)
+        return [latest[key] for key in sorted(latest, key=sql_order)]
+
+    def typed(self, name: str) -> Callable[[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
+        """Rows of ``name`` with the column affinities the store gives them."""
+        kinds = self.tables[name].kinds
+        return lambda rows: [self._typed(values, kinds) for values in rows]
 
     def count(self, name: str) -> int:
         table = self.tables[name]
         if table.restore:
             return len(table.rows)
+        if self.is_streamed(name):
+            return table.written
         return int(self.conn.execute(f"SELECT COUNT(*) FROM [{name}]").fetchone()[0])
 
     def compare(self, name: str, found: Found, node: str, at: int) -> int:
@@ -157,6 +204,13 @@ class ExpectedRows:
         self.conn.close()
         self._probe.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _not_append_only(table: str, height: int, key: Any) -> VerifyFailed:
+    return fail("replay_error", height, table=table, key=tuple(key),
+                detail="the application rewrote a row of an earlier block in a history "
+                "table (keyed by height first, not restored): the verifier compares those "
+                "block by block and requires them append-only")
 
 
 def _first(cursor: Iterator[tuple[Any, ...]]) -> Any:

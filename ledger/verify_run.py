@@ -10,12 +10,10 @@ compared with the replay's, so a lagging node is checked at its own height.
 from __future__ import annotations
 
 import copy
-import gc
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from . import merkle
@@ -41,38 +39,14 @@ from .verify_state import (
     LEDGER_TABLES,
     check_evidence,
     check_tables,
-    compare_rows,
+    compare_stored,
     meta_rows,
     validator_rows,
 )
+from .verify_stream import open_streams
 
 #: An audit of the whole application state may take at most this share of the run.
 audit_share_max = 0.03
-#: Young-generation threshold of the collector during a run (CPython's default is 700).
-gc_young_max = 50_000
-
-
-@contextmanager
-def _collector_tuned() -> Iterator[None]:
-    """Fewer, cheaper collections for the run, restored after it.
-
-    A replay allocates a few hundred short-lived, acyclic objects per record (parsed bodies,
-    rows, changes) that reference counting frees, while the application's state grows into
-    tens of thousands of long-lived objects that every full collection walks again: with the
-    defaults the collector took about 15% of the main process's time. What exists before the
-    run is frozen out of collections and young collections run seventy times less often;
-    garbage cycles are still collected, just later.
-    """
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(gc_young_max, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
 class Run:
     """State of one run; see :func:`ledger.verify.verify_chain`."""
 
@@ -93,8 +67,7 @@ class Run:
     def run(self) -> Report:
         started = time.perf_counter()
         try:
-            with _collector_tuned():
-                self._run()
+            self._run()
         except sqlite3.DatabaseError as exc:
             raise SourceError(f"a store of {self.source.target} cannot be read: {exc}") from exc
         except VerifyFailed as exc:
@@ -132,7 +105,9 @@ class Run:
         execution = app.init_chain(genesis.chain, genesis.time_ms, genesis.app)
         app.commit()
         self.state = self.genesis_state = next_state(genesis.hash, execution.changes)
-        self.expected = ExpectedRows(self.specs)
+        states = [n.state() for n in self.nodes]
+        self.expected = ExpectedRows(self.specs, streamed=all(
+            s is None or getattr(s, "snapshot", False) for s in states))
         self.expected.apply(0, execution.changes)
         self.tip = Tip(genesis.chain, 0, genesis.hash, genesis.time_ms, 0, genesis.validators,
                        validator_set_hash(genesis.validators).hex(), merkle.CompactRange())
@@ -144,6 +119,9 @@ class Run:
         stop = top if self.to_height is None else min(top, self.to_height)
         self.primary = self.heights.index(top)
         self.evidence = [self._evidence(n) for n in self.nodes]
+        self.streams = [open_streams(self.expected, n, height)
+                        for n, height in zip(self.nodes, self.heights, strict=True)]
+        self._stream(0)
         self._chain(stop, heads[self.primary][1])
         if stop < top:
             report.notes.append(f"stopped at height {stop} (--to): stored rows of nodes "
@@ -260,6 +238,7 @@ class Run:
             check_given(self.checkpoint, self.tip, h, node)
         assert self.expected is not None
         self.expected.apply(h, execution.changes)
+        self._stream(h)
         tip.height, tip.hash, tip.time_ms, tip.total = h, header.hash, header.time_ms, header.total
         if execution.validators is not None:
             self.sets.append((h + 1, tuple(execution.validators)))
@@ -267,6 +246,15 @@ class Run:
             tip.validators_hash = validator_set_hash(tip.validators).hex()
         self.report.height = self.report.blocks_replayed = h
         self.last_checkpoint = block.checkpoint
+
+    def _stream(self, h: int) -> None:
+        """Compare block ``h``'s rows of append-only tables with each node that has it."""
+        assert self.expected is not None
+        block, tables = self.expected.block, self.expected.tables
+        for i, streams in enumerate(self.streams):
+            if self.heights[i] >= h:
+                for name, stream in streams.items():
+                    stream.block(h, block.get(name, []), tables[name].pk_at)
 
     def _evidence_at(self, h: int) -> list[tuple[str, tuple[Any, ...]]]:
         return [(self.nodes[i].name, row) for i, rows in enumerate(self.evidence)
@@ -324,17 +312,9 @@ class Run:
         ledger = {"meta": meta_rows(self.genesis, self.genesis_state),
                   "seqs": sorted(self.seqs.items()),
                   "validator_sets": validator_rows(self.sets, h)}
-        for table, rows in ledger.items():
-            cols, pk = LEDGER_TABLES[table]
-            found = state.rows(table, cols, pk)
-            if found is not None:
-                at = [cols.index(c) for c in pk]
-                self.report.rows_checked += compare_rows(rows, found, at, table, node.name, h)
         assert self.expected is not None
-        for spec in self.specs:
-            self.report.rows_checked += self.expected.compare(
-                spec.name, lambda s=spec: state.rows(s.name, tuple(s.columns), s.pk),
-                node.name, h)
+        self.report.rows_checked += compare_stored(state, node.name, h, ledger, self.specs,
+                                                   self.expected, self.streams[i])
         for height, stray in self.evidence[i].items():
             if stray and (type(height) is not int or not 0 < height <= h):
                 raise fail("evidence_forged", None, node.name, table="evidence",

@@ -114,6 +114,10 @@ def _after(height: Any, h: int) -> bool:
 class SqliteState:
     """The derived rows of one store."""
 
+    #: Rows come from the read snapshot the blocks come from, so they may be read while
+    #: the blocks are (see ledger.verify_stream).
+    snapshot = True
+
     def __init__(self, conn: sqlite3.Connection, tables: dict[str, list[str]]) -> None:
         self.conn, self.tables = conn, tables
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .application import TableSpec, ValidatorInfo
 from .block import Header
 from .genesis import Genesis, validator_set_hash
 from .keys import verify
 from .verify import STAGE_STORED, VerifyFailed, fail
+
+if TYPE_CHECKING:
+    from .verify_rows import ExpectedRows
+    from .verify_stream import StreamedRows
 
 #: The ledger's own tables (see ledger.store): name -> (columns, primary key).
 LEDGER_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -73,6 +77,26 @@ def _stored(what: str, height: int | None, node: str, table: str, key: Any, expe
                detail="the stored row is not what the replay wrote" + (
                    f" (last written by block {height})" if height is not None else ""))
     return VerifyFailed(exc.failure, checked_at=at, stage=STAGE_STORED)
+
+
+def compare_stored(state: Any, node: str, h: int, ledger: dict[str, list[tuple[Any, ...]]],
+                   specs: Sequence[TableSpec], expected: ExpectedRows,
+                   streams: dict[str, StreamedRows]) -> int:
+    """Compare a node's ledger tables (``ledger``: the rows expected) and application tables
+    with the replay at its head ``h``, in a fixed order; returns the rows compared."""
+    seen = 0
+    for table, rows in ledger.items():
+        cols, pk = LEDGER_TABLES[table]
+        found = state.rows(table, cols, pk)
+        if found is not None:
+            seen += compare_rows(rows, found, [cols.index(c) for c in pk], table, node, h)
+    for spec in specs:
+        if expected.is_streamed(spec.name):
+            seen += streams[spec.name].finish(expected.tables[spec.name].pk_at)
+        else:
+            seen += expected.compare(spec.name, lambda s=spec: state.rows(
+                s.name, tuple(s.columns), s.pk), node, h)
+    return seen
 
 
 def check_tables(columns: dict[str, list[str]], specs: Sequence[TableSpec], node: str,

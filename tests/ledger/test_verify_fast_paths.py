@@ -19,8 +19,9 @@ from ledger.canonical import canonical_bytes
 from ledger.errors import LedgerError
 from ledger.keys import SigningKey
 from ledger.verify import VerifyFailed
-from ledger.verify_blocks import _strict_record, fast_record
+from ledger.verify_blocks import _strict_record
 from ledger.verify_digest import state_after
+from ledger.verify_parse import fast_record
 
 KEY = SigningKey.from_seed(b"\x05" * 32)
 SIG = "ab" * 64
