@@ -36,7 +36,6 @@ class Admission:
                  submit_many: Callable[[Sequence[Record]], Results]) -> None:
         self.pool, self._submit_many = pool, submit_many
         self._queue: list[tuple[Sequence[Record], asyncio.Future[Results]]] = []
-        self._queued = 0
         self._in_flight = 0
         self._turn: asyncio.Future[None] | None = None  # done when the previous group is in
         self.groups = 0  # groups admitted, and the records in them (exported at /metrics)
@@ -47,7 +46,6 @@ class Admission:
         assert 0 < len(records) <= GROUP_RECORDS_MAX, len(records)
         future: asyncio.Future[Results] = asyncio.get_running_loop().create_future()
         self._queue.append((records, future))
-        self._queued += len(records)
         self._kick()
         return await future
 
@@ -58,7 +56,6 @@ class Admission:
                 item = self._queue.pop(0)
                 group.append(item)
                 size += len(item[0])
-            self._queued -= size
             self._in_flight += 1
             self.groups += 1
             self.records += size

@@ -11,6 +11,7 @@ import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from ledger.consortium import Consortium
 from ledger.counter import CounterApp
 from ledger.genesis import Genesis, LedgerParams
 from ledger.keys import SigningKey, verify
-from ledger.record import make_body, parse_record, sign_body
+from ledger.record import Record, make_body, parse_record, sign_body
 from ledger.sigpool import default_workers
 
 from .datadir import DataDir, create_data_dir
@@ -77,21 +78,34 @@ def signed_counter_wires(chain: str, count: int, signers: int = 200) -> list[byt
     return out
 
 
-def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Any],
-                     app_genesis: dict[str, Any] | None = None) -> Consortium:
-    """A one-validator consortium (the single-node configuration the figures quote)."""
+def one_validator(chain: str, app_genesis: dict[str, Any] | None = None
+                  ) -> tuple[Genesis, SigningKey]:
+    """The genesis of the single-node configuration the figures quote, and its validator key."""
     key = SigningKey.from_seed(b"\x01" * 32)
     genesis = Genesis(chain, T0, (ValidatorInfo("validator-0", key.public_hex),),
                       LedgerParams(block_records_max=2000), app_genesis or {})
+    return genesis, key
+
+
+def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Any],
+                     app_genesis: dict[str, Any] | None = None) -> Consortium:
+    """A one-validator consortium (the single-node configuration the figures quote)."""
+    genesis, key = one_validator(chain, app_genesis)
     return Consortium(data_dir, genesis, [key], app_factory, ManualClock(T0, step_ms=10))
 
 
 def bench_node(path: Path, genesis: Genesis, key: SigningKey, app_factory: Callable[[], Any],
                clock: ManualClock) -> Node:
     """A running one-validator node as ``jifentong serve`` runs it, minus HTTP: journal,
-    block-producer thread, signature workers."""
-    return Node(create_data_dir(path, genesis, [key]), app_factory, clock=clock,
+    block-producer thread, signature workers (started now, before anything is timed)."""
+    node = Node(create_data_dir(path, genesis, [key]), app_factory, clock=clock,
                 signature_workers=default_workers())
+    try:
+        node.signatures.start()
+    except BaseException:
+        node.close()
+        raise
+    return node
 
 
 def feed(node: Node, wires: list[bytes]) -> float:
@@ -103,15 +117,18 @@ def feed(node: Node, wires: list[bytes]) -> float:
     """
     block_max = node.genesis.params.block_records_max
     batches = [wires[offset:offset + block_max] for offset in range(0, len(wires), block_max)]
+
+    def start(batch: list[bytes]) -> tuple[list[Record], Future[None]]:
+        records = [parse_record(w) for w in batch]
+        return records, node.signatures.verify(records)
+
     started = time.perf_counter()
-    if batches:
-        records = [parse_record(w) for w in batches[0]]
-        checking = node.signatures.verify(records)
+    ahead = start(batches[0]) if batches else None
     for index in range(len(batches)):
-        current, checked = records, checking
+        assert ahead is not None
+        current, checked = ahead
         if index + 1 < len(batches):
-            records = [parse_record(w) for w in batches[index + 1]]
-            checking = node.signatures.verify(records)
+            ahead = start(batches[index + 1])
         while len(node.consortium.mempool) > 4 * block_max:
             time.sleep(0.001)  # stay clear of the mempool's backpressure limit
         checked.result()
@@ -125,14 +142,11 @@ def ingest(records: int, progress: Progress) -> float:
     """Wire bytes -> parse -> check (signature, sequence, app) -> block -> certificate -> SQLite."""
     progress(f"signing {records} counter records")
     wires = signed_counter_wires("bench-ingest", records)
-    key = SigningKey.from_seed(b"\x01" * 32)
-    genesis = Genesis("bench-ingest", T0, (ValidatorInfo("validator-0", key.public_hex),),
-                      LedgerParams(block_records_max=2000), {})
+    genesis, key = one_validator("bench-ingest")
     with tempfile.TemporaryDirectory() as tmp:
         node = bench_node(Path(tmp) / "data", genesis, key, CounterApp,
                           ManualClock(T0, step_ms=10))
         try:
-            node.signatures.start()
             progress("ingesting")
             elapsed = feed(node, wires)
             height = node.replica.total
@@ -211,7 +225,6 @@ def swap_path(records: int, progress: Progress) -> float:
         node = bench_node(Path(tmp) / "data", alliance.genesis(), alliance.validator,
                           ExchangeApp, ManualClock(T0 + 1000, step_ms=10))
         try:
-            node.signatures.start()
             for phase in phases:
                 node.submit_many(phase)
                 node.produce_now()

@@ -223,7 +223,7 @@ def _collect(records: Sequence[Record], owners: list[int],
              parts: list[tuple[int, Future[list[int]]]], done: Future[None]) -> None:
     """Complete ``done`` once every part is back: mark the records with no bad signature."""
     remaining = [len(parts)]
-    bad: set[int] = {-1}
+    bad: set[int] = {-1}  # -1 owns the signatures of records that could not be packed
     lock = threading.Lock()  # callbacks run on the pool's thread, or here if already done
 
     def on_part(first: int, future: Future[list[int]]) -> None:
@@ -236,10 +236,8 @@ def _collect(records: Sequence[Record], owners: list[int],
             remaining[0] -= 1
             if remaining[0]:
                 return
-        unmarked = set(range(len(records))) - {o for o in owners if o not in bad}
-        for index, record in enumerate(records):
-            if index not in unmarked:
-                record.verified = True
+        for index in set(owners) - bad:  # every signature of these records verified
+            records[index].verified = True
         done.set_result(None)
 
     for first, future in parts:

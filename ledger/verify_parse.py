@@ -22,9 +22,8 @@ from .limits import (
     record_type_chars_max,
     string_chars_max,
 )
-from .record import _BODY_KEYS, Record
+from .record import _BODY_KEYS, _TYPE_RE, Record
 
-_TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
 _SIG_RE = re.compile(r"[0-9a-f]{128}\Z")
 _SORTED = orjson.OPT_SORT_KEYS
 #: Record types and signer keys already seen well formed (bounded: a hint, not a state).
