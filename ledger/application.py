@@ -21,7 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import partial
+from itertools import chain
+from operator import is_not, itemgetter
+from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 from .canonical import canonical_flat_rows
 from .errors import EncodingError
@@ -56,9 +61,12 @@ class TableSpec:
     restore: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One derived row set (``row``) or deleted (``row is None``) in ``table``."""
+class Change(NamedTuple):
+    """One derived row set (``row``) or deleted (``row is None``) in ``table``.
+
+    A named tuple rather than a dataclass: a block makes a few per record, and tuples are
+    built, sorted (by table, then key) and encoded in C.
+    """
 
     table: str
     key: tuple[Any, ...]
@@ -125,10 +133,37 @@ def changes_digest(changes: Sequence[Change]) -> bytes:
     """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key.
 
     Order: by table name, then by key values compared in turn (integers numerically,
-    strings by code point). Rows are flat objects of integers, strings and null, so a flat
-    type check stands in for the general canonical encoder's recursive walk.
+    strings by code point). Rows are flat objects of integers, strings and null. The usual
+    path is C throughout: one ``type`` pass over every key and row value, then orjson (whose
+    53-bit integer limit is the canonical one); anything else (a float, a bool, a big
+    integer, a lone surrogate) takes the checked path, which raises the precise error.
     """
-    ordered = sorted(changes, key=lambda c: (c.table, c.key))
+    try:
+        ordered = sorted(changes)  # (table, key) is unique in a block: rows never compared
+    except TypeError:
+        ordered = sorted(changes, key=_table_and_key)
+    rows = filter(_is_row, map(_row_of, ordered))
+    values = chain(chain.from_iterable(map(_key_of, ordered)),
+                   chain.from_iterable(map(_values_of, rows)))
+    try:
+        if _FLAT_TYPES.issuperset(map(type, values)):
+            return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, ordered)),
+                                                       option=_FLAT_OPTIONS))
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    return _changes_digest_checked(ordered)
+
+
+_FLAT_TYPES = frozenset((int, str, type(None)))
+_FLAT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_table_and_key = itemgetter(0, 1)
+_key_of = itemgetter(1)
+_row_of = itemgetter(2)
+_values_of = dict.values
+_is_row = partial(is_not, None)
+
+
+def _changes_digest_checked(ordered: Sequence[Change]) -> bytes:
     items = []
     for c in ordered:
         _check_flat(c.key)

@@ -32,7 +32,6 @@ from .verify import (
 )
 from .verify_blocks import CheckedBlock, Tip, check_header, check_records, check_seals, check_total
 from .verify_checkpoint import check_given, check_journal, check_reached, load_checkpoint
-from .verify_digest import state_after
 from .verify_rows import ExpectedRows
 from .verify_sigs import SignatureChecker
 from .verify_state import (
@@ -226,7 +225,7 @@ class Run:
             if code != OK:
                 raise fail("record_rejected", h, node, record=record.id, expected=OK,
                            found=code, detail="the rules reject a committed record")
-        self.state = state_after(self.state, execution.changes)
+        self.state = next_state(self.state, execution.changes)
         if self.state.hex() != header.state:
             raise fail("state_mismatch", h, node, expected=self.state.hex(), found=header.state,
                        detail="the replay's state commitment is not the header's")
