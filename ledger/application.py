@@ -149,7 +149,7 @@ def changes_digest(changes: Sequence[Change]) -> bytes:
         if _FLAT_TYPES.issuperset(map(type, values)):
             return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, ordered)),
                                                        option=_FLAT_OPTIONS))
-    except (TypeError, orjson.JSONEncodeError):
+    except TypeError:  # a row that is not a dict; orjson.JSONEncodeError is a TypeError too
         pass
     return _changes_digest_checked(ordered)
 
