@@ -60,22 +60,31 @@ class ExpiryIndex:
 
 
 def expire_due(s: State, env: Env) -> None:
-    """Lapse every lot due at the block time, oldest first, in (account, program) order."""
+    """Lapse every lot due at the block time: each holding with one once, in (account,
+    program) order.
+
+    The order depends only on the holdings, never on the index: a stale entry in an earlier
+    bucket (a lot spent since) must not move its holding ahead of others, or a node whose
+    index was rebuilt after a restart (no stale entries) would emit the same events in
+    another order and reach another state commitment.
+    """
     now = env.time_ms
     index = s.expiry
+    due: set[tuple[str, str]] = set()
     for expires_ms in index.due(now):
-        for key in sorted(index.buckets[expires_ms]):
-            holding = s.holdings.get(key)
-            if holding is None or not holding[1] or holding[1][0][0] > now:
-                continue  # stale index entry: the lot was spent or already lapsed
-            held, lots = holding
-            i = lapsed = 0
-            while i < len(lots) and lots[i][0] <= now:
-                lapsed += lots[i][1]
-                i += 1
-            left = held - lapsed
-            s.holdings.put(key, (left, lots[i:]) if left else None)
-            program = s.programs.edit(key[1])
-            program.supply -= lapsed
-            program.expired += lapsed
-            env.history(key[0], key[1], EXPIRE, -lapsed, left)
+        due.update(index.buckets[expires_ms])
+    for key in sorted(due):
+        holding = s.holdings.get(key)
+        if holding is None or not holding[1] or holding[1][0][0] > now:
+            continue  # stale index entry: the lot was spent or already lapsed
+        held, lots = holding
+        i = lapsed = 0
+        while i < len(lots) and lots[i][0] <= now:
+            lapsed += lots[i][1]
+            i += 1
+        left = held - lapsed
+        s.holdings.put(key, (left, lots[i:]) if left else None)
+        program = s.programs.edit(key[1])
+        program.supply -= lapsed
+        program.expired += lapsed
+        env.history(key[0], key[1], EXPIRE, -lapsed, left)
