@@ -16,18 +16,15 @@ With ``workers=0`` everything runs in the calling thread (tests, one-core machin
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
-from array import array
-from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
-from multiprocessing.connection import Connection
 
 from .errors import BadSignature
 from .record import Record
-from .sigbatch import PACKED_BYTES, pack, verify_packed
+from .sigbatch import PACKED_BYTES, pack
+from .sigworker import Worker
 
 log = logging.getLogger("jifentong.sigpool")
 
@@ -41,105 +38,26 @@ def default_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
-class _Worker:
-    """One spawned process reached by two pipes; it answers tasks in the order sent.
-
-    Leaner than a ProcessPoolExecutor (no feeder or manager threads, no pickling): one
-    ``send_bytes`` per task, one reader thread completing futures in order.
-    """
-
-    def __init__(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        task_out, self._tasks = ctx.Pipe(duplex=False)
-        self._answers, answer_in = ctx.Pipe(duplex=False)
-        _widen(self._tasks)
-        self.process = ctx.Process(target=_serve, args=(task_out, answer_in), daemon=True,
-                                   name="jifentong-signatures")
-        self.process.start()
-        task_out.close()
-        answer_in.close()
-        self._waiting: deque[Future[list[int]]] = deque()
-        self._lock = threading.Lock()  # guards _waiting; never held while a pipe blocks
-        self._send_lock = threading.Lock()  # keeps _waiting in the order tasks were sent
-        self.broken = False
-        self._reader = threading.Thread(target=self._read, name="signature-answers", daemon=True)
-        self._reader.start()
-
-    def submit(self, packed: bytes) -> Future[list[int]]:
-        future: Future[list[int]] = Future()
-        with self._send_lock:
-            with self._lock:
-                if self.broken:
-                    raise RuntimeError("signature worker is gone")
-                self._waiting.append(future)
-            self._tasks.send_bytes(packed)
-        return future
-
-    def _read(self) -> None:
-        while True:
-            try:
-                answer = self._answers.recv_bytes()
-            except (EOFError, OSError):
-                break
-            with self._lock:
-                future = self._waiting.popleft()
-            future.set_result(array("I", answer).tolist())
-        with self._lock:
-            self.broken = True
-            waiting, self._waiting = self._waiting, deque()
-        for future in waiting:
-            future.set_exception(RuntimeError("signature worker exited"))
-
-    @property
-    def load(self) -> int:
-        return len(self._waiting)
-
-    def close(self) -> None:
-        with self._send_lock, self._lock:
-            self.broken = True
-            self._tasks.close()  # the worker sees EOF and exits
-        self.process.join(timeout=10)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
-        self._reader.join(timeout=10)
-        self._answers.close()
-
-
-def _serve(tasks: Connection, answers: Connection) -> None:
-    """The worker: packed signatures in, indexes of the bad ones out, until EOF."""
-    while True:
-        try:
-            packed = tasks.recv_bytes()
-        except (EOFError, OSError):
-            return
-        answers.send_bytes(array("I", verify_packed(packed)).tobytes())
-
-
-def _widen(conn: Connection) -> None:
-    """Let a pipe hold a whole block's signatures (Linux), so sending never waits on the
-    worker; elsewhere a send may wait, which is only slower."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(conn.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
-    except (ImportError, OSError):
-        pass
-
-
 class SignaturePool:
-    """Verifies records' signatures on ``workers`` spawned processes (0: in this thread)."""
+    """Verifies records' signatures on ``workers`` worker processes (0: in this thread)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
         assert 0 <= self.workers <= 64, self.workers
-        self._live: list[_Worker] = []
+        self._live: list[Worker] = []
         self._lock = threading.Lock()
 
-    def _pool(self) -> list[_Worker]:
+    def _pool(self) -> list[Worker]:
         with self._lock:
             if self.workers and not self._live:
-                self._live = [_Worker() for _ in range(self.workers)]
+                try:
+                    for _ in range(self.workers):
+                        self._live.append(Worker())
+                except OSError as exc:  # cannot start a process: check in this thread
+                    log.warning("cannot start signature workers (%s); checking in process", exc)
+                    live, self._live, self.workers = self._live, [], 0
+                    for worker in live:
+                        worker.close(wait=False)
             return self._live
 
     def verify(self, records: Sequence[Record]) -> Future[None]:

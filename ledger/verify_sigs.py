@@ -10,16 +10,19 @@ certificate, a checkpoint) and judges them when the batch comes back. At most
 
 from __future__ import annotations
 
-import multiprocessing
+import logging
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult, Pool
 from typing import Any
 
 from .certificate import quorum
 from .sigbatch import PACKED_BYTES, pack, verify_packed
+from .sigworker import Worker
 from .verify import Failure
+
+log = logging.getLogger("jifentong.verify")
 
 #: Signatures per task sent to a worker: small enough that the last tasks of a run keep
 #: every worker busy, large enough that sending them costs nothing.
@@ -99,18 +102,24 @@ class _Batch:
 class SignatureChecker:
     """Collects signatures block by block and verifies them in batches, in order.
 
-    ``workers`` > 0 uses a spawn process pool; 0 verifies in this process. ``cache`` (tests)
-    remembers packed signatures that verified, so a repeated run skips them.
+    ``workers`` > 0 uses that many worker processes (:mod:`ledger.sigworker`); 0 verifies
+    in this process. ``cache`` (tests) remembers packed signatures that verified, so a
+    repeated run skips them.
     """
 
     def __init__(self, workers: int = 2, cache: set[bytes] | None = None) -> None:
+        assert 0 <= workers <= 64, workers
         self.workers, self.cache = workers, cache
         self.count = 0
         self._batch = _Batch()
-        self._inflight: deque[tuple[_Batch, AsyncResult[list[int]]]] = deque()
-        self._pool: Pool | None = None
-        if workers > 0:  # start now: the workers import while the main process reads ahead
-            self._pool = multiprocessing.get_context("spawn").Pool(workers)
+        self._inflight: deque[tuple[_Batch, Future[list[int]]]] = deque()
+        self._pool: list[Worker] = []
+        try:  # start now: the workers import while the main process reads ahead
+            self._pool = [Worker() for _ in range(workers)]
+        except OSError as exc:
+            log.warning("cannot start signature workers (%s); checking in process", exc)
+            self.close()
+            self.workers = 0
 
     def add_records(self, claim: RecordSigs, packed: bytes) -> Failure | None:
         """Add a block's record signatures, in tasks of at most ``sigs_per_task``; returns
@@ -147,11 +156,15 @@ class SignatureChecker:
             return None
         if self.workers <= 0:
             return _judge(batch, self._verify_here(bytes(batch.packed)))
-        assert self._pool is not None
-        self._inflight.append((batch, self._pool.apply_async(verify_packed,
-                                                             (bytes(batch.packed),))))
+        packed = bytes(batch.packed)
+        try:
+            future = min(self._pool, key=lambda w: w.load).submit(packed)
+        except RuntimeError:  # a worker died: this batch is checked here
+            future = Future()
+            future.set_result(verify_packed(packed))
+        self._inflight.append((batch, future))
         while len(self._inflight) > self.workers * tasks_ahead_per_worker:
-            failure = self._collect(wait=True)
+            failure = self._collect()
             if failure is not None:
                 return failure
         return self.poll()
@@ -174,29 +187,33 @@ class SignatureChecker:
 
     def poll(self) -> Failure | None:
         """Judge the batches that are back, oldest first, without waiting."""
-        while self._inflight and self._inflight[0][1].ready():
-            failure = self._collect(wait=False)
+        while self._inflight and self._inflight[0][1].done():
+            failure = self._collect()
             if failure is not None:
                 return failure
         return None
 
-    def _collect(self, wait: bool) -> Failure | None:
-        batch, result = self._inflight.popleft()
-        return _judge(batch, result.get() if wait else result.get(0))
+    def _collect(self) -> Failure | None:
+        batch, future = self._inflight.popleft()
+        try:
+            bad = future.result()
+        except RuntimeError as exc:  # the worker died with the batch: check it here
+            log.warning("%s; checking its signatures in process", exc)
+            bad = verify_packed(bytes(batch.packed))
+        return _judge(batch, bad)
 
     def finish(self) -> Failure | None:
         """Verify everything collected so far; the first failure, in height order."""
         failure = self._send()
         while failure is None and self._inflight:
-            failure = self._collect(wait=True)
+            failure = self._collect()
         return failure
 
     def close(self) -> None:
         """Stop the workers (at once: results still in flight are not needed)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        pool, self._pool = self._pool, []
+        for worker in pool:
+            worker.close(wait=False)
         self._inflight.clear()
 
 

@@ -91,7 +91,7 @@ def test_a_dead_worker_falls_back_to_checking_in_process(add: Callable[..., Reco
         for worker in checker._live:
             assert worker.process.pid is not None
             os.kill(worker.process.pid, signal.SIGKILL)
-            worker.process.join()
+            worker.process.wait()
         good, bad = fresh(add()), forged(fresh(add()))
         for _ in range(2):  # the first batch may meet the dying pool, the next a broken one
             checker.verify([good, bad]).result(timeout=60)

@@ -1,0 +1,87 @@
+"""The signature worker: packed signatures in, the failing ones' indexes out, in order; a
+small process that starts without importing the caller's program and stops with its pipe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from concurrent.futures import wait
+
+import pytest
+
+from ledger.keys import SigningKey
+from ledger.sigbatch import pack
+from ledger.sigworker import Worker
+from ledger.verify_sigs import RecordSigs, SignatureChecker
+
+
+def packed(count: int, bad: set[int]) -> bytes:
+    """``count`` packed signatures over distinct messages; those in ``bad`` are forged."""
+    key = SigningKey.from_seed(bytes(32))
+    out = bytearray()
+    for n in range(count):
+        message = n.to_bytes(32, "big")
+        signature = key.sign(message)
+        if n in bad:
+            signature = signature[:-1] + bytes([signature[-1] ^ 1])
+        item = pack(key.public_hex, signature, message)
+        assert item is not None
+        out += item
+    return bytes(out)
+
+
+def test_a_worker_names_the_forged_signatures_of_each_task_in_order() -> None:
+    worker = Worker()
+    try:
+        tasks = [(packed(5, {1, 4}), [1, 4]), (packed(3, set()), []), (b"", []),
+                 (packed(2, {0}), [0])]
+        futures = [worker.submit(data) for data, _ in tasks]
+        wait(futures, timeout=60)
+        assert [f.result() for f in futures] == [want for _, want in tasks]
+    finally:
+        worker.close()
+    assert worker.process.returncode == 0  # end of input is a clean exit
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_does_not_import_the_callers_program() -> None:
+    worker = Worker()
+    try:
+        assert worker.submit(b"").result(timeout=60) == []
+        with open(f"/proc/{worker.process.pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    finally:
+        worker.close()
+    assert argv[0] == os.fsencode(sys.executable) and argv[1] == b"-I"
+    assert b"from ledger.sigworker import main" in argv[3]
+
+
+def test_a_killed_worker_fails_its_tasks_and_refuses_more() -> None:
+    worker = Worker()
+    try:
+        assert worker.submit(b"").result(timeout=60) == []
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+        worker._reader.join(timeout=10)
+        assert worker.broken
+        with pytest.raises(RuntimeError, match="gone"):
+            worker.submit(packed(1, set()))
+    finally:
+        worker.close()
+
+
+def test_the_verifier_checks_in_process_what_a_dead_worker_took() -> None:
+    checker = SignatureChecker(workers=1)
+    try:
+        for worker in checker._pool:
+            worker.submit(b"").result(timeout=60)
+            os.kill(worker.process.pid, signal.SIGKILL)
+            worker.process.wait()
+            worker._reader.join(timeout=10)
+        checker.add_records(RecordSigs(7, "node-0", ["a", "b", "c"]), packed(3, {2}))
+        failure = checker.finish()
+    finally:
+        checker.close()
+    assert failure is not None
+    assert (failure.what, failure.height, failure.record) == ("bad_signature", 7, "c")
