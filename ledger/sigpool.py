@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from .errors import BadSignature
 from .record import Record
 from .sigbatch import PACKED_BYTES, pack
-from .sigworker import Worker
+from .sigworker import Worker, start_workers
 
 log = logging.getLogger("jifentong.sigpool")
 
@@ -50,14 +50,9 @@ class SignaturePool:
     def _pool(self) -> list[Worker]:
         with self._lock:
             if self.workers and not self._live:
-                try:
-                    for _ in range(self.workers):
-                        self._live.append(Worker())
-                except OSError as exc:  # cannot start a process: check in this thread
-                    log.warning("cannot start signature workers (%s); checking in process", exc)
-                    live, self._live, self.workers = self._live, [], 0
-                    for worker in live:
-                        worker.close(wait=False)
+                self._live = start_workers(self.workers)
+                if not self._live:
+                    self.workers = 0
             return self._live
 
     def verify(self, records: Sequence[Record]) -> Future[None]:

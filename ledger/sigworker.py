@@ -17,6 +17,7 @@ pipe; it ignores Ctrl-C (the parent decides when to stop).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from array import array
 from collections import deque
 from concurrent.futures import Future
 from typing import BinaryIO
+
+log = logging.getLogger("jifentong.signatures")
 
 #: Largest task or answer a worker accepts: 64 MiB (half a million signatures).
 frame_bytes_max = 64 << 20
@@ -115,6 +118,21 @@ class Worker:
         self._answers.close()
 
 
+def start_workers(count: int) -> list[Worker]:
+    """``count`` started workers, or none (said in the log) when a process cannot be
+    started: the caller then checks signatures in process."""
+    started: list[Worker] = []
+    try:
+        for _ in range(count):
+            started.append(Worker())
+    except OSError as exc:
+        log.warning("cannot start signature workers (%s); checking in process", exc)
+        for worker in started:
+            worker.close(wait=False)
+        return []
+    return started
+
+
 def _write_frame(stream: BinaryIO, data: bytes) -> None:
     stream.write(len(data).to_bytes(4, "big"))
     stream.write(data)
@@ -167,4 +185,4 @@ def main(argv: list[str]) -> int:
                 return 0
 
 
-__all__ = ["Worker", "frame_bytes_max"]
+__all__ = ["Worker", "frame_bytes_max", "start_workers"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from .certificate import quorum
 from .sigbatch import PACKED_BYTES, pack, verify_packed
-from .sigworker import Worker
+from .sigworker import Worker, start_workers
 from .verify import Failure
 
 log = logging.getLogger("jifentong.verify")
@@ -113,12 +113,8 @@ class SignatureChecker:
         self.count = 0
         self._batch = _Batch()
         self._inflight: deque[tuple[_Batch, Future[list[int]]]] = deque()
-        self._pool: list[Worker] = []
-        try:  # start now: the workers import while the main process reads ahead
-            self._pool = [Worker() for _ in range(workers)]
-        except OSError as exc:
-            log.warning("cannot start signature workers (%s); checking in process", exc)
-            self.close()
+        self._pool: list[Worker] = start_workers(workers)  # they import while we read ahead
+        if not self._pool:
             self.workers = 0
 
     def add_records(self, claim: RecordSigs, packed: bytes) -> Failure | None:
@@ -157,9 +153,8 @@ class SignatureChecker:
         if self.workers <= 0:
             return _judge(batch, self._verify_here(bytes(batch.packed)))
         packed = bytes(batch.packed)
-        try:
-            future = min(self._pool, key=lambda w: w.load).submit(packed)
-        except RuntimeError:  # a worker died: this batch is checked here
+        future = self._submit(packed)
+        if future is None:  # no worker left: this batch is checked here
             future = Future()
             future.set_result(verify_packed(packed))
         self._inflight.append((batch, future))
@@ -168,6 +163,15 @@ class SignatureChecker:
             if failure is not None:
                 return failure
         return self.poll()
+
+    def _submit(self, packed: bytes) -> Future[list[int]] | None:
+        """Send to the least busy live worker; None when every worker has died."""
+        for worker in sorted((w for w in self._pool if not w.broken), key=lambda w: w.load):
+            try:
+                return worker.submit(packed)
+            except RuntimeError:  # it died just now: try the next
+                continue
+        return None
 
     def _verify_here(self, packed: bytes) -> list[int]:
         if self.cache is None:

@@ -85,3 +85,26 @@ def test_the_verifier_checks_in_process_what_a_dead_worker_took() -> None:
         checker.close()
     assert failure is not None
     assert (failure.what, failure.height, failure.record) == ("bad_signature", 7, "c")
+
+
+def test_the_verifier_sends_past_a_dead_worker_to_a_live_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger import verify_sigs
+
+    def not_here(packed: bytes) -> list[int]:
+        raise AssertionError("checked in process while a worker was alive")
+
+    checker = SignatureChecker(workers=2)
+    try:
+        dead = checker._pool[0]
+        dead.submit(b"").result(timeout=60)
+        os.kill(dead.process.pid, signal.SIGKILL)
+        dead.process.wait()
+        dead._reader.join(timeout=10)
+        monkeypatch.setattr(verify_sigs, "verify_packed", not_here)
+        checker.add_records(RecordSigs(3, "node-0", ["a", "b"]), packed(2, {1}))
+        failure = checker.finish()
+    finally:
+        checker.close()
+    assert failure is not None
+    assert (failure.what, failure.height, failure.record) == ("bad_signature", 3, "b")
