@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.application import BlockContext, Change, Execution, Row, TableSpec, ValidatorInfo
+from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo
 from ledger.record import Record
 
 from . import governance, offers, points, programs, rates, records, settlement, swap
@@ -131,7 +131,7 @@ class ExchangeApp:
             s.members.put(m.id, Member(m.id, m.name, m.key, m.validator_key, ACTIVE, 0, 0))
             s.keys.put(m.key, KeyBinding(MEMBER, m.id, CURRENT, 0))
             env.event("member_admitted", m.id, m.name)
-        changes = collect_changes(s) + env.rows
+        changes = collect_changes(s, appended=env.appended())
         s.commit()
         self._params = params
         return Execution(codes=[], changes=changes)
@@ -161,9 +161,8 @@ class ExchangeApp:
         s.params.put(LAST_HEIGHT, ctx.height)
         s.params.put(LAST_TIME, ctx.time_ms)
         balance_delta: dict[str, int] = {}
-        changes: list[Change] = collect_changes(s, balance_delta)
+        changes = collect_changes(s, balance_delta, env.appended())
         check_block(s, balance_delta)
-        changes.extend(env.rows)
         validators = None
         if env.members_changed:
             after = validator_set(s)

@@ -13,10 +13,13 @@ all balances of each program is its supply, and flows, obligations and positions
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 
 from .errors import invariant
 from .model import Program
 from .state import State
+
+_amount = itemgetter(1)
 
 
 def check_block(s: State, balance_delta: dict[str, int]) -> None:
@@ -54,11 +57,11 @@ def audit(s: State) -> list[str]:
     problems: list[str] = []
     programs = dict(s.programs.items())
     sums: dict[str, int] = defaultdict(int)
-    for (account, code), (held, lots) in s.holdings.items():
+    for (account, code), (held, lots) in s.holdings.all_items():
         sums[code] += held
         if held <= 0:
             problems.append(f"holding {account[:12]}/{code} is {held}")
-        if lots and sum(a for _, a in lots) != held:
+        if lots and sum(map(_amount, lots)) != held:
             problems.append(f"lots of {account[:12]}/{code} do not sum to its balance")
         if code not in programs:
             problems.append(f"holding of unknown program {code}")

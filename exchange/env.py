@@ -22,8 +22,8 @@ EVENTS = "x_events"
 class Env:
     """The block being executed (or, for ``check``, the next one) and its output rows."""
 
-    __slots__ = ("_n_event", "_n_history", "day", "height", "idx", "members_changed",
-                 "params", "record", "rows", "time_ms")
+    __slots__ = ("_n_event", "_n_history", "day", "events", "height", "history_rows", "idx",
+                 "members_changed", "params", "record", "swaps", "time_ms")
 
     def __init__(self, params: Params, height: int, time_ms: int) -> None:
         self.params = params
@@ -32,7 +32,10 @@ class Env:
         self.day = params.day(time_ms)
         self.idx = BEGIN_BLOCK
         self.record = ""
-        self.rows: list[Change] = []
+        # The block's append-only rows, one list per table, each in key order.
+        self.history_rows: list[Change] = []
+        self.swaps: list[Change] = []
+        self.events: list[Change] = []
         self.members_changed = False
         self._n_history = 0
         self._n_event = 0
@@ -47,7 +50,7 @@ class Env:
         """One balance movement: ``delta`` points of ``program`` for ``account``."""
         n = self._n_history
         self._n_history = n + 1
-        self.rows.append(Change(HISTORY, (self.height, self.idx, n), {
+        self.history_rows.append(Change(HISTORY, (self.height, self.idx, n), {
             "height": self.height, "idx": self.idx, "n": n, "account": account,
             "program": program, "kind": kind, "delta": delta, "balance": balance,
             "record": self.record, "ref": ref}))
@@ -56,11 +59,15 @@ class Env:
         """One governance or lifecycle event (admission, rate in effect, settlement...)."""
         n = self._n_event
         self._n_event = n + 1
-        self.rows.append(Change(EVENTS, (self.height, self.idx, n), {
+        self.events.append(Change(EVENTS, (self.height, self.idx, n), {
             "height": self.height, "idx": self.idx, "n": n, "kind": kind, "subject": subject,
             "detail": detail, "record": self.record}))
 
     def swap_row(self, row: dict[str, int | str]) -> None:
         """The receipt of one swap (amounts, versions, values)."""
         row.update(height=self.height, idx=self.idx, record=self.record)
-        self.rows.append(Change(SWAPS, (self.height, self.idx), row))
+        self.swaps.append(Change(SWAPS, (self.height, self.idx), row))
+
+    def appended(self) -> dict[str, list[Change]]:
+        """The block's append-only rows by table (each list in key order)."""
+        return {HISTORY: self.history_rows, SWAPS: self.swaps, EVENTS: self.events}

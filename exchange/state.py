@@ -11,7 +11,7 @@ rejected record leaves the overlay untouched (TigerBeetle's "validate, then appl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from .errors import ReadOnlyState
@@ -101,6 +101,14 @@ class Table(Generic[K, V]):
         keys = sorted(self.base.keys() | self.work.keys())  # type: ignore[type-var]
         pairs = [(key, self.get(key)) for key in keys]
         return [(key, value) for key, value in pairs if value is not None]
+
+    def all_items(self) -> Iterable[tuple[K, V]]:
+        """Every (key, value) as the block sees it, in no particular order (whole-table
+        checks such as the audit; cheaper than :meth:`items` on large tables)."""
+        if not self.work:
+            return self.base.items()
+        merged = {**self.base, **self.work}
+        return [(key, value) for key, value in merged.items() if value is not None]
 
     def view(self) -> Table[K, V]:
         """A read-only table over the same committed values, with an empty overlay."""

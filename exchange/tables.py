@@ -8,6 +8,7 @@ sorted); ``restore_state`` rebuilds the committed state from the stored rows of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -164,24 +165,31 @@ def _key(key: Any) -> tuple[Any, ...]:
     return key if isinstance(key, tuple) else (key,)
 
 
-def collect_changes(s: State, balance_delta: dict[str, int] | None = None) -> list[Change]:
-    """Every row the block's overlay sets or deletes, table by table, keys in order.
+def collect_changes(s: State, balance_delta: dict[str, int] | None = None,
+                    appended: Mapping[str, list[Change]] | None = None) -> list[Change]:
+    """Every row the block's overlay sets or deletes, and the block's ``appended`` rows
+    (history, swaps, events: each list in key order), ordered by table, then key: the
+    order of :func:`ledger.application.ordered_changes`, so sorting them is one pass.
 
     When ``balance_delta`` is given it receives, per program, the net change of all balances
     (for the conservation check), and every changed holding is checked on the way.
     """
-    changes: list[Change] = []
+    tables: dict[str, list[Change]] = {name: rows for name, rows in (appended or {}).items()
+                                       if rows}
     for attr, name, to_row, _ in _PLAIN:
         table: Table[Any, Any] = getattr(s, attr)
-        for key, _, new in table.changed():
-            changes.append(Change(name, _key(key), None if new is None else to_row(key, new)))
-    _promotion_changes(s, changes)
-    _offer_changes(s, changes)
-    _holding_changes(s, changes, {} if balance_delta is None else balance_delta)
-    return changes
+        rows = [Change(name, _key(key), None if new is None else to_row(key, new))
+                for key, _, new in table.changed()]
+        if rows:
+            tables[name] = rows
+    _promotion_changes(s, tables)
+    _offer_changes(s, tables)
+    _holding_changes(s, tables, {} if balance_delta is None else balance_delta)
+    return list(chain.from_iterable(tables[name] for name in sorted(tables)))
 
 
-def _promotion_changes(s: State, changes: list[Change]) -> None:
+def _promotion_changes(s: State, tables: dict[str, list[Change]]) -> None:
+    changes: list[Change] = []
     for (program, source), old, new in s.promotions.changed():
         before = {p.start_ms: p for p in old or ()}
         after = {p.start_ms: p for p in new or ()}
@@ -191,6 +199,8 @@ def _promotion_changes(s: State, changes: list[Change]) -> None:
                 continue
             changes.append(Change("x_promotions", (program, source, start), None if promo is None
                                   else _promotion_row(program, source, promo)))
+    if changes:
+        tables["x_promotions"] = changes
 
 
 def _promotion_row(program: str, source: str, p: Promotion) -> Row:
@@ -198,7 +208,8 @@ def _promotion_row(program: str, source: str, p: Promotion) -> Row:
             "bonus_bp": p.bonus_bp, "height": p.height, "record": p.record}
 
 
-def _offer_changes(s: State, changes: list[Change]) -> None:
+def _offer_changes(s: State, tables: dict[str, list[Change]]) -> None:
+    changes: list[Change] = []
     for program, old, new in s.offers.changed():
         before = {o.id: o for o in old or ()}
         after = {o.id: o for o in new or ()}
@@ -207,6 +218,8 @@ def _offer_changes(s: State, changes: list[Change]) -> None:
             if found != before.get(offer):
                 changes.append(Change("x_offers", (program, offer), None if found is None
                                       else offer_row(program, found)))
+    if changes:
+        tables["x_offers"] = changes
 
 
 def offer_row(program: str, o: Offer) -> Row:
@@ -216,8 +229,10 @@ def offer_row(program: str, o: Offer) -> Row:
             "height": o.height, "record": o.record}
 
 
-def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> None:
-    append = changes.append
+def _holding_changes(s: State, tables: dict[str, list[Change]], delta: dict[str, int]) -> None:
+    balances: list[Change] = []
+    lots: list[Change] = []
+    append, append_lot = balances.append, lots.append
     for key, old, new in s.holdings.changed():
         account, program = key
         held = 0
@@ -233,7 +248,11 @@ def _holding_changes(s: State, changes: list[Change], delta: dict[str, int]) -> 
         before = old[1] if old is not None else ()
         after = new[1] if new is not None else ()
         if before != after:
-            _lot_changes(account, program, before, after, held, append)
+            _lot_changes(account, program, before, after, held, append_lot)
+    if balances:
+        tables["x_balances"] = balances
+    if lots:
+        tables["x_lots"] = lots
 
 
 def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tuple[Lot, ...],

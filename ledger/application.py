@@ -129,29 +129,36 @@ class Application(Protocol):
         ...
 
 
-def changes_digest(changes: Sequence[Change]) -> bytes:
+def ordered_changes(changes: Iterable[Change]) -> list[Change]:
+    """``changes`` in the digest's order: by table name, then by key values compared in turn
+    (integers numerically, strings by code point); stable, so of two changes of one row
+    (an application bug) the later stays later, as the store writes them."""
+    try:
+        return sorted(changes)  # (table, key) is unique in a block: rows never compared
+    except TypeError:
+        return sorted(changes, key=_table_and_key)
+
+
+def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes:
     """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key.
 
-    Order: by table name, then by key values compared in turn (integers numerically,
-    strings by code point). Rows are flat objects of integers, strings and null. The usual
-    path is C throughout: one ``type`` pass over every key and row value, then orjson (whose
-    53-bit integer limit is the canonical one); anything else (a float, a bool, a big
-    integer, a lone surrogate) takes the checked path, which raises the precise error.
+    Order: see :func:`ordered_changes` (``ordered``: ``changes`` are in it already). Rows
+    are flat objects of integers, strings and null. The usual path is C throughout: one
+    ``type`` pass over every key and row value, then orjson (whose 53-bit integer limit is
+    the canonical one); anything else (a float, a bool, a big integer, a lone surrogate)
+    takes the checked path, which raises the precise error.
     """
-    try:
-        ordered = sorted(changes)  # (table, key) is unique in a block: rows never compared
-    except TypeError:
-        ordered = sorted(changes, key=_table_and_key)
-    rows = filter(_is_row, map(_row_of, ordered))
-    values = chain(chain.from_iterable(map(_key_of, ordered)),
+    in_order = changes if ordered else ordered_changes(changes)
+    rows = filter(_is_row, map(_row_of, in_order))
+    values = chain(chain.from_iterable(map(_key_of, in_order)),
                    chain.from_iterable(map(_values_of, rows)))
     try:
         if _FLAT_TYPES.issuperset(map(type, values)):
-            return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, ordered)),
+            return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, in_order)),
                                                        option=_FLAT_OPTIONS))
     except TypeError:  # a row that is not a dict; orjson.JSONEncodeError is a TypeError too
         pass
-    return _changes_digest_checked(ordered)
+    return _changes_digest_checked(in_order)
 
 
 _FLAT_TYPES = frozenset((int, str, type(None)))
@@ -185,6 +192,6 @@ def _check_flat(values: Iterable[Any]) -> None:
                                 code="not_canonical")
 
 
-def next_state(previous: bytes, changes: Sequence[Change]) -> bytes:
+def next_state(previous: bytes, changes: Sequence[Change], *, ordered: bool = False) -> bytes:
     """The state commitment after a block: H(0x12 || previous || changes_digest)."""
-    return digest(Domain.STATE, previous + changes_digest(changes))
+    return digest(Domain.STATE, previous + changes_digest(changes, ordered=ordered))

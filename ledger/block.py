@@ -91,4 +91,4 @@ class Block:
 
 def records_root(records: Sequence[Record]) -> bytes:
     """RFC 9162 root over the record ids (each id is a leaf's data)."""
-    return merkle.root_from_leaf_hashes([merkle.leaf_hash(r.id_bytes) for r in records])
+    return merkle.root_from_leaf_hashes(merkle.leaf_hashes([r.id_bytes for r in records]))

@@ -9,6 +9,7 @@ certificate and checkpoint. Signatures are not verified here: they are packed an
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from .limits import (
 )
 from .record import Record, record_from_wire
 from .verify import RawBlock, fail
-from .verify_parse import fast_record, key_bytes
+from .verify_parse import fast_block, fast_record, key_bytes
 from .verify_sigs import QuorumSigs, RecordSigs, SignatureChecker, pack_votes
 
 _HEADER_INTS = ("height", "time", "records", "total")
@@ -110,6 +111,12 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
     ``seqs`` (signer -> last sequence number) is advanced; None skips sequence checks.
     """
     h = header.height
+    fast = fast_block(raw.rows, chain)
+    if fast is not None:
+        if seqs is not None:
+            _check_seqs(fast.records, seqs, h, node)
+        _check_root(header, fast.records, node)
+        return fast.records, RecordSigs(h, node, fast.ids), fast.packed
     records: list[Record] = []
     owners: list[str] = []
     packed = bytearray()
@@ -129,12 +136,7 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
             raise fail("other_chain", h, node, record=record.id, expected=chain,
                        found=record.chain, detail="a record of another chain is in the block")
         if seqs is not None:
-            last = seqs.get(signer, 0)
-            if record.seq <= last:
-                raise fail("sequence_not_increasing", h, node, record=record.id,
-                           expected=f"> {last}", found=record.seq,
-                           detail=f"signer {signer[:16]}… reuses a sequence number")
-            seqs[signer] = record.seq
+            _check_seqs((record,), seqs, h, node)
         id_bytes = record.id_bytes
         for key, signature in zip(record.signers, record.signatures, strict=True):
             packed += key_bytes(key)
@@ -144,6 +146,20 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
         records.append(record)
     _check_root(header, records, node)
     return records, RecordSigs(h, node, owners), bytes(packed)
+
+
+def _check_seqs(records: Sequence[Record], seqs: dict[str, int], h: int, node: str) -> None:
+    """Each record's sequence number must exceed its signer's last one (``seqs``, advanced)."""
+    last_of = seqs.get
+    for record in records:
+        body = record.body
+        signer, seq = body["signers"][0], body["seq"]
+        last = last_of(signer, 0)
+        if seq <= last:
+            raise fail("sequence_not_increasing", h, node, record=record.id,
+                       expected=f"> {last}", found=seq,
+                       detail=f"signer {signer[:16]}… reuses a sequence number")
+        seqs[signer] = seq
 
 
 def _strict_record(body: Any, sigs: Any, h: int, idx: int, node: str) -> Record:

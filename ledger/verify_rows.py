@@ -14,7 +14,8 @@ import operator
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import groupby, repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from .verify import VerifyFailed, fail
 from .verify_state import compare_rows, sql_order
 
 HEIGHT = "_height"
+_table_of = itemgetter(0)
 Found = Callable[[], Iterable[tuple[Any, ...]] | None]
 
 
@@ -38,11 +40,13 @@ class _Table:
         self.kinds = tuple(spec.columns.values())
         self.pk_at = tuple(self.columns.index(c) for c in spec.pk)
         self.pk_kinds = tuple(self.kinds[i] for i in self.pk_at)
-        self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else (
-            lambda row, i=self.pk_at[0]: (row[i],))
+        first = self.pk_at[0]  # keys are tuples, also of one column (a slice, in C)
+        self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else itemgetter(
+            slice(first, first + 1))
         self.values = itemgetter(*self.columns) if len(self.columns) > 1 else (
             lambda row, c=self.columns[0]: (row[c],))
-        self.rows: dict[tuple[Any, ...], tuple[tuple[Any, ...], int]] = {}
+        self.rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # restore tables: key -> row
+        self.heights: dict[tuple[Any, ...], int] = {}  # key -> the block that wrote it
         #: Rows of block ``h`` have keys that start with ``h`` and are never rewritten.
         self.append_only = not spec.restore and spec.pk[0] == "height"
         self.written = 0  # rows written, when streamed
@@ -99,45 +103,52 @@ class ExpectedRows:
         return tuple(v if v is None or type(v) is k else self._affine(v, k)
                      for v, k in zip(values, kinds, strict=True))
 
-    def apply(self, height: int, changes: Iterable[Change]) -> None:
-        """One block's changes, as ledger.store writes them: deletes first, then upserts.
+    def apply(self, height: int, changes: Sequence[Change]) -> None:
+        """One block's changes, in :func:`~ledger.application.ordered_changes` order, as
+        ledger.store writes them: per table, deletes first, then upserts.
 
         Kept rows hold the values as the application gave them; SQLite's affinities are
-        applied only when a comparison needs them (see :meth:`compare`)."""
-        changes = list(changes)
-        scratch: dict[str, tuple[list[Any], list[Any]]] = {}
+        applied only when a comparison needs them (see :meth:`compare`). A table's changes
+        are handled together, so the work per row is done in C."""
         tables, block = self.tables, self.block
         block.clear()
-        for change in changes:
-            if change.row is None:
-                table = tables[change.table]
-                if self.streamed and table.append_only:
-                    raise _not_append_only(table.name, height, change.key)
-                if table.restore:
-                    table.rows.pop(tuple(change.key), None)
-                    table.rows.pop(self._typed(change.key, table.pk_kinds), None)
-                else:
-                    scratch.setdefault(table.name, ([], []))[0].append(change.key)
-        for change in changes:
-            row = change.row
-            if row is not None:
-                table = tables[change.table]
-                try:
-                    values = table.values(row)
-                except KeyError:
-                    values = tuple(row.get(c) for c in table.columns)
-                if table.restore:
-                    table.rows[table.key(values)] = (values, height)
-                elif self.streamed and table.append_only:
-                    block.setdefault(table.name, []).append(values)
-                else:
-                    scratch.setdefault(table.name, ([], []))[1].append((*values, height))
-        for name, (deletes, upserts) in scratch.items():
-            upsert, delete, _, _ = self._sql[name]
-            self.conn.executemany(delete, deletes)
-            self.conn.executemany(upsert, upserts)
-        for name, rows in block.items():
-            block[name] = self._in_key_order(tables[name], height, rows)
+        seen: set[str] = set()
+        for name, group in groupby(changes, _table_of):
+            if name in seen:
+                raise AssertionError("ExpectedRows.apply takes changes in ordered_changes order")
+            seen.add(name)
+            table = tables[name]
+            run = list(group)
+            deletes = [c.key for c in run if c.row is None]
+            upserts = [c.row for c in run if c.row is not None]
+            if deletes:
+                self._delete(table, height, deletes)
+            if not upserts:
+                continue
+            try:
+                values = list(map(table.values, upserts))
+            except KeyError:  # a row without some column: the store writes NULL there
+                values = [tuple(row.get(c) for c in table.columns) for row in upserts]
+            if table.restore:
+                keys = list(map(table.key, values))
+                table.rows.update(zip(keys, values, strict=True))
+                table.heights.update(zip(keys, repeat(height, len(keys)), strict=True))
+            elif self.streamed and table.append_only:
+                block[name] = self._in_key_order(table, height, values)
+            else:
+                sql = self._sql[name]
+                self.conn.executemany(sql[0], [(*v, height) for v in values])
+
+    def _delete(self, table: _Table, height: int, keys: list[tuple[Any, ...]]) -> None:
+        if self.streamed and table.append_only:
+            raise _not_append_only(table.name, height, keys[0])
+        if table.restore:
+            for key in keys:
+                for variant in (tuple(key), self._typed(key, table.pk_kinds)):
+                    table.rows.pop(variant, None)
+                    table.heights.pop(variant, None)
+        else:
+            self.conn.executemany(self._sql[table.name][1], keys)
 
     def is_streamed(self, name: str) -> bool:
         """True when ``name``'s rows are compared block by block, not kept."""
@@ -185,19 +196,19 @@ class ExpectedRows:
             _, _, select, height = self._sql[name]
             return compare_rows(self.conn.execute(select), rows, table.pk_at, name, node, at,
                                 lambda key: _first(self.conn.execute(height, key)))
-        expected, same = table.rows, 0
-        for row in rows:
-            hit = expected.get(table.key(row))
-            if hit is None or hit[0] != tuple(row):
-                same = -1
-                break
-            same += 1
-        if same == len(expected):
-            return same
-        typed = sorted(((self._typed(values, table.kinds), h) for values, h in expected.values()),
+        expected, found_rows = table.rows, list(map(tuple, rows))
+        keys = list(map(table.key, found_rows))
+        try:  # the usual case, in C: distinct keys in order, each row the one expected
+            if (len(found_rows) == len(expected) and all(map(operator.lt, keys, keys[1:]))
+                    and list(map(expected.get, keys)) == found_rows):
+                return len(found_rows)
+        except TypeError:  # keys of mixed types: the merge below says what differs
+            pass
+        typed = sorted(((self._typed(values, table.kinds), table.heights.get(key))
+                        for key, values in expected.items()),
                        key=lambda hit: sql_order(table.key(hit[0])))
         heights = {table.key(values): h for values, h in typed}
-        return compare_rows((values for values, _ in typed), found() or (), table.pk_at,
+        return compare_rows((values for values, _ in typed), found_rows, table.pk_at,
                             name, node, at, lambda key: heights.get(key))
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import merkle
-from .application import OK, BlockContext, ValidatorInfo, next_state
+from .application import OK, BlockContext, ValidatorInfo, next_state, ordered_changes
 from .genesis import validator_set_hash
 from .verify import (
     STAGE_STORED,
@@ -45,7 +45,7 @@ from .verify_state import (
 from .verify_stream import open_streams
 
 #: An audit of the whole application state may take at most this share of the run.
-audit_share_max = 0.03
+audit_share_max = 0.01
 class Run:
     """State of one run; see :func:`ledger.verify.verify_chain`."""
 
@@ -103,11 +103,12 @@ class Run:
         self.specs = list(app.tables())
         execution = app.init_chain(genesis.chain, genesis.time_ms, genesis.app)
         app.commit()
-        self.state = self.genesis_state = next_state(genesis.hash, execution.changes)
+        changes = ordered_changes(execution.changes)
+        self.state = self.genesis_state = next_state(genesis.hash, changes, ordered=True)
         states = [n.state() for n in self.nodes]
         self.expected = ExpectedRows(self.specs, streamed=all(
             s is None or getattr(s, "snapshot", False) for s in states))
-        self.expected.apply(0, execution.changes)
+        self.expected.apply(0, changes)
         self.tip = Tip(genesis.chain, 0, genesis.hash, genesis.time_ms, 0, genesis.validators,
                        validator_set_hash(genesis.validators).hex(), merkle.CompactRange())
         self.sets: list[tuple[int, tuple[ValidatorInfo, ...]]] = [(0, genesis.validators)]
@@ -225,7 +226,8 @@ class Run:
             if code != OK:
                 raise fail("record_rejected", h, node, record=record.id, expected=OK,
                            found=code, detail="the rules reject a committed record")
-        self.state = next_state(self.state, execution.changes)
+        changes = ordered_changes(execution.changes)
+        self.state = next_state(self.state, changes, ordered=True)
         if self.state.hex() != header.state:
             raise fail("state_mismatch", h, node, expected=self.state.hex(), found=header.state,
                        detail="the replay's state commitment is not the header's")
@@ -236,7 +238,7 @@ class Run:
         if self.checkpoint is not None:
             check_given(self.checkpoint, self.tip, h, node)
         assert self.expected is not None
-        self.expected.apply(h, execution.changes)
+        self.expected.apply(h, changes)
         self._stream(h)
         tip.height, tip.hash, tip.time_ms, tip.total = h, header.hash, header.time_ms, header.total
         if execution.validators is not None:

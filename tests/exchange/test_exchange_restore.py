@@ -9,7 +9,14 @@ import pytest
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.errors import ReadOnlyState
-from ledger.application import Application, BlockContext, Change, Execution, next_state
+from ledger.application import (
+    Application,
+    BlockContext,
+    Change,
+    Execution,
+    next_state,
+    ordered_changes,
+)
 from ledger.record import Record
 
 Chain = Any  # the conftest driver
@@ -83,6 +90,20 @@ def test_two_replicas_hold_the_same_state_commitment(history: Chain) -> None:
     assert roots[0] == roots[1]
     assert codes[0] == codes[1]
     assert [c for c in codes[0] if c != "ok"] == ["insufficient_balance"]
+
+
+def test_changes_come_out_in_the_digests_order(history: Chain) -> None:
+    """collect_changes emits table by table, keys in order, so the ledger's sort of a
+    block's changes (for the state commitment) is one pass over them."""
+    app = ExchangeApp()
+    executions = [app.init_chain("test-alliance", history.T0, history.genesis)]
+    app.commit()
+    executions += _replay(app, history.blocks)
+    tables = set()
+    for ex in executions:
+        assert ex.changes == ordered_changes(ex.changes)
+        tables |= {c.table for c in ex.changes}
+    assert {"x_balances", "x_lots", "x_history", "x_swaps", "x_events", "x_programs"} <= tables
 
 
 @pytest.mark.parametrize("split", [3, 5, 8, 10, 12, 14])

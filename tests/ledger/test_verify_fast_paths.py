@@ -20,7 +20,7 @@ from ledger.errors import LedgerError
 from ledger.keys import SigningKey
 from ledger.verify import VerifyFailed
 from ledger.verify_blocks import _strict_record
-from ledger.verify_parse import fast_record
+from ledger.verify_parse import fast_block, fast_record
 
 KEY = SigningKey.from_seed(b"\x05" * 32)
 SIG = "ab" * 64
@@ -134,3 +134,99 @@ def test_the_changes_digest_fast_path_is_the_checked_one(changes: list[Change]) 
     except LedgerError as exc:
         found = (type(exc), exc.code)
     assert found == expected
+
+
+# -- a whole block at once -------------------------------------------------------------------
+
+def _row(idx: int, body: str, sigs: str = SIG, columns: bool = True) -> tuple[Any, ...]:
+    record = _strict(body, sigs)
+    if not columns or record is None:
+        return (idx, None, None, None, None, body, sigs)
+    return (idx, record.id, record.type, record.signers[0], record.seq, body, sigs)
+
+
+def _block_same(rows: list[tuple[Any, ...]], chain: str = "c") -> None:
+    """fast_block accepts only blocks whose every record the per-record path accepts, and
+    builds the same records, packed signatures and ids."""
+    fast = fast_block(rows, chain)
+    if fast is None:
+        return
+    slow = [_strict(row[5], row[6]) for row in rows]
+    assert all(r is not None for r in slow), f"fast_block accepts what one record refuses: {rows}"
+    assert [(r.id, r.body, r.signatures, r.body_bytes) for r in fast.records] == \
+        [(r.id, r.body, r.signatures, r.body_bytes) for r in slow]  # type: ignore[union-attr]
+    assert fast.ids == [r.id for r in slow]  # type: ignore[union-attr]
+    assert fast.packed == b"".join(KEY.public + bytes.fromhex(row[6]) + r.id_bytes
+                                   for row, r in zip(rows, slow, strict=True))  # type: ignore
+
+
+def test_a_plain_block_takes_the_block_path() -> None:
+    rows = [_row(i, _body({"amount": i, "ref": "lunch"}, seq=i + 1)) for i in range(5)]
+    assert fast_block(rows, "c") is not None
+    _block_same(rows)
+    assert fast_block([_row(i, row[5], columns=False) for i, row in enumerate(rows)], "c")
+
+
+def _plain(idx: int, payload: Any, sigs: str = SIG, body: str | None = None) -> tuple[Any, ...]:
+    return (idx, None, None, None, None, _body(payload, seq=idx + 1) if body is None else body,
+            sigs)
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda rows: [*rows[:1], (9, *rows[1][1:]), *rows[2:]],  # idx out of sequence
+    lambda rows: [*rows[:1], (1, "0" * 64, *rows[1][2:]), *rows[2:]],  # id column edited
+    lambda rows: [*rows[:1], (*rows[1][:4], 99, *rows[1][5:]), *rows[2:]],  # seq column
+    lambda rows: [*rows[:1], (*rows[1][:2], "x.other", *rows[1][3:]), *rows[2:]],  # type
+])
+def test_index_columns_that_differ_from_the_bodies_leave_the_block_path(spoil: Any) -> None:
+    rows = [_row(i, _body({"amount": i}, seq=i + 1)) for i in range(3)]
+    assert fast_block(rows, "c") is not None
+    assert fast_block(spoil(rows), "c") is None
+
+
+@pytest.mark.parametrize("row", [
+    _plain(1, {"a": 1}, body=_body({"a": 1}, seq=2).replace('"chain":"c"', '"chain":"d"')),
+    _plain(1, {"a": [1]}),  # nested: the per-record path judges it
+    _plain(1, {"a": {"b": 1}}),
+    _plain(1, {"a": 1}, SIG + "," + SIG),
+    _plain(1, {"a": 1}, SIG.upper()),
+    _plain(1, {"a": 1}, SIG[:-2]),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', '"a":1.5')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', f'"a":{SAFE + 1}')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', '"a":1,"a":1')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"seq":2', '"seq":0')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace(",", ", ", 1)),
+    _plain(1, {"a": "é"}),  # not ASCII
+    (1, None, None, None, None, 7, SIG),  # a body that is not text
+    (1, None, None, None, None, _body({"a": 1}, seq=2)),  # a short row
+])
+def test_a_block_with_anything_unusual_leaves_the_block_path(row: tuple[Any, ...]) -> None:
+    rows = [_plain(0, {"amount": 1}), _plain(2, {"amount": 2})]
+    assert fast_block([rows[0], (1, *rows[1][1:])], "c") is not None
+    assert fast_block([rows[0], row], "c") is None
+
+
+def test_an_empty_block_leaves_the_block_path() -> None:
+    assert fast_block([], "c") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(payloads=st.lists(st.dictionaries(st.text(max_size=6), _json, max_size=4), min_size=1,
+                         max_size=4),
+       spelling=st.sampled_from(["canonical", "python"]))
+def test_the_block_path_agrees_with_the_record_path(payloads: list[dict[str, Any]],
+                                                    spelling: str) -> None:
+    import json
+
+    rows = []
+    for i, payload in enumerate(payloads):
+        body = {"chain": "c", "type": "x.y", "signers": [KEY.public_hex], "seq": i + 1,
+                "payload": payload}
+        try:
+            text = canonical_bytes(body).decode()
+        except LedgerError:
+            text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        if spelling == "python":
+            text = json.dumps(body, separators=(",", ":"))
+        rows.append(_row(i, text))
+    _block_same(rows)
