@@ -8,6 +8,8 @@ at the start of the block: rate activations and expiry) and ``n`` counts rows pe
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from ledger.application import Change
 
 from .genesis import Params
@@ -17,6 +19,15 @@ BEGIN_BLOCK = -1
 HISTORY = "x_history"
 SWAPS = "x_swaps"
 EVENTS = "x_events"
+#: Columns of the append-only tables, in order (``exchange.tables.SPECS`` declares them;
+#: a test holds the two together). Rows are built as tuples in this order.
+HISTORY_COLUMNS = ("height", "idx", "n", "account", "program", "kind", "delta", "balance",
+                   "record", "ref")
+EVENT_COLUMNS = ("height", "idx", "n", "kind", "subject", "detail", "record")
+SWAP_COLUMNS = ("height", "idx", "record", "holder", "give", "get", "taken", "base", "bonus",
+                "out", "give_version", "get_version", "give_rate", "get_rate", "value_burned",
+                "value_minted", "bonus_value")
+_swap_values = itemgetter(*SWAP_COLUMNS)
 
 
 class Env:
@@ -50,23 +61,22 @@ class Env:
         """One balance movement: ``delta`` points of ``program`` for ``account``."""
         n = self._n_history
         self._n_history = n + 1
-        self.history_rows.append(Change(HISTORY, (self.height, self.idx, n), {
-            "height": self.height, "idx": self.idx, "n": n, "account": account,
-            "program": program, "kind": kind, "delta": delta, "balance": balance,
-            "record": self.record, "ref": ref}))
+        height, idx = self.height, self.idx
+        self.history_rows.append(Change(HISTORY, (height, idx, n), (
+            height, idx, n, account, program, kind, delta, balance, self.record, ref)))
 
     def event(self, kind: str, subject: str, detail: str = "") -> None:
         """One governance or lifecycle event (admission, rate in effect, settlement...)."""
         n = self._n_event
         self._n_event = n + 1
-        self.events.append(Change(EVENTS, (self.height, self.idx, n), {
-            "height": self.height, "idx": self.idx, "n": n, "kind": kind, "subject": subject,
-            "detail": detail, "record": self.record}))
+        height, idx = self.height, self.idx
+        self.events.append(Change(EVENTS, (height, idx, n), (
+            height, idx, n, kind, subject, detail, self.record)))
 
     def swap_row(self, row: dict[str, int | str]) -> None:
         """The receipt of one swap (amounts, versions, values)."""
         row.update(height=self.height, idx=self.idx, record=self.record)
-        self.swaps.append(Change(SWAPS, (self.height, self.idx), row))
+        self.swaps.append(Change(SWAPS, (self.height, self.idx), _swap_values(row)))
 
     def appended(self) -> dict[str, list[Change]]:
         """The block's append-only rows by table (each list in key order)."""

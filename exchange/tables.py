@@ -12,10 +12,10 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from ledger.application import Change, Row, TableSpec
+from ledger.application import Change, Row, TableSpec, Values
 
 from .env import EVENTS, HISTORY, SWAPS
-from .errors import invariant
+from .errors import InvariantViolation
 from .model import (
     Flow,
     KeyBinding,
@@ -32,6 +32,7 @@ from .model import (
 from .state import State, Table
 
 S, N = str, int
+BALANCES, LOTS = "x_balances", "x_lots"
 _N = {"height": N, "idx": N, "n": N}
 
 
@@ -93,6 +94,13 @@ SPECS: tuple[TableSpec, ...] = (
           indexes=(("subject",),)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+#: A row built as {column: value} -> its values in the table's column order (a Change's row).
+VALUES_OF = {spec.name: itemgetter(*spec.columns) for spec in SPECS}
+
+
+def as_row(table: str, values: Values) -> Row:
+    """A Change's row of ``table`` as {column: value}, as the store gives it back."""
+    return dict(zip(SPEC_BY_NAME[table].columns, values, strict=True))
 
 
 def program_row(code: str, p: Program) -> Row:
@@ -178,7 +186,8 @@ def collect_changes(s: State, balance_delta: dict[str, int] | None = None,
                                        if rows}
     for attr, name, to_row, _ in _PLAIN:
         table: Table[Any, Any] = getattr(s, attr)
-        rows = [Change(name, _key(key), None if new is None else to_row(key, new))
+        values = VALUES_OF[name]
+        rows = [Change(name, _key(key), None if new is None else values(to_row(key, new)))
                 for key, _, new in table.changed()]
         if rows:
             tables[name] = rows
@@ -198,7 +207,8 @@ def _promotion_changes(s: State, tables: dict[str, list[Change]]) -> None:
             if promo == before.get(start):
                 continue
             changes.append(Change("x_promotions", (program, source, start), None if promo is None
-                                  else _promotion_row(program, source, promo)))
+                                  else VALUES_OF["x_promotions"](
+                                      _promotion_row(program, source, promo))))
     if changes:
         tables["x_promotions"] = changes
 
@@ -217,7 +227,7 @@ def _offer_changes(s: State, tables: dict[str, list[Change]]) -> None:
             found = after.get(offer)
             if found != before.get(offer):
                 changes.append(Change("x_offers", (program, offer), None if found is None
-                                      else offer_row(program, found)))
+                                      else VALUES_OF["x_offers"](offer_row(program, found))))
     if changes:
         tables["x_offers"] = changes
 
@@ -230,61 +240,64 @@ def offer_row(program: str, o: Offer) -> Row:
 
 
 def _holding_changes(s: State, tables: dict[str, list[Change]], delta: dict[str, int]) -> None:
+    """x_balances rows (account, program, balance) and x_lots rows (account, program,
+    expires_ms, amount) of every holding the block changed, each list in key order."""
     balances: list[Change] = []
     lots: list[Change] = []
-    append, append_lot = balances.append, lots.append
+    append = balances.append
     for key, old, new in s.holdings.changed():
         account, program = key
-        held = 0
+        held, after = (0, ()) if new is None else new
+        held_before, before = (0, ()) if old is None else old
         if new is None:
-            append(Change("x_balances", key, None))
+            append(Change(BALANCES, key, None))
         else:
-            held = new[0]
-            invariant(held > 0, "holding %s is not positive", key)
-            if old is None or old[0] != held:
-                append(Change("x_balances", key, {"account": account, "program": program,
-                                                  "balance": held}))
-        delta[program] = delta.get(program, 0) + held - (old[0] if old is not None else 0)
-        before = old[1] if old is not None else ()
-        after = new[1] if new is not None else ()
+            if held <= 0:
+                raise InvariantViolation(f"holding {key} is not positive")
+            if old is None or held != held_before:
+                append(Change(BALANCES, key, (account, program, held)))
+        delta[program] = delta.get(program, 0) + held - held_before
         if before != after:
-            _lot_changes(account, program, before, after, held, append_lot)
+            _lot_changes(account, program, before, after, held, lots)
     if balances:
-        tables["x_balances"] = balances
+        tables[BALANCES] = balances
     if lots:
-        tables["x_lots"] = lots
+        tables[LOTS] = lots
 
 
 def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tuple[Lot, ...],
-                 held: int, append: Callable[[Change], None]) -> None:
+                 held: int, out: list[Change]) -> None:
     """Rows for the lots that differ between two expiry-sorted lot lists, in expiry order.
 
     A holding has up to one lot per day of its program's expiry period, and a record changes
-    the newest lots (earning) or the oldest (spending): a common prefix or suffix is dropped
-    by one tuple comparison (in C) before the merge walk. ``after`` must sum to ``held``.
+    the newest lots (earning) or the oldest (spending): a long common prefix or suffix is
+    dropped by one tuple comparison (in C) before the merge walk. ``after`` must sum to
+    ``held``.
     """
-    invariant(not after or sum(map(_amount, after)) == held,
-              "lots of %s do not sum to its balance", (account, program))
+    if after and sum(map(_amount, after)) != held:
+        raise InvariantViolation(f"lots of {(account, program)} do not sum to its balance")
     count_before, count_after = len(before), len(after)
-    if count_before and count_after:
+    if count_before > 2 and count_after > 2:
         same = min(count_before, count_after) - 1
         if before[:same] == after[:same]:
             before, after = before[same:], after[same:]
         elif before[count_before - same:] == after[count_after - same:]:
             before, after = before[:count_before - same], after[:count_after - same]
+        count_before, count_after = len(before), len(after)
+    append = out.append
     i = j = 0
-    while i < len(before) or j < len(after):
-        if j == len(after) or (i < len(before) and before[i][0] < after[j][0]):
-            append(Change("x_lots", (account, program, before[i][0]), None))
+    while i < count_before or j < count_after:
+        if j == count_after or (i < count_before and before[i][0] < after[j][0]):
+            append(Change(LOTS, (account, program, before[i][0]), None))
             i += 1
             continue
         expires_ms, amount = after[j]
-        same_time = i < len(before) and before[i][0] == expires_ms
+        same_time = i < count_before and before[i][0] == expires_ms
         if not same_time or before[i][1] != amount:
-            invariant(amount > 0, "lot of %s/%s is not positive", account[:12], program)
-            append(Change("x_lots", (account, program, expires_ms), {
-                "account": account, "program": program, "expires_ms": expires_ms,
-                "amount": amount}))
+            if amount <= 0:
+                raise InvariantViolation(f"lot of {account[:12]}/{program} is not positive")
+            append(Change(LOTS, (account, program, expires_ms),
+                          (account, program, expires_ms, amount)))
         i += same_time
         j += 1
 

@@ -34,7 +34,8 @@ from .hashing import Domain, digest
 from .limits import json_int_max
 from .record import Record
 
-Row = dict[str, Any]  # column -> int | str | None
+Row = dict[str, Any]  # column -> int | str | None: a stored row as read back (restore)
+Values = tuple[Any, ...]  # a row as written: its values in the table's column order
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +63,16 @@ class TableSpec:
 
 
 class Change(NamedTuple):
-    """One derived row set (``row``) or deleted (``row is None``) in ``table``.
+    """One derived row set (``row``: its values in the order of the table's columns) or
+    deleted (``row is None``) in ``table``; ``key`` is the row's primary-key values.
 
-    A named tuple rather than a dataclass: a block makes a few per record, and tuples are
-    built, sorted (by table, then key) and encoded in C.
+    Tuples throughout, not dataclasses or dicts: a block makes a few per record, and tuples
+    are built, sorted (by table, then key), encoded and written to SQLite in C.
     """
 
     table: str
     key: tuple[Any, ...]
-    row: Row | None
+    row: Values | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,41 +144,48 @@ def ordered_changes(changes: Iterable[Change]) -> list[Change]:
 def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes:
     """SHA-256 (domain CHANGES) over the canonical list of changes, sorted by table and key.
 
-    Order: see :func:`ordered_changes` (``ordered``: ``changes`` are in it already). Rows
-    are flat objects of integers, strings and null. The usual path is C throughout: one
-    ``type`` pass over every key and row value, then orjson (whose 53-bit integer limit is
-    the canonical one); anything else (a float, a bool, a big integer, a lone surrogate)
-    takes the checked path, which raises the precise error.
+    Order: see :func:`ordered_changes` (``ordered``: ``changes`` are in it already). Each
+    change is ``[table, key, row]``, rows are arrays of integers, strings and null (or null
+    for a deleted row). The usual path is C throughout: one ``type`` pass over every key and
+    row value, then orjson (whose 53-bit integer limit is the canonical one); anything else
+    (a float, a bool, a big integer, a lone surrogate) takes the checked path, which raises
+    the precise error.
     """
     in_order = changes if ordered else ordered_changes(changes)
-    rows = filter(_is_row, map(_row_of, in_order))
-    values = chain(chain.from_iterable(map(_key_of, in_order)),
-                   chain.from_iterable(map(_values_of, rows)))
-    try:
-        if _FLAT_TYPES.issuperset(map(type, values)):
+    keys = list(map(_key_of, in_order))
+    rows = list(filter(_is_row, map(_row_of, in_order)))
+    values = chain(chain.from_iterable(keys), chain.from_iterable(rows))
+    if (_ONLY_TUPLE.issuperset(map(type, keys)) and _ONLY_TUPLE.issuperset(map(type, rows))
+            and _FLAT_TYPES.issuperset(map(type, values))):
+        try:
             return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, in_order)),
                                                        option=_FLAT_OPTIONS))
-    except TypeError:  # a row that is not a dict; orjson.JSONEncodeError is a TypeError too
-        pass
+        except orjson.JSONEncodeError:  # an integer beyond 53 bits, a lone surrogate
+            pass
     return _changes_digest_checked(in_order)
 
 
 _FLAT_TYPES = frozenset((int, str, type(None)))
-_FLAT_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_ONLY_TUPLE = frozenset((tuple,))
+_FLAT_OPTIONS = orjson.OPT_STRICT_INTEGER
 _table_and_key = itemgetter(0, 1)
 _key_of = itemgetter(1)
 _row_of = itemgetter(2)
-_values_of = dict.values
 _is_row = partial(is_not, None)
 
 
 def _changes_digest_checked(ordered: Sequence[Change]) -> bytes:
     items = []
     for c in ordered:
+        if type(c.key) is not tuple:
+            raise EncodingError(f"a key of {c.table} is not a tuple", code="not_canonical")
         _check_flat(c.key)
         if c.row is not None:
-            _check_flat(c.row.values())
-        items.append([c.table, list(c.key), c.row])
+            if type(c.row) is not tuple:
+                raise EncodingError(f"a row of {c.table} is not a tuple of values",
+                                    code="not_canonical")
+            _check_flat(c.row)
+        items.append([c.table, list(c.key), None if c.row is None else list(c.row)])
     return digest(Domain.CHANGES, canonical_flat_rows(items))
 
 

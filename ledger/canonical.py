@@ -71,9 +71,8 @@ def canonical_bytes_plain(value: JSONValue) -> bytes:
 
 
 def canonical_flat_rows(items: list[list[Any]]) -> bytes:
-    """Canonical bytes of ``[[table, [key...], {column: value} | null], ...]`` whose values
-    were already checked to be strings, safe integers or null and whose column names are
-    ASCII (so code-point order is UTF-16 order)."""
+    """Canonical bytes of ``[[table, [key...], [value...] | null], ...]`` whose values were
+    already checked to be strings, safe integers or null."""
     return _fast(items)
 
 

@@ -30,7 +30,7 @@ class CounterApp:
     def init_chain(self, chain: str, time_ms: int, app_genesis: Mapping[str, Any]) -> Execution:
         start = {str(k): int(v) for k, v in sorted(app_genesis.get("counters", {}).items())}
         self.working = start
-        return Execution([], [Change(TABLE, (k,), {"name": k, "value": v})
+        return Execution([], [Change(TABLE, (k,), (k, v))
                               for k, v in start.items()])
 
     def restore(self, rows: Mapping[str, Iterable[Row]]) -> None:
@@ -67,7 +67,7 @@ class CounterApp:
             if code == OK:
                 working[name] = current + record.payload["by"]
         self.working = working
-        changes = [Change(TABLE, (k,), {"name": k, "value": v}) for k, v in sorted(working.items())]
+        changes = [Change(TABLE, (k,), (k, v)) for k, v in sorted(working.items())]
         return Execution(codes, changes)
 
     def commit(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from .application import Change, Row, TableSpec, ValidatorInfo
+from .application import Change, Row, TableSpec, ValidatorInfo, Values
 from .block import Block, Header
 from .certificate import CommitCertificate
 from .checkpoint import SignedCheckpoint
@@ -164,7 +164,7 @@ class Store:
              json.dumps([{"name": v.name, "key": v.key} for v in validators], ensure_ascii=False)))
 
     def _write_changes(self, changes: Sequence[Change]) -> None:
-        upserts: dict[str, list[Row]] = defaultdict(list)
+        upserts: dict[str, list[Values]] = defaultdict(list)
         deletes: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for change in changes:
             if change.row is None:
@@ -173,10 +173,10 @@ class Store:
                 upserts[change.table].append(change.row)
         for table, keys in deletes.items():
             self.conn.executemany(self._delete(table), keys)
-        for table, table_rows in upserts.items():
-            spec = self.app_tables[table]
-            cols = list(spec.columns)
-            values = [[r.get(c) for c in cols] for r in table_rows]
+        for table, values in upserts.items():
+            width = len(self.app_tables[table].columns)
+            if set(map(len, values)) != {width}:  # an application bug: write nothing
+                raise StoreError(f"a row of {table} does not have its {width} columns")
             self.conn.executemany(self._upsert(table), values)
 
     def _upsert(self, table: str) -> str:

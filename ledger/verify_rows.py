@@ -43,8 +43,6 @@ class _Table:
         first = self.pk_at[0]  # keys are tuples, also of one column (a slice, in C)
         self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else itemgetter(
             slice(first, first + 1))
-        self.values = itemgetter(*self.columns) if len(self.columns) > 1 else (
-            lambda row, c=self.columns[0]: (row[c],))
         self.rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # restore tables: key -> row
         self.heights: dict[tuple[Any, ...], int] = {}  # key -> the block that wrote it
         #: Rows of block ``h`` have keys that start with ``h`` and are never rewritten.
@@ -125,10 +123,10 @@ class ExpectedRows:
                 self._delete(table, height, deletes)
             if not upserts:
                 continue
-            try:
-                values = list(map(table.values, upserts))
-            except KeyError:  # a row without some column: the store writes NULL there
-                values = [tuple(row.get(c) for c in table.columns) for row in upserts]
+            if set(map(len, upserts)) != {len(table.columns)}:
+                raise fail("replay_error", height, table=name, detail="the application wrote "
+                           f"a row that does not have the table's {len(table.columns)} columns")
+            values = upserts
             if table.restore:
                 keys = list(map(table.key, values))
                 table.rows.update(zip(keys, values, strict=True))

@@ -22,6 +22,7 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.genesis import app_genesis
 from exchange.limits import day_ms
+from exchange.tables import as_row
 from ledger.application import BlockContext, Change, Execution, Row
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, sign_body
@@ -113,12 +114,13 @@ class Chain:
         return self.block(record, **kwargs)[0]
 
     def absorb(self, changes: Sequence[Change]) -> None:
+        """Keep the rows as the store would, each as {column: value} (as restore reads it)."""
         for change in changes:
             table = self.store.setdefault(change.table, {})
             if change.row is None:
                 table.pop(change.key, None)
             else:
-                table[change.key] = change.row
+                table[change.key] = as_row(change.table, change.row)
 
     def rows(self, table: str) -> list[Row]:
         return [row for _, row in sorted(self.store.get(table, {}).items())]

@@ -22,15 +22,15 @@ _lots = st.dictionaries(st.integers(0, 40), st.integers(1, 9), max_size=12).map(
 def _rows(before: tuple[tuple[int, int], ...], after: tuple[tuple[int, int], ...]
           ) -> list[Change]:
     out: list[Change] = []
-    _lot_changes("acct", "vk", before, after, sum(a for _, a in after), out.append)
+    _lot_changes("acct", "vk", before, after, sum(a for _, a in after), out)
     return out
 
 
 def _expected(before: tuple[tuple[int, int], ...], after: tuple[tuple[int, int], ...]
               ) -> list[Change]:
     old, new = dict(before), dict(after)
-    return [Change("x_lots", ("acct", "vk", t), None if t not in new else {
-        "account": "acct", "program": "vk", "expires_ms": t, "amount": new[t]})
+    return [Change("x_lots", ("acct", "vk", t), None if t not in new else (
+        "acct", "vk", t, new[t]))
         for t in sorted(old.keys() | new.keys()) if old.get(t) != new.get(t)]
 
 
@@ -60,4 +60,4 @@ def test_earning_and_spending_shapes(before: tuple[tuple[int, int], ...], spent:
 
 def test_lots_that_do_not_sum_to_the_balance_stop_the_block() -> None:
     with pytest.raises(InvariantViolation, match="do not sum"):
-        _lot_changes("acct", "vk", (), ((5, 2),), 3, [].append)
+        _lot_changes("acct", "vk", (), ((5, 2),), 3, [])

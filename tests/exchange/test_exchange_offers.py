@@ -15,6 +15,7 @@ from exchange import codes as C
 from exchange import offers, queries
 from exchange import records as R
 from exchange.app import ExchangeApp
+from exchange.tables import as_row
 from ledger.record import Record
 
 Chain = Any  # the conftest driver (tests do not import conftest)
@@ -54,7 +55,8 @@ def test_an_offer_is_live_from_its_start_until_its_end(alliance: Chain) -> None:
     assert c.one(_offer(c, start=start, days=2)) == "ok"
     row = c.rows("x_offers")[0]
     assert row["item"] == "classic burger" and row["price"] == 8000 and row["height"] == c.height
-    assert any(ch.row and ch.row["kind"] == "offer_published" for ch in c.last.changes
+    assert any(ch.row and as_row(ch.table, ch.row).get("kind") == "offer_published"
+               for ch in c.last.changes
                if ch.table == "x_events")
     view = c.app.view
     assert queries.offers(view) == []  # not yet

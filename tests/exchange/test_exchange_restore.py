@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
+from exchange import env
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.errors import ReadOnlyState
+from exchange.tables import SPEC_BY_NAME, as_row
 from ledger.application import (
     Application,
     BlockContext,
@@ -59,7 +61,7 @@ def _store_rows(init: list[Change], executions: list[Execution]) -> dict[str, li
         if change.row is None:
             table.pop(change.key, None)
         else:
-            table[change.key] = change.row
+            table[change.key] = as_row(change.table, change.row)
     return {name: list(rows.values()) for name, rows in store.items()}
 
 
@@ -104,6 +106,24 @@ def test_changes_come_out_in_the_digests_order(history: Chain) -> None:
         assert ex.changes == ordered_changes(ex.changes)
         tables |= {c.table for c in ex.changes}
     assert {"x_balances", "x_lots", "x_history", "x_swaps", "x_events", "x_programs"} <= tables
+
+
+def test_every_row_has_its_tables_columns_and_types(history: Chain) -> None:
+    """Rows are tuples in the order of the table's declared columns; a value of the wrong
+    type in a column would mean two columns were swapped."""
+    app = ExchangeApp()
+    executions = [app.init_chain("test-alliance", history.T0, history.genesis)]
+    app.commit()
+    executions += _replay(app, history.blocks)
+    declared = [tuple(SPEC_BY_NAME[t].columns) for t in (env.HISTORY, env.EVENTS, env.SWAPS)]
+    assert declared == [env.HISTORY_COLUMNS, env.EVENT_COLUMNS, env.SWAP_COLUMNS]
+    for change in (c for ex in executions for c in ex.changes if c.row is not None):
+        spec = SPEC_BY_NAME[change.table]
+        assert type(change.row) is tuple and len(change.row) == len(spec.columns), change
+        for (column, kind), value in zip(spec.columns.items(), change.row, strict=True):
+            assert value is None or type(value) is kind, (change.table, column, value)
+        row = dict(zip(spec.columns, change.row, strict=True))
+        assert tuple(row[c] for c in spec.pk) == change.key, change
 
 
 @pytest.mark.parametrize("split", [3, 5, 8, 10, 12, 14])

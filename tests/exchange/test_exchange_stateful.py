@@ -29,6 +29,7 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.limits import micro_per_yuan
 from exchange.pricing import BP as BASIS_POINTS
+from exchange.tables import as_row
 from ledger.application import next_state
 from ledger.keys import SigningKey
 from ledger.record import Record, sign_body
@@ -243,7 +244,7 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
             for ch in self.c.last.changes:
                 if ch.table != "x_swaps":
                     continue
-                row = ch.row
+                row = as_row(ch.table, ch.row)
                 assert row["value_minted"] <= row["value_burned"]
                 assert row["taken"] > 0 and row["base"] > 0
                 assert row["value_minted"] == row["base"] * (micro_per_yuan // row["get_rate"])
@@ -306,8 +307,8 @@ def test_a_restarted_replica_lapses_lots_in_the_chains_order(new_chain: Any,
     for _ in range(4):
         m.block(restart=0, step_ms=1)  # the replica restarts from rows after every block
     m.block(restart=0, step_ms=11 * 86_400_000)  # every lot lapses in this one block
-    expired = [row for table, _, row in m.c.last.changes
-               if table == "x_history" and row["kind"] == "expire"]
+    expired = [as_row(table, row) for table, _, row in m.c.last.changes
+               if table == "x_history" and as_row(table, row)["kind"] == "expire"]
     holdings = [(row["account"], row["program"]) for row in expired]
     assert len(holdings) >= 2 and len(set(holdings)) == len(holdings)  # each lapses once
     m.teardown()

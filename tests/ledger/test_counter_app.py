@@ -89,8 +89,7 @@ def test_app3_execute_returns_changed_rows() -> None:
     app = _app(a=1, z=9)
     execution = app.execute(CTX, [_raw("counter.add", {"name": "b", "by": 2}),
                                   _raw("counter.add", {"name": "a", "by": 2}, seq=2)])
-    assert execution.changes == [Change(TABLE, ("a",), {"name": "a", "value": 3}),
-                                 Change(TABLE, ("b",), {"name": "b", "value": 2})]
+    assert execution.changes == [Change(TABLE, ("a",), ("a", 3)), Change(TABLE, ("b",), ("b", 2))]
 
 
 def test_app4_commit_and_discard() -> None:
@@ -125,10 +124,10 @@ def test_app6_restore_rebuilds_the_committed_state(make_consortium: Callable[...
 
 
 def test_changes_digest_is_order_independent_and_domain_separated() -> None:
-    changes = [Change(TABLE, ("b",), {"name": "b", "value": 2}),
-               Change(TABLE, ("a",), None), Change("other", (1, "x"), {"k": 1})]
-    expected_list = [["c_counters", ["a"], None], ["c_counters", ["b"], {"name": "b", "value": 2}],
-                     ["other", [1, "x"], {"k": 1}]]
+    changes = [Change(TABLE, ("b",), ("b", 2)),
+               Change(TABLE, ("a",), None), Change("other", (1, "x"), (1, "x", None))]
+    expected_list = [["c_counters", ["a"], None], ["c_counters", ["b"], ["b", 2]],
+                     ["other", [1, "x"], [1, "x", None]]]
     expected = hashlib.sha256(b"\x16" + canonical_bytes(expected_list)).digest()
     assert changes_digest(changes) == expected
     assert changes_digest(list(reversed(changes))) == expected
@@ -139,10 +138,10 @@ def test_changes_digest_is_order_independent_and_domain_separated() -> None:
 
 def test_changes_sort_by_key_values_integers_numerically() -> None:
     """docs/PROTOCOL.md section 8: keys compare element by element, 9 before 10."""
-    changes = [Change("t", (10, "b"), {"v": 1}), Change("t", (9, "z"), None),
-               Change("t", (10, "a"), {"v": 2}), Change("s", (99,), None)]
-    expected_list = [["s", [99], None], ["t", [9, "z"], None], ["t", [10, "a"], {"v": 2}],
-                     ["t", [10, "b"], {"v": 1}]]
+    changes = [Change("t", (10, "b"), (1,)), Change("t", (9, "z"), None),
+               Change("t", (10, "a"), (2,)), Change("s", (99,), None)]
+    expected_list = [["s", [99], None], ["t", [9, "z"], None], ["t", [10, "a"], [2]],
+                     ["t", [10, "b"], [1]]]
     assert changes_digest(changes) == hashlib.sha256(
         b"\x16" + canonical_bytes(expected_list)).digest()
 
@@ -154,8 +153,7 @@ def test_genesis_state_is_folded_from_the_genesis_hash(tmp_path: Path,
                       app={"counters": {"b": 5, "a": 2}})
     replica = Replica("node-0", tmp_path / "n.sqlite", genesis, CounterApp(), validator_keys[0])
     try:
-        rows = [Change(TABLE, ("a",), {"name": "a", "value": 2}),
-                Change(TABLE, ("b",), {"name": "b", "value": 5})]
+        rows = [Change(TABLE, ("a",), ("a", 2)), Change(TABLE, ("b",), ("b", 5))]
         assert replica.state == next_state(genesis.hash, rows)
         assert replica.store.meta("genesis_state") == replica.state.hex()
         assert replica.app.committed == {"a": 2, "b": 5}  # type: ignore[attr-defined]

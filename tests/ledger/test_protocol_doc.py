@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from ledger import merkle
-from ledger.application import ValidatorInfo
+from ledger.application import (
+    BlockContext,
+    ValidatorInfo,
+    changes_digest,
+    next_state,
+    ordered_changes,
+)
+from ledger.canonical import canonical_bytes
 from ledger.clock import ManualClock
 from ledger.consortium import Consortium
 from ledger.counter import CounterApp
@@ -107,6 +114,30 @@ def test_quoted_blocks_certificates_and_checkpoints_match(doc: str, example: Any
         assert all(p.hex() in doc for p in proof)
     history = [merkle.leaf_hash(b[0].header.hash) for b in example["blocks"]]
     assert merkle.consistency_proof(history, 1)[0].hex() in doc
+
+
+def test_quoted_changes_and_their_digests_match(doc: str, example: Any) -> None:
+    """Section 8 on the example: each block's sorted changes, their canonical bytes and the
+    changes digest, folded into the state the headers carry."""
+    app = CounterApp()
+    executions = [app.init_chain(CHAIN, T0, example["genesis"].app)]
+    app.commit()
+    for block, _, _ in example["blocks"]:
+        header = block.header
+        executions.append(app.execute(BlockContext(CHAIN, header.height, header.time_ms),
+                                      list(block.records)))
+        app.commit()
+    state = example["genesis"].hash
+    for execution, quoted_state in zip(executions, [example["store"].meta("genesis_state"),
+                                                    *(b[0].header.state for b in
+                                                      example["blocks"])], strict=True):
+        ordered = ordered_changes(execution.changes)
+        text = canonical_bytes([[c.table, list(c.key), None if c.row is None else list(c.row)]
+                                for c in ordered]).decode()
+        assert text in doc
+        assert changes_digest(ordered).hex() in doc
+        state = next_state(state, ordered)
+        assert state.hex() == quoted_state
 
 
 def _by_hand_checker(doc: str) -> Any:

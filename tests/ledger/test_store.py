@@ -129,14 +129,17 @@ def test_a_block_write_that_fails_midway_leaves_nothing(
     try:
         store = target.store
         before = [list(store.conn.execute(f"SELECT * FROM {t}")) for t in sorted(LEDGER_TABLES)]
-        bad = [Change(TABLE, ("a",), {"name": "a", "value": 2}), Change("no_such_table", (), {})]
+        bad = [Change(TABLE, ("a",), ("a", 2)), Change("no_such_table", (), ())]
         with pytest.raises(KeyError):
             store.write_block(block, cert, checkpoint, bad, {"k": 1}, None)
+        narrow = [Change(TABLE, ("a",), ("a", 2)), Change(TABLE, ("b",), ("b",))]
+        with pytest.raises(StoreError, match="does not have its 2 columns"):
+            store.write_block(block, cert, checkpoint, narrow, {"k": 1}, None)
         after = [list(store.conn.execute(f"SELECT * FROM {t}")) for t in sorted(LEDGER_TABLES)]
         assert after == before
         assert store.height() == 0 and list(store.app_rows(TABLE)) == []
 
-        good = [Change(TABLE, ("a",), {"name": "a", "value": 2})]
+        good = [Change(TABLE, ("a",), ("a", 2))]
         store.write_block(block, cert, checkpoint, good, {"k": 1}, None)
         assert store.height() == 1
         with pytest.raises(sqlite3.IntegrityError):  # the same height twice

@@ -116,7 +116,8 @@ _values = st.one_of(st.none(), st.integers(-SAFE - 2, SAFE + 2), _text, st.boole
 _changes = st.lists(st.builds(
     Change, st.sampled_from(["x_a", "x_b", "y"]),
     st.tuples(st.integers(0, 3), st.text(max_size=2)),
-    st.one_of(st.none(), st.dictionaries(st.sampled_from(["k", "v", "w"]), _values))),
+    st.one_of(st.none(), st.lists(_values, max_size=4).map(tuple),
+              st.dictionaries(st.sampled_from(["k", "v", "w"]), _values))),  # a dict: refused
     max_size=12)
 
 
