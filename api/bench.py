@@ -66,6 +66,41 @@ def ed25519_rates(seconds: float = 2.0) -> tuple[float, float]:
     return one, two
 
 
+#: Verification runs of the bench, each beside its own measurement of the limit.
+verify_runs = 3
+
+
+def verify_beside_limit(path: Path, progress: Progress) -> tuple[float, float, float]:
+    """(records per second, the two-core limit beside it, peak MB) of the median of
+    ``verify_runs`` verifications of ``path``, by ratio to the limit.
+
+    On a shared host the machine's speed drifts within a minute (the one-core rate has read
+    6,000 and 9,400 on the same day), so the limit is measured right before and right after
+    each run, and the run is compared with the mean of the two.
+    """
+    from .verify_cmd import bench_verify
+
+    ctx = multiprocessing.get_context("spawn")
+    runs = []
+    with ctx.Pool(2) as pool:
+        pool.map(_verify_loop, [0.05, 0.05])  # warm up both workers
+
+        def limit() -> float:
+            return sum(pool.map(_verify_loop, [1.0, 1.0])) / 1.0
+
+        before = limit()
+        for run in range(1, verify_runs + 1):
+            progress(f"verifying it from scratch (`jifentong verify DIR`), run {run} of "
+                     f"{verify_runs}")
+            rate, peak_mb, _ = bench_verify(path, app="exchange")
+            after = limit()
+            beside = (before + after) / 2
+            runs.append((rate / beside, rate, beside, peak_mb))
+            before = after
+    _, rate, beside, _ = sorted(runs)[len(runs) // 2]
+    return rate, beside, max(run[3] for run in runs)
+
+
 def signed_counter_wires(chain: str, count: int, signers: int = 200) -> list[bytes]:
     """``count`` signed counter records from ``signers`` keys, as wire bytes."""
     keys = [SigningKey.from_seed(i.to_bytes(4, "big") * 8) for i in range(signers)]
@@ -187,18 +222,20 @@ def chain_figures(path: Path, records: int, progress: Progress, figures: Figures
 
     from .bench_chain import build_chain
     from .explorer.bench import page_latencies
-    from .verify_cmd import bench_verify
 
     progress(f"building a {records:,}-record district (issues, swaps, redemptions, transfers)")
     total = build_chain(path, records, progress)
     disk = sum(p.stat().st_size for p in path.glob("*.sqlite*"))
     figures.put("disk_bytes_per_record", disk / total, "store + WAL of the one replica, over "
                 "records committed (x_history and indexes included)")
-    progress("verifying it from scratch (`jifentong verify DIR`)")
-    rate, peak_mb, _ = bench_verify(path, app="exchange")
+    rate, beside, peak_mb = verify_beside_limit(path, progress)
     figures.put("verify_records_per_s", rate, "full check of the data dir: signatures on 2 "
-                "processes, replay, every stored row; fresh process")
-    figures.put("verify_peak_mb", peak_mb, "peak RSS of the verifier and its workers, summed")
+                "processes, replay, every stored row; fresh process; the median of "
+                f"{verify_runs} runs by ratio to the limit measured beside each")
+    figures.put("ed25519_verify_per_s_2core_at_verify", beside, "the two-core limit, mean of "
+                "the measurements right before and after that verification run")
+    figures.put("verify_peak_mb", peak_mb, "peak RSS of the verifier and its workers, summed "
+                "(the largest of the runs)")
     progress("timing explorer pages")
     node = Node(DataDir(path), ExchangeApp, produce=False)
     try:

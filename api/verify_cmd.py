@@ -31,6 +31,7 @@ from rich.text import Text
 from ledger.checkpoint import SignedCheckpoint
 from ledger.errors import LedgerError
 from ledger.genesis import Genesis
+from ledger.sigworker import Worker, start_workers
 from ledger.verify import Report, SourceError, verify_chain
 from ledger.verify_sqlite import StoreSource
 
@@ -110,12 +111,16 @@ def verify(
     signed = _read(checkpoint, _load_checkpoint) if checkpoint else None
     if signed is not None and to_height is not None and to_height < signed.checkpoint.tree_size:
         _usage(f"--to {to_height} is below the checkpoint's size {signed.checkpoint.tree_size}")
+    pool = start_workers(workers)  # they start up while the source and the rules load
     try:
         source = open_source(target, pinned)
-        report = _run(source, app_factory(app_name), from_height, to_height, signed, workers,
+        report = _run(source, app_factory(app_name), from_height, to_height, signed, pool,
                       progress=not json_out)
     except SourceError as exc:
         _usage(str(exc))
+    finally:
+        for worker in pool:  # the run closed them; not when it never started
+            worker.close(wait=False)
     if report.valid and save_checkpoint is not None and report.checkpoint is not None:
         save_checkpoint.write_text(json.dumps(report.checkpoint, indent=2) + "\n")
     summary = report_json(report)
@@ -144,7 +149,8 @@ def _load_checkpoint(path: Path) -> SignedCheckpoint:
 
 
 def _run(source: Any, factory: Any, from_height: int | None, to_height: int | None,
-         signed: SignedCheckpoint | None, workers: int, progress: bool) -> Report:
+         signed: SignedCheckpoint | None, workers: int | list[Worker], progress: bool
+         ) -> Report:
     columns = (TextColumn("[bold]verifying[/] block {task.fields[height]}"), BarColumn(),
                MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
     bar = Progress(*columns, console=err, disable=not progress or not err.is_terminal)

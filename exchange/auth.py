@@ -43,10 +43,10 @@ def issuer_refusal(s: State, signers: Sequence[str], program: Program) -> str | 
     """The first issuer rule a record acting for ``program`` breaks, in check order:
     ``not_authorized`` unless its issuer's current key signed alone, then
     ``issuer_suspended`` unless that issuer is active; None when the issuer may act."""
-    if not signs_for_merchant(s, signers, program.issuer):
-        return NOT_AUTHORIZED
     issuer = s.merchants.get(program.issuer)
-    if issuer is None or issuer.status != ACTIVE:
+    if issuer is None or len(signers) != 1 or signers[0] != issuer.pubkey:
+        return NOT_AUTHORIZED
+    if issuer.status != ACTIVE:
         return ISSUER_SUSPENDED
     return None
 

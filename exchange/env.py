@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
-from ledger.application import Change
+from ledger.application import Change, new_change
 
 from .genesis import Params
 
@@ -62,8 +62,8 @@ class Env:
         n = self._n_history
         self._n_history = n + 1
         height, idx = self.height, self.idx
-        self.history_rows.append(Change(HISTORY, (height, idx, n), (
-            height, idx, n, account, program, kind, delta, balance, self.record, ref)))
+        self.history_rows.append(new_change((HISTORY, (height, idx, n), (
+            height, idx, n, account, program, kind, delta, balance, self.record, ref))))
 
     def event(self, kind: str, subject: str, detail: str = "") -> None:
         """One governance or lifecycle event (admission, rate in effect, settlement...)."""

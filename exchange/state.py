@@ -116,13 +116,13 @@ class Table(Generic[K, V]):
 
     def commit(self) -> None:
         """Fold the overlay into the committed values."""
-        base = self.base
-        for key, value in self.work.items():
-            if value is None:
-                base.pop(key, None)
-            else:
-                base[key] = value
-        self.work.clear()
+        base, work = self.base, self.work
+        if work:
+            base.update(work)
+            if None in work.values():
+                for key in [key for key, value in work.items() if value is None]:
+                    del base[key]
+            work.clear()
 
     def discard(self) -> None:
         """Drop the overlay."""
@@ -130,9 +130,9 @@ class Table(Generic[K, V]):
 
     def changed(self) -> Iterator[tuple[K, V | None, V | None]]:
         """(key, committed, new) for every overlay entry that differs, in key order."""
-        base, work = self.base, self.work
-        for key in sorted(work):  # type: ignore[type-var]
-            new, old = work[key], base.get(key)
+        base_get = self.base.get
+        for key, new in sorted(self.work.items()):  # keys are distinct: values never compared
+            old = base_get(key)
             if new != old:
                 yield key, old, new
 

@@ -12,7 +12,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from ledger.application import Change, Row, TableSpec, Values
+from ledger.application import Change, Row, TableSpec, Values, new_change
 
 from .env import EVENTS, HISTORY, SWAPS
 from .errors import InvariantViolation
@@ -250,12 +250,12 @@ def _holding_changes(s: State, tables: dict[str, list[Change]], delta: dict[str,
         held, after = (0, ()) if new is None else new
         held_before, before = (0, ()) if old is None else old
         if new is None:
-            append(Change(BALANCES, key, None))
+            append(new_change((BALANCES, key, None)))
         else:
             if held <= 0:
                 raise InvariantViolation(f"holding {key} is not positive")
             if old is None or held != held_before:
-                append(Change(BALANCES, key, (account, program, held)))
+                append(new_change((BALANCES, key, (account, program, held))))
         delta[program] = delta.get(program, 0) + held - held_before
         if before != after:
             _lot_changes(account, program, before, after, held, lots)
@@ -288,7 +288,7 @@ def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tup
     i = j = 0
     while i < count_before or j < count_after:
         if j == count_after or (i < count_before and before[i][0] < after[j][0]):
-            append(Change(LOTS, (account, program, before[i][0]), None))
+            append(new_change((LOTS, (account, program, before[i][0]), None)))
             i += 1
             continue
         expires_ms, amount = after[j]
@@ -296,8 +296,8 @@ def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tup
         if not same_time or before[i][1] != amount:
             if amount <= 0:
                 raise InvariantViolation(f"lot of {account[:12]}/{program} is not positive")
-            append(Change(LOTS, (account, program, expires_ms),
-                          (account, program, expires_ms, amount)))
+            append(new_change((LOTS, (account, program, expires_ms),
+                               (account, program, expires_ms, amount))))
         i += same_time
         j += 1
 

@@ -75,6 +75,11 @@ class Change(NamedTuple):
     row: Values | None
 
 
+#: ``new_change((table, key, row))``: a Change built in C, for hot paths (the named tuple's
+#: own ``__new__`` is a Python function).
+new_change = partial(tuple.__new__, Change)
+
+
 @dataclass(frozen=True, slots=True)
 class ValidatorInfo:
     """A validator: a name for people and the Ed25519 public key (hex) that signs headers."""
@@ -135,10 +140,7 @@ def ordered_changes(changes: Iterable[Change]) -> list[Change]:
     """``changes`` in the digest's order: by table name, then by key values compared in turn
     (integers numerically, strings by code point); stable, so of two changes of one row
     (an application bug) the later stays later, as the store writes them."""
-    try:
-        return sorted(changes)  # (table, key) is unique in a block: rows never compared
-    except TypeError:
-        return sorted(changes, key=_table_and_key)
+    return sorted(changes, key=_table_and_key)  # rows never compared
 
 
 def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes:

@@ -1,5 +1,7 @@
 """Ed25519 keys: generate, save and load as PEM (encrypted with a passphrase), verify.
 
+``verify`` itself lives in :mod:`ledger.ed25519` (re-exported here).
+
 A public key is identified on the chain by its 32 raw bytes in lowercase hex (64 characters),
 so a signer names itself and anyone can check its signatures without a directory. ``key_id``
 is a short fingerprint for people and file names.
@@ -9,18 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from .ed25519 import SIGNATURE_BYTES, verify
 from .errors import KeyFileError
 
 _HEX = frozenset("0123456789abcdef")
 PUBLIC_KEY_BYTES = 32
-SIGNATURE_BYTES = 64
 
 
 def key_id(public_hex: str) -> str:
@@ -31,28 +32,6 @@ def key_id(public_hex: str) -> str:
 def is_public_key_hex(text: object) -> bool:
     """True when ``text`` is 64 lowercase hex digits (the on-chain form of a public key)."""
     return isinstance(text, str) and len(text) == 2 * PUBLIC_KEY_BYTES and _HEX.issuperset(text)
-
-
-@lru_cache(maxsize=65536)
-def _public_key(public: bytes) -> Ed25519PublicKey | None:
-    try:
-        return Ed25519PublicKey.from_public_bytes(public)
-    except ValueError:
-        return None
-
-
-def verify(public: bytes, signature: bytes, message: bytes) -> bool:
-    """True when ``signature`` is a valid Ed25519 signature of ``message`` by ``public``."""
-    if len(signature) != SIGNATURE_BYTES:
-        return False
-    key = _public_key(public)
-    if key is None:
-        return False
-    try:
-        key.verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +124,7 @@ class SigningKey:
             raise KeyFileError(f"cannot read key file {path}: {exc.strerror}",
                                code="key_file_missing") from exc
         return cls.from_pem(data, passphrase)
+
+
+__all__ = ["PUBLIC_KEY_BYTES", "SIGNATURE_BYTES", "SigningKey", "is_public_key_hex", "key_id",
+           "verify"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from .canonical import (
@@ -37,6 +38,7 @@ from .limits import (
 )
 
 _TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
+_FIELDS = itemgetter("chain", "type", "signers", "seq", "payload")
 _BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "payload"))
 _HEX = frozenset("0123456789abcdef")
 
@@ -44,20 +46,30 @@ _HEX = frozenset("0123456789abcdef")
 class Record:
     """A signed record. Immutable by convention; ``id`` is the hex record id.
 
+    The body's fields are also attributes (``chain``, ``type``, ``signers``, ``seq``,
+    ``payload``): the rules read them several times per record.
     ``verified`` is set once every signature has been checked (here or by a
     :class:`~ledger.sigpool.SignaturePool`), so the check is not repeated in this process.
     """
 
-    __slots__ = ("body", "body_bytes", "id", "id_bytes", "signatures", "verified")
+    __slots__ = ("body", "body_bytes", "chain", "id", "id_bytes", "payload", "seq", "signatures",
+                 "signers", "type", "verified")
+
+    body: dict[str, Any]
+    chain: str
+    type: str
+    signers: list[str]
+    seq: int
+    payload: dict[str, Any]
 
     def __init__(self, body: dict[str, Any], signatures: Sequence[bytes],
                  body_bytes: bytes) -> None:
-        self.body = body
         self.signatures = tuple(signatures)
         self.body_bytes = body_bytes
         self.id_bytes = digest(Domain.RECORD, body_bytes)
         self.id = self.id_bytes.hex()
         self.verified = False
+        self._fields(body)
 
     @classmethod
     def hashed(cls, body: dict[str, Any], signatures: tuple[bytes, ...], body_bytes: bytes,
@@ -65,29 +77,14 @@ class Record:
         """A record whose id the caller computed as ``digest(Domain.RECORD, body_bytes)``
         (a batch parser hashes a whole block's bodies at once)."""
         record = cls.__new__(cls)
-        record.body, record.signatures, record.body_bytes = body, signatures, body_bytes
+        record.signatures, record.body_bytes = signatures, body_bytes
         record.id_bytes, record.id, record.verified = id_bytes, id_bytes.hex(), False
+        record._fields(body)
         return record
 
-    @property
-    def chain(self) -> str:
-        return self.body["chain"]  # type: ignore[no-any-return]
-
-    @property
-    def type(self) -> str:
-        return self.body["type"]  # type: ignore[no-any-return]
-
-    @property
-    def signers(self) -> list[str]:
-        return self.body["signers"]  # type: ignore[no-any-return]
-
-    @property
-    def seq(self) -> int:
-        return self.body["seq"]  # type: ignore[no-any-return]
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self.body["payload"]  # type: ignore[no-any-return]
+    def _fields(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.chain, self.type, self.signers, self.seq, self.payload = _FIELDS(body)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent to a node."""

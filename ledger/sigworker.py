@@ -2,16 +2,15 @@
 
 Both the node's :class:`~ledger.sigpool.SignaturePool` and the chain verifier's
 :class:`~ledger.verify_sigs.SignatureChecker` use it. It is started as
-``python -I -c "...main()"`` rather than by ``multiprocessing``: a spawned multiprocessing
-child re-imports the caller's ``__main__`` (for the ``jifentong`` command, the whole CLI:
-~0.3 s of CPU per worker), while this one imports only :mod:`ledger.sigbatch` and
-``cryptography`` (~0.05 s).
+``python -I -S -c "...serve()"`` rather than by ``multiprocessing``: a spawned
+multiprocessing child re-imports the caller's ``__main__`` (for the ``jifentong`` command,
+the whole CLI: ~0.3 s of CPU per worker), while this one skips ``site`` (the installed
+packages' start-up hooks) and imports only :mod:`ledger.sigbatch`, :mod:`ledger.ed25519` and
+``cryptography``'s Ed25519 module (~0.04 s), from the paths its parent gives it.
 
-Wire format, both directions over a pair of pipes: a 4-byte big-endian length, then that
-many bytes. A task is packed signatures (:mod:`ledger.sigbatch`); an answer is the indexes of
-the ones that fail, as unsigned 32-bit integers in native order. Answers come back in the
-order tasks were sent. The worker exits at end of input, so it never outlives its parent's
-pipe; it ignores Ctrl-C (the parent decides when to stop).
+The frames it reads and writes, and its loop, are in :mod:`ledger.sigbatch`. Answers come
+back in the order tasks were sent. The worker exits at end of input, so it never outlives
+its parent's pipe; it ignores Ctrl-C (the parent decides when to stop).
 """
 
 from __future__ import annotations
@@ -25,16 +24,18 @@ import threading
 from array import array
 from collections import deque
 from concurrent.futures import Future
-from typing import BinaryIO
+
+import cryptography
+
+from .sigbatch import frame_bytes_max, read_frame, write_frame
 
 log = logging.getLogger("jifentong.signatures")
 
-#: Largest task or answer a worker accepts: 64 MiB (half a million signatures).
-frame_bytes_max = 64 << 20
-
-_LAUNCH = ("import sys; sys.path.insert(0, sys.argv[1]); "
-           "from ledger.sigworker import main; sys.exit(main(sys.argv[2:]))")
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LAUNCH = ("import sys; sys.path[:0] = sys.argv[1:3]; "
+           "from ledger.sigbatch import serve; sys.exit(serve(sys.argv[3:]))")
+#: Where the worker finds this package, and cryptography (it does not run ``site``).
+_PATHS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+          os.path.dirname(os.path.dirname(os.path.abspath(cryptography.__file__))))
 
 
 class Worker:
@@ -46,7 +47,8 @@ class Worker:
         _widen(task_out)
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _LAUNCH, _ROOT, str(task_in), str(answer_out)],
+                [sys.executable, "-I", "-S", "-c", _LAUNCH, *_PATHS, str(task_in),
+                 str(answer_out)],
                 pass_fds=(task_in, answer_out), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, close_fds=True)
         except BaseException:
@@ -74,7 +76,7 @@ class Worker:
                     raise RuntimeError("signature worker is gone")
                 self._waiting.append(future)
             try:
-                _write_frame(self._tasks, packed)
+                write_frame(self._tasks, packed)
             except (OSError, ValueError) as exc:
                 raise RuntimeError(f"signature worker is gone: {exc}") from exc
         return future
@@ -82,7 +84,7 @@ class Worker:
     def _read(self) -> None:
         while True:
             try:
-                answer = _read_frame(self._answers)
+                answer = read_frame(self._answers)
             except (OSError, ValueError):
                 answer = None
             if answer is None:
@@ -133,26 +135,6 @@ def start_workers(count: int) -> list[Worker]:
     return started
 
 
-def _write_frame(stream: BinaryIO, data: bytes) -> None:
-    stream.write(len(data).to_bytes(4, "big"))
-    stream.write(data)
-    stream.flush()
-
-
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    """The next frame, or None at a clean end of input."""
-    head = stream.read(4)
-    if not head:
-        return None
-    size = int.from_bytes(head, "big")
-    if len(head) != 4 or size > frame_bytes_max:
-        raise ValueError("malformed frame")
-    data = stream.read(size)
-    if len(data) != size:
-        raise ValueError("truncated frame")
-    return data
-
-
 def _widen(fd: int) -> None:
     """Let a pipe hold a whole block's signatures (Linux), so sending never waits on the
     worker; elsewhere a send may wait, which is only slower."""
@@ -162,27 +144,6 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ
     except (ImportError, OSError):
         pass
-
-
-def main(argv: list[str]) -> int:
-    """The worker's loop: packed signatures in, indexes of the bad ones out, until EOF."""
-    import signal
-
-    from .sigbatch import verify_packed
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with open(int(argv[0]), "rb") as tasks, open(int(argv[1]), "wb") as answers:
-        while True:
-            try:
-                packed = _read_frame(tasks)
-            except ValueError:
-                return 2
-            if packed is None:
-                return 0
-            try:
-                _write_frame(answers, array("I", verify_packed(packed)).tobytes())
-            except BrokenPipeError:
-                return 0
 
 
 __all__ = ["Worker", "frame_bytes_max", "start_workers"]

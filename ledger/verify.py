@@ -217,13 +217,14 @@ Progress = Callable[[int, int, int, int], None]
 def verify_chain(source: ChainSource, app_factory: Callable[[], Any], *,
                  from_height: int | None = None, to_height: int | None = None,
                  checkpoint: Any = None, progress: Progress | None = None,
-                 workers: int = 2, sig_cache: set[bytes] | None = None) -> Report:
+                 workers: int | list[Any] = 2, sig_cache: set[bytes] | None = None) -> Report:
     """Check everything ``source`` holds against a replay from genesis; see the module doc.
 
     ``from_height``: signatures of blocks below it are not checked (an earlier run did);
     everything else still is. ``to_height``: stop there (stored rows of nodes above it are
     not compared). ``checkpoint``: a signed checkpoint JSON the chain must extend.
-    ``workers``: signature-checking processes (0: in this process). Raises SourceError when
+    ``workers``: signature-checking processes to start (0: check in this process), or
+    workers started earlier (:func:`ledger.sigworker.start_workers`). Raises SourceError when
     the source cannot be read at all.
     """
     from .verify_run import Run

@@ -38,7 +38,6 @@ _ONLY_DICT, _ONLY_LIST = frozenset((dict,)), frozenset((list,))
 #: re-encoding with OPT_STRICT_INTEGER has refused integers beyond +-(2**53-1)).
 _FLAT = frozenset((str, int, bool, type(None)))
 _FIELDS = itemgetter("chain", "type", "signers", "seq", "payload")
-_HEX_RE = re.compile(r"[0-9a-f]*\Z")
 _encode_sorted = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
 _digest = methodcaller("digest")
 _RECORD = bytes([Domain.RECORD])
@@ -99,7 +98,10 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
             or not _ONLY_DICT.issuperset(map(type, payloads))
             or not _FLAT.issuperset(map(type, chain.from_iterable(map(dict.values, payloads))))
             or not _ONLY_LIST.issuperset(map(type, signers)) or set(map(len, signers)) != {1}
-            or set(map(len, sigs)) != {128} or not _HEX_RE.match("".join(sigs))):
+            or set(map(len, sigs)) != {128}):
+        return None
+    joined = "".join(sigs)  # lowercase hex: no capital here, and fromhex refuses the rest
+    if joined.lower() != joined or not joined.isascii():
         return None
     keys = list(map(_first, signers))
     if not all(map(_keys_ok.__contains__, keys)) and not all(map(_key_ok, keys)):
@@ -111,7 +113,9 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
     if rids.count(None) != n and (rids != tuple(hexes) or rtypes != types or rseqs != seqs
                                   or rsigners != tuple(keys)):
         return None
-    signatures = list(map(bytes.fromhex, sigs))
+    signatures = list(map(bytes.fromhex, sigs))  # ValueError for a character not hex
+    if set(map(len, signatures)) != {64}:  # fromhex skips spaces
+        return None
     records = list(map(Record.hashed, objs, map(_one, signatures), encoded, ids))
     key_bytes = map(_keys_ok.get, keys)
     packed = b"".join(chain.from_iterable(zip(key_bytes, signatures, ids, strict=True)))

@@ -15,19 +15,20 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from itertools import groupby, repeat
-from operator import itemgetter
+from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from .application import Change, TableSpec
 from .verify import VerifyFailed, fail
 from .verify_state import compare_rows, sql_order
 
 HEIGHT = "_height"
-_table_of = itemgetter(0)
+_AFFINITY = {int: "INTEGER", bool: "INTEGER", str: "TEXT", float: "FLOAT", bytes: "BLOB"}
+_table_of, _row_of = itemgetter(0), itemgetter(2)
+_is_row = partial(is_not, None)
 Found = Callable[[], Iterable[tuple[Any, ...]] | None]
 
 
@@ -68,16 +69,19 @@ class ExpectedRows:
         self.conn = sqlite3.connect(Path(self._dir) / "expected.sqlite", isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-32000"):
             self.conn.execute(f"PRAGMA {pragma}")
-        db = sqlite_utils.Database(self.conn)
         self._sql: dict[str, tuple[str, str, str, str]] = {}
         for spec in specs:
             if not spec.restore and not self.is_streamed(spec.name):
-                self._scratch_table(db, spec)
+                self._scratch_table(spec)
         self.conn.execute("BEGIN")
 
-    def _scratch_table(self, db: sqlite_utils.Database, spec: TableSpec) -> None:
-        db[spec.name].create({**dict(spec.columns), HEIGHT: int},
-                             pk=spec.pk if len(spec.pk) > 1 else spec.pk[0])
+    def _scratch_table(self, spec: TableSpec) -> None:
+        """A table declared like the store's (same affinities), plus the writing height."""
+        declared = [f"[{c}] {_AFFINITY.get(kind, '')}".rstrip()
+                    for c, kind in spec.columns.items()]
+        pk = ", ".join(f"[{c}]" for c in spec.pk)
+        self.conn.execute(f"CREATE TABLE [{spec.name}] ({', '.join(declared)}, "
+                          f"[{HEIGHT}] INTEGER, PRIMARY KEY ({pk}))")
         cols = [f"[{c}]" for c in spec.columns]
         where = " AND ".join(f"[{c}] = ?" for c in spec.pk)
         order = ", ".join(f"[{c}]" for c in spec.pk)
@@ -117,12 +121,12 @@ class ExpectedRows:
             seen.add(name)
             table = tables[name]
             run = list(group)
-            deletes = [c.key for c in run if c.row is None]
-            upserts = [c.row for c in run if c.row is not None]
-            if deletes:
-                self._delete(table, height, deletes)
-            if not upserts:
-                continue
+            upserts = list(map(_row_of, run))
+            if None in upserts:  # deletes first, as the store does
+                self._delete(table, height, [c.key for c in run if c.row is None])
+                upserts = list(filter(_is_row, upserts))
+                if not upserts:
+                    continue
             if set(map(len, upserts)) != {len(table.columns)}:
                 raise fail("replay_error", height, table=name, detail="the application wrote "
                            f"a row that does not have the table's {len(table.columns)} columns")
@@ -157,15 +161,15 @@ class ExpectedRows:
         """A block's rows of an append-only table in key order, the last write of a key
         winning (as in the store); every key must start with the block's height."""
         keys = list(map(table.key, rows))
-        if any(key[0] != height for key in keys):
-            bad = next(key for key in keys if key[0] != height)
-            raise _not_append_only(table.name, height, bad)
         table.written += len(rows)
-        try:
-            if all(map(operator.lt, keys, keys[1:])):
+        try:  # the usual case, in C: keys in order, so all of this height when both ends are
+            if all(map(operator.lt, keys, keys[1:])) and keys[0][0] == height == keys[-1][0]:
                 return rows
         except TypeError:  # keys of mixed types: SQLite's order below
             pass
+        if any(key[0] != height for key in keys):
+            bad = next(key for key in keys if key[0] != height)
+            raise _not_append_only(table.name, height, bad)
         latest = dict(zip(keys, rows, strict=True))
         table.written -= len(rows) - len(latest)
         return [latest[key] for key in sorted(latest, key=sql_order)]

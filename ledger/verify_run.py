@@ -51,7 +51,8 @@ class Run:
 
     def __init__(self, source: ChainSource, app_factory: Callable[[], Any], *,
                  from_height: int | None, to_height: int | None, checkpoint: Any,
-                 progress: Progress | None, workers: int, sig_cache: set[bytes] | None) -> None:
+                 progress: Progress | None, workers: int | list[Any],
+                 sig_cache: set[bytes] | None) -> None:
         self.source, self.app_factory = source, app_factory
         self.from_height, self.to_height = from_height or 1, to_height
         self.checkpoint = checkpoint

@@ -25,10 +25,11 @@ from .verify import Failure
 log = logging.getLogger("jifentong.verify")
 
 #: Signatures per task sent to a worker: small enough that the last tasks of a run keep
-#: every worker busy, large enough that sending them costs nothing.
-sigs_per_task = 1024
+#: every worker busy to the end (one task is ~30 ms of work), large enough that sending
+#: them costs nothing.
+sigs_per_task = 256
 #: Tasks in flight per worker before the main process waits for the oldest.
-tasks_ahead_per_worker = 8
+tasks_ahead_per_worker = 32
 
 
 @dataclass(slots=True)
@@ -102,20 +103,22 @@ class _Batch:
 class SignatureChecker:
     """Collects signatures block by block and verifies them in batches, in order.
 
-    ``workers`` > 0 uses that many worker processes (:mod:`ledger.sigworker`); 0 verifies
-    in this process. ``cache`` (tests) remembers packed signatures that verified, so a
-    repeated run skips them.
+    ``workers`` > 0 starts that many worker processes (:mod:`ledger.sigworker`); 0 verifies
+    in this process; a list of started workers (started early, so that they import while
+    the caller loads) is used and owned from then on. ``cache`` (tests) remembers packed
+    signatures that verified, so a repeated run skips them.
     """
 
-    def __init__(self, workers: int = 2, cache: set[bytes] | None = None) -> None:
-        assert 0 <= workers <= 64, workers
-        self.workers, self.cache = workers, cache
+    def __init__(self, workers: int | list[Worker] = 2, cache: set[bytes] | None = None
+                 ) -> None:
+        if isinstance(workers, int):
+            assert 0 <= workers <= 64, workers
+            workers = start_workers(workers)  # they import while we read ahead
+        self._pool: list[Worker] = list(workers)
+        self.workers, self.cache = len(self._pool), cache
         self.count = 0
         self._batch = _Batch()
         self._inflight: deque[tuple[_Batch, Future[list[int]]]] = deque()
-        self._pool: list[Worker] = start_workers(workers)  # they import while we read ahead
-        if not self._pool:
-            self.workers = 0
 
     def add_records(self, claim: RecordSigs, packed: bytes) -> Failure | None:
         """Add a block's record signatures, in tasks of at most ``sigs_per_task``; returns

@@ -3,8 +3,10 @@ small process that starts without importing the caller's program and stops with 
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
+import subprocess
 import sys
 from concurrent.futures import wait
 
@@ -12,7 +14,7 @@ import pytest
 
 from ledger.keys import SigningKey
 from ledger.sigbatch import pack
-from ledger.sigworker import Worker
+from ledger.sigworker import _LAUNCH, _PATHS, Worker
 from ledger.verify_sigs import RecordSigs, SignatureChecker
 
 
@@ -53,8 +55,20 @@ def test_a_worker_does_not_import_the_callers_program() -> None:
             argv = f.read().split(b"\0")
     finally:
         worker.close()
-    assert argv[0] == os.fsencode(sys.executable) and argv[1] == b"-I"
-    assert b"from ledger.sigworker import main" in argv[3]
+    assert argv[0] == os.fsencode(sys.executable) and argv[1:3] == [b"-I", b"-S"]
+    assert b"from ledger.sigbatch import serve" in argv[4]
+
+
+def test_a_worker_imports_only_the_signature_check() -> None:
+    """What the worker's launch line loads: no site hooks, none of the ledger beyond the
+    check, no logging, threads or subprocesses (it starts in a few hundredths of a second)."""
+    probe = _LAUNCH.split("; from")[0] + "; import ledger.sigbatch; print(sorted(sys.modules))"
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", probe, *_PATHS],
+                          capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(done.stdout))
+    assert {"ledger.sigbatch", "ledger.ed25519"} <= loaded
+    assert not loaded & {"site", "ledger.keys", "ledger.record", "logging", "threading",
+                         "subprocess", "exchange", "api", "typer", "pathlib"}
 
 
 def test_a_killed_worker_fails_its_tasks_and_refuses_more() -> None:
