@@ -71,8 +71,9 @@ def open_source(target: str, genesis: Genesis | None = None, transport: Any = No
 
 
 def _workers_default() -> int:
+    """One worker per core but this process's, which checks its own share of signatures."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, cpus or 1)
+    return max(0, (cpus or 1) - 1)
 
 
 class RateColumn(ProgressColumn):
@@ -97,7 +98,8 @@ def verify(
         help="when valid, write the newest verified checkpoint here")] = None,
     genesis: Annotated[Path | None, typer.Option(
         help="genesis.json you trust (pins the chain and its first validators)")] = None,
-    workers: Annotated[int, typer.Option(min=0, max=64, help="signature-checking processes")
+    workers: Annotated[int, typer.Option(min=0, max=64, help="signature-checking processes "
+                                         "besides this one (default: cores - 1)")
                        ] = _workers_default(),
     app_name: Annotated[str, typer.Option("--app", help="application rules: exchange or "
                                                         "counter")] = "exchange",

@@ -34,13 +34,14 @@ class Env:
     """The block being executed (or, for ``check``, the next one) and its output rows."""
 
     __slots__ = ("_n_event", "_n_history", "day", "events", "height", "history_rows", "idx",
-                 "members_changed", "params", "record", "swaps", "time_ms")
+                 "lapse_ms", "members_changed", "params", "record", "swaps", "time_ms")
 
     def __init__(self, params: Params, height: int, time_ms: int) -> None:
         self.params = params
         self.height = height
         self.time_ms = time_ms
         self.day = params.day(time_ms)
+        self.lapse_ms: dict[int, int] = {}  # expiry days -> when points earned now lapse
         self.idx = BEGIN_BLOCK
         self.record = ""
         # The block's append-only rows, one list per table, each in key order.

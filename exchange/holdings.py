@@ -26,9 +26,13 @@ def balance(s: State, account: str, program: str) -> int:
 
 def lot_expiry_ms(env: Env, program: Program) -> int:
     """When points of ``program`` earned in this block lapse (0 when they never do)."""
-    if not program.expiry_days:
+    days = program.expiry_days
+    if not days:
         return 0
-    return env.params.day_start_ms(env.day + program.expiry_days + 1)
+    found = env.lapse_ms.get(days)
+    if found is None:  # once per block and expiry period
+        found = env.lapse_ms[days] = env.params.day_start_ms(env.day + days + 1)
+    return found
 
 
 def credit(s: State, env: Env, account: str, program: Program, amount: int, kind: str,

@@ -160,7 +160,8 @@ def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes
     if (_ONLY_TUPLE.issuperset(map(type, keys)) and _ONLY_TUPLE.issuperset(map(type, rows))
             and _FLAT_TYPES.issuperset(map(type, values))):
         try:
-            return digest(Domain.CHANGES, orjson.dumps(list(map(tuple, in_order)),
+            # default=tuple: orjson writes a Change (a tuple subclass) as its plain tuple
+            return digest(Domain.CHANGES, orjson.dumps(in_order, default=tuple,
                                                        option=_FLAT_OPTIONS))
         except orjson.JSONEncodeError:  # an integer beyond 53 bits, a lone surrogate
             pass

@@ -31,7 +31,21 @@ def key_id(public_hex: str) -> str:
 
 def is_public_key_hex(text: object) -> bool:
     """True when ``text`` is 64 lowercase hex digits (the on-chain form of a public key)."""
-    return isinstance(text, str) and len(text) == 2 * PUBLIC_KEY_BYTES and _HEX.issuperset(text)
+    if not isinstance(text, str):
+        return False
+    if text in _known:  # the same keys come back record after record
+        return True
+    if len(text) != 2 * PUBLIC_KEY_BYTES or not _HEX.issuperset(text):
+        return False
+    if len(_known) >= known_keys_max:
+        _known.clear()  # a bounded memo: start again rather than grow
+    _known.add(text)
+    return True
+
+
+#: Public keys already seen well formed (a memo, not a state: bounded and thread-safe enough).
+_known: set[str] = set()
+known_keys_max = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)

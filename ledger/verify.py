@@ -142,7 +142,8 @@ class StoredState(Protocol):
 
     def rows(self, table: str, columns: Sequence[str],
              pk: Sequence[str]) -> Iterator[tuple[Any, ...]] | None:
-        """Every row of ``table`` as a tuple in ``columns`` order, sorted by ``pk``."""
+        """Every row of ``table`` as a tuple in ``columns`` order, sorted by ``pk`` (in any
+        order when ``pk`` is empty)."""
         ...
 
 

@@ -29,7 +29,9 @@ HEIGHT = "_height"
 _AFFINITY = {int: "INTEGER", bool: "INTEGER", str: "TEXT", float: "FLOAT", bytes: "BLOB"}
 _table_of, _row_of = itemgetter(0), itemgetter(2)
 _is_row = partial(is_not, None)
-Found = Callable[[], Iterable[tuple[Any, ...]] | None]
+#: ``found(in_order)``: a node's rows of a table, in key order or (cheaper) in any order;
+#: None when the node does not serve them.
+Found = Callable[[bool], Iterable[tuple[Any, ...]] | None]
 
 
 class _Table:
@@ -188,29 +190,31 @@ class ExpectedRows:
         return int(self.conn.execute(f"SELECT COUNT(*) FROM [{name}]").fetchone()[0])
 
     def compare(self, name: str, found: Found, node: str, at: int) -> int:
-        """Compare a node's rows of ``name`` (``found()`` gives them in key order, or None
-        when not available) with the expected ones; raises on the first difference."""
+        """Compare a node's rows of ``name`` with the expected ones; raises on the first
+        difference (in key order), returns the rows compared."""
         table = self.tables[name]
-        rows = found()
-        if rows is None:
-            return 0
         if not table.restore:
+            rows = found(True)
+            if rows is None:
+                return 0
             _, _, select, height = self._sql[name]
             return compare_rows(self.conn.execute(select), rows, table.pk_at, name, node, at,
                                 lambda key: _first(self.conn.execute(height, key)))
+        rows = found(False)
+        if rows is None:
+            return 0
         expected, found_rows = table.rows, list(map(tuple, rows))
-        keys = list(map(table.key, found_rows))
-        try:  # the usual case, in C: distinct keys in order, each row the one expected
-            if (len(found_rows) == len(expected) and all(map(operator.lt, keys, keys[1:]))
-                    and list(map(expected.get, keys)) == found_rows):
+        try:  # the usual case, in C: the same rows by key, none twice
+            by_key = dict(zip(map(table.key, found_rows), found_rows, strict=True))
+            if len(by_key) == len(found_rows) and by_key == expected:
                 return len(found_rows)
-        except TypeError:  # keys of mixed types: the merge below says what differs
+        except TypeError:  # an unhashable value: the merge below says what differs
             pass
         typed = sorted(((self._typed(values, table.kinds), table.heights.get(key))
                         for key, values in expected.items()),
                        key=lambda hit: sql_order(table.key(hit[0])))
         heights = {table.key(values): h for values, h in typed}
-        return compare_rows((values for values, _ in typed), found_rows, table.pk_at,
+        return compare_rows((values for values, _ in typed), found(True) or (), table.pk_at,
                             name, node, at, lambda key: heights.get(key))
 
     def close(self) -> None:

@@ -166,7 +166,7 @@ class Run:
             for i, height in enumerate(self.heights):
                 if height == h:
                     self._final(i, h, iters[i])
-            failure = self.sigs.end_block()
+            failure = self.sigs.end_block(len(block.records))
             if failure is not None:
                 raise VerifyFailed(failure)
             if self.progress is not None:

@@ -155,7 +155,8 @@ class SqliteState:
              pk: Sequence[str]) -> Iterator[tuple[Any, ...]]:
         cols = ", ".join(f"[{c}]" for c in columns)
         order = ", ".join(f"[{c}]" for c in pk)
-        return self.conn.execute(f"SELECT {cols} FROM [{table}] ORDER BY {order}")
+        return self.conn.execute(f"SELECT {cols} FROM [{table}]" + (
+            f" ORDER BY {order}" if order else ""))  # no order: a plain scan, far cheaper
 
 
 class StoreSource:

@@ -94,8 +94,8 @@ def compare_stored(state: Any, node: str, h: int, ledger: dict[str, list[tuple[A
         if expected.is_streamed(spec.name):
             seen += streams[spec.name].finish(expected.tables[spec.name].pk_at)
         else:
-            seen += expected.compare(spec.name, lambda s=spec: state.rows(
-                s.name, tuple(s.columns), s.pk), node, h)
+            seen += expected.compare(spec.name, lambda in_order, s=spec: state.rows(
+                s.name, tuple(s.columns), s.pk if in_order else ()), node, h)
     return seen
 
 

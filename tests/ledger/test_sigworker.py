@@ -12,6 +12,7 @@ from concurrent.futures import wait
 
 import pytest
 
+from ledger import verify_sigs
 from ledger.keys import SigningKey
 from ledger.sigbatch import pack
 from ledger.sigworker import _LAUNCH, _PATHS, Worker
@@ -101,24 +102,46 @@ def test_the_verifier_checks_in_process_what_a_dead_worker_took() -> None:
     assert (failure.what, failure.height, failure.record) == ("bad_signature", 7, "c")
 
 
-def test_the_verifier_sends_past_a_dead_worker_to_a_live_one(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger import verify_sigs
-
-    def not_here(packed: bytes) -> list[int]:
-        raise AssertionError("checked in process while a worker was alive")
-
+def test_the_verifier_sends_past_a_dead_worker_to_a_live_one() -> None:
     checker = SignatureChecker(workers=2)
     try:
-        dead = checker._pool[0]
+        dead, live = checker._pool
         dead.submit(b"").result(timeout=60)
         os.kill(dead.process.pid, signal.SIGKILL)
         dead.process.wait()
         dead._reader.join(timeout=10)
-        monkeypatch.setattr(verify_sigs, "verify_packed", not_here)
-        checker.add_records(RecordSigs(3, "node-0", ["a", "b"]), packed(2, {1}))
+        sent: list[bytes] = []
+        submit = live.submit
+        live.submit = lambda data: sent.append(data) or submit(data)  # type: ignore[method-assign]
+        count = 2000
+        checker.add_records(RecordSigs(3, "node-0", [f"r{i}" for i in range(count)]),
+                            packed(count, {0}))
         failure = checker.finish()
     finally:
         checker.close()
     assert failure is not None
-    assert (failure.what, failure.height, failure.record) == ("bad_signature", 3, "b")
+    assert (failure.what, failure.height, failure.record) == ("bad_signature", 3, "r0")
+    # the live worker took the block but this process's first share (it times itself)
+    assert sum(len(data) for data in sent) // 128 == count - verify_sigs.share_probe
+    assert checker.checked_here == verify_sigs.share_probe
+
+def test_this_process_takes_the_share_that_keeps_everyone_busy() -> None:
+    """With its own timings known, the verifier keeps what it can check while the workers
+    clear their backlog and the rest of the block, so that each still holds a margin when
+    the next block comes; never less than nothing, never more than the block."""
+    checker = SignatureChecker(workers=0)
+    try:
+        checker._pool = [type("Live", (), {"broken": False})()]  # type: ignore[list-item]
+        assert checker._share(2000) == verify_sigs.share_probe  # not timed yet: a sample
+        checker._sig_s, checker._record_s = 100e-6, 40e-6  # a signature costs 2.5 records
+        # the other work of 2000 records = 800 signatures; (0 + 2000 - 800 - 512) / 2
+        assert checker._share(2000) == (2000 - 800 - verify_sigs.share_margin) // 2
+        checker._record_s = 1.0  # far slower than the workers: they take everything
+        assert checker._share(2000) == 0
+        checker._record_s = 0.0  # free: at most the whole block
+        assert checker._share(10) <= 10
+        checker._pool = [type("Dead", (), {"broken": True})()]  # type: ignore[list-item]
+        assert checker._share(2000) == 2000  # no live worker: all of it here
+    finally:
+        checker._pool = []
+        checker.close()
