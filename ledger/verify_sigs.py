@@ -139,12 +139,15 @@ class SignatureChecker:
         self._record_s = 0.0  # seconds per record of this process's other work
         self._mark = time.process_time()
 
-    def add_records(self, claim: RecordSigs, packed: bytes) -> Failure | None:
+    def add_records(self, claim: RecordSigs, packed: bytes, last: float | None = None
+                    ) -> Failure | None:
         """Add a block's record signatures, in tasks of at most ``sigs_per_task``: the last
-        ones of the block are this process's share (see the class doc). Returns the first
-        failure among batches already back."""
+        ones of the block are this process's share (see the class doc). ``last``: this is
+        the last block, after which this process has that much more work (in signatures'
+        worth; the workers then keep no margin). Returns the first failure among batches
+        already back."""
         owners, step = claim.owners, sigs_per_task
-        sent = len(owners) - self._share(len(owners))
+        sent = len(owners) - self._share(len(owners), last)
         pieces = [(a, min(a + step, sent)) for a in range(0, sent, step)]
         pieces += [(a, min(a + step, len(owners))) for a in range(sent, len(owners), step)]
         for first, end in pieces:
@@ -162,7 +165,7 @@ class SignatureChecker:
                     return failure
         return None
 
-    def _share(self, count: int) -> int:
+    def _share(self, count: int, last: float | None = None) -> int:
         """How many of a block's ``count`` signatures this process checks itself."""
         live = sum(1 for w in self._pool if not w.broken)
         if not live:
@@ -171,9 +174,11 @@ class SignatureChecker:
             return min(count, share_probe)
         backlog = sum(len(b.packed) for b, f in self._inflight if not f.done()) // PACKED_BYTES
         other = self._record_s * count / self._sig_s  # this block's other work, in signatures
-        # Until the next block's dispatch this process does `other + share`; the workers
-        # must still hold `live * share_margin` then: backlog + count - share = that.
-        share = (backlog + count - live * (other + share_margin)) / (live + 1)
+        # Until the next block's dispatch this process does `other + share`; the workers,
+        # `(backlog + count - share) / live`, and must still hold a margin then. After the
+        # last block, this process has `last` more to do and the workers need no margin.
+        other += share_margin if last is None else last
+        share = (backlog + count - live * other) / (live + 1)
         return max(0, min(count, int(share)))
 
     def add_votes(self, claim: QuorumSigs, packed: bytes) -> None:
