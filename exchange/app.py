@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo
+from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
 from ledger.record import Record
 
 from . import governance, offers, points, programs, rates, records, settlement, swap
@@ -27,7 +27,7 @@ from .model import ACTIVE, CURRENT, MEMBER, REGULATOR, KeyBinding, Member
 from .rates import activate_rates, prune_pending
 from .schema import Spec
 from .state import State
-from .tables import SPECS, collect_changes, restore_state
+from .tables import SPECS, collect_changes, restore_state, state_rows
 
 Handler = Callable[[State, Env, Record, bool], str]
 
@@ -141,6 +141,10 @@ class ExchangeApp:
         values = {name: self.state.param(name) for name in PARAM_NAMES}
         self._params = Params(**values)
         self._executed_time_ms = None
+
+    def rows(self, table: str) -> list[Values]:
+        """Every row of a restore table in the committed state (APP-7)."""
+        return state_rows(self.state, table)
 
     def check(self, record: Record) -> str:
         """Judge ``record`` against the committed state as if in the next block (no effects)."""

@@ -305,6 +305,29 @@ def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tup
 _amount = itemgetter(1)
 
 
+def state_rows(s: State, name: str) -> list[Values]:
+    """Every row of the restore table ``name`` in the committed state (APP-7): the same
+    builders as :func:`collect_changes`, over every committed value."""
+    for attr, table, to_row, _ in _PLAIN:
+        if table == name:
+            values = VALUES_OF[name]
+            return [values(to_row(key, value)) for key, value in getattr(s, attr).base.items()]
+    if name == BALANCES:
+        return [(account, program, held)
+                for (account, program), (held, _) in s.holdings.base.items()]
+    if name == LOTS:
+        return [(account, program, expires_ms, amount)
+                for (account, program), (_, lots) in s.holdings.base.items()
+                for expires_ms, amount in lots]
+    if name == "x_promotions":
+        return [VALUES_OF[name](_promotion_row(program, source, p))
+                for (program, source), promos in s.promotions.base.items() for p in promos]
+    if name == "x_offers":
+        return [VALUES_OF[name](offer_row(program, o))
+                for program, offers in s.offers.base.items() for o in offers]
+    raise KeyError(f"{name} is not a restore table of the exchange")
+
+
 def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
     """Replace the committed state with the one the stored rows describe."""
     s.discard()

@@ -15,6 +15,9 @@ Numbered requirements (tests name them, see docs/REQUIREMENTS.md):
 - APP-4 ``commit`` makes the working state the committed state; ``discard`` drops it.
 - APP-5 the same genesis and the same blocks give the same changes on every replica.
 - APP-6 ``restore`` rebuilds the committed state from the rows the ledger stored.
+- APP-7 ``rows`` gives every row of a ``restore`` table in the committed state: the rows the
+  changes of every block so far have built up (the verifier compares a node's tables with
+  them).
 """
 
 from __future__ import annotations
@@ -117,6 +120,11 @@ class Application(Protocol):
 
     def restore(self, rows: Mapping[str, Iterable[Row]]) -> None:
         """Rebuild the committed state from the stored rows of every ``restore`` table."""
+        ...
+
+    def rows(self, table: str) -> Iterable[Values]:
+        """Every row of the ``restore`` table ``table`` in the committed state, in any order
+        (APP-7)."""
         ...
 
     def check(self, record: Record) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .application import OK, BlockContext, Change, Execution, Row, TableSpec
+from .application import OK, BlockContext, Change, Execution, Row, TableSpec, Values
 from .record import Record
 
 TABLE = "c_counters"
@@ -36,6 +36,10 @@ class CounterApp:
     def restore(self, rows: Mapping[str, Iterable[Row]]) -> None:
         self.committed = {r["name"]: r["value"] for r in rows[TABLE]}
         self.working = {}
+
+    def rows(self, table: str) -> Iterable[Values]:
+        assert table == TABLE, table
+        return list(self.committed.items())
 
     def _judge(self, record: Record, value: int) -> str:
         payload = record.payload

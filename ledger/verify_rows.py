@@ -1,11 +1,12 @@
 """The application rows the replay expects, and their comparison with a node's tables.
 
 Tables the application restores from (``restore=True``: programs, balances, lots... bounded
-by the number of accounts) are kept in memory, keyed like the store. History and index tables
-(``restore=False``, growing with the chain) go to a scratch SQLite file declared like the
-store's tables, so memory stays flat however long the chain. Values are given the column
-affinities SQLite gives them in the store, so an integer written to a text column compares
-as the store returns it.
+by the number of accounts) are not kept: at a node's head their rows are the application's
+committed state (APP-7, ``Application.rows``), which the changes of every block built up.
+History and index tables (``restore=False``, growing with the chain) are compared block by
+block (``verify_stream``) or go to a scratch SQLite file declared like the store's tables, so
+memory stays flat however long the chain. Values are given the column affinities SQLite gives
+them in the store, so an integer written to a text column compares as the store returns it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
-from itertools import groupby, repeat
+from itertools import groupby
 from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any
 
-from .application import Change, TableSpec
+from .application import Change, TableSpec, Values
 from .verify import VerifyFailed, fail
 from .verify_state import compare_rows, sql_order
 
@@ -46,24 +47,25 @@ class _Table:
         first = self.pk_at[0]  # keys are tuples, also of one column (a slice, in C)
         self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else itemgetter(
             slice(first, first + 1))
-        self.rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # restore tables: key -> row
-        self.heights: dict[tuple[Any, ...], int] = {}  # key -> the block that wrote it
         #: Rows of block ``h`` have keys that start with ``h`` and are never rewritten.
         self.append_only = not spec.restore and spec.pk[0] == "height"
         self.written = 0  # rows written, when streamed
 
 
 class ExpectedRows:
-    """Every application row as the replay wrote it, with the height that wrote it.
+    """Every application row as the replay wrote it.
 
+    ``rows_of(table)``: the rows of a restore table in the application's committed state.
     ``streamed``: append-only tables are not kept; each block's rows of them are left in
     :attr:`block` (key order) for :class:`~ledger.verify_stream.StreamedRows` to compare.
     """
 
-    def __init__(self, specs: Iterable[TableSpec], streamed: bool = False) -> None:
+    def __init__(self, specs: Iterable[TableSpec], rows_of: Callable[[str], Iterable[Values]],
+                 streamed: bool = False) -> None:
         specs = list(specs)
         self.tables = {s.name: _Table(s) for s in specs}
-        self.streamed = streamed
+        self.rows_of, self.streamed = rows_of, streamed
+        self._counts: dict[str, int] = {}
         self.block: dict[str, list[tuple[Any, ...]]] = {}
         self._probe = sqlite3.connect(":memory:")
         self._probe.execute("CREATE TABLE p (i INTEGER, t TEXT, r FLOAT, b BLOB)")
@@ -111,9 +113,11 @@ class ExpectedRows:
         """One block's changes, in :func:`~ledger.application.ordered_changes` order, as
         ledger.store writes them: per table, deletes first, then upserts.
 
-        Kept rows hold the values as the application gave them; SQLite's affinities are
-        applied only when a comparison needs them (see :meth:`compare`). A table's changes
-        are handled together, so the work per row is done in C."""
+        Rows of restore tables are only checked for their width here (the committed state
+        gives them at the head). Kept rows hold the values as the application gave them;
+        SQLite's affinities are applied only when a comparison needs them (see
+        :meth:`compare`). A table's changes are handled together, so the work per row is
+        done in C."""
         tables, block = self.tables, self.block
         block.clear()
         seen: set[str] = set()
@@ -134,10 +138,8 @@ class ExpectedRows:
                            f"a row that does not have the table's {len(table.columns)} columns")
             values = upserts
             if table.restore:
-                keys = list(map(table.key, values))
-                table.rows.update(zip(keys, values, strict=True))
-                table.heights.update(zip(keys, repeat(height, len(keys)), strict=True))
-            elif self.streamed and table.append_only:
+                continue
+            if self.streamed and table.append_only:
                 block[name] = self._in_key_order(table, height, values)
             else:
                 sql = self._sql[name]
@@ -146,12 +148,7 @@ class ExpectedRows:
     def _delete(self, table: _Table, height: int, keys: list[tuple[Any, ...]]) -> None:
         if self.streamed and table.append_only:
             raise _not_append_only(table.name, height, keys[0])
-        if table.restore:
-            for key in keys:
-                for variant in (tuple(key), self._typed(key, table.pk_kinds)):
-                    table.rows.pop(variant, None)
-                    table.heights.pop(variant, None)
-        else:
+        if not table.restore:
             self.conn.executemany(self._sql[table.name][1], keys)
 
     def is_streamed(self, name: str) -> bool:
@@ -184,7 +181,8 @@ class ExpectedRows:
     def count(self, name: str) -> int:
         table = self.tables[name]
         if table.restore:
-            return len(table.rows)
+            found = self._counts.get(name)
+            return len(list(self.rows_of(name))) if found is None else found
         if self.is_streamed(name):
             return table.written
         return int(self.conn.execute(f"SELECT COUNT(*) FROM [{name}]").fetchone()[0])
@@ -203,19 +201,19 @@ class ExpectedRows:
         rows = found(False)
         if rows is None:
             return 0
-        expected, found_rows = table.rows, list(map(tuple, rows))
+        mine = list(self.rows_of(name))
+        self._counts[name] = len(mine)
+        expected = dict(zip(map(table.key, mine), mine, strict=True))
+        found_rows = list(map(tuple, rows))
         try:  # the usual case, in C: the same rows by key, none twice
             by_key = dict(zip(map(table.key, found_rows), found_rows, strict=True))
             if len(by_key) == len(found_rows) and by_key == expected:
                 return len(found_rows)
         except TypeError:  # an unhashable value: the merge below says what differs
             pass
-        typed = sorted(((self._typed(values, table.kinds), table.heights.get(key))
-                        for key, values in expected.items()),
-                       key=lambda hit: sql_order(table.key(hit[0])))
-        heights = {table.key(values): h for values, h in typed}
-        return compare_rows((values for values, _ in typed), found(True) or (), table.pk_at,
-                            name, node, at, lambda key: heights.get(key))
+        typed = sorted((self._typed(values, table.kinds) for values in expected.values()),
+                       key=lambda values: sql_order(table.key(values)))
+        return compare_rows(typed, found(True) or (), table.pk_at, name, node, at)
 
     def close(self) -> None:
         self.conn.close()

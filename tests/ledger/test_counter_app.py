@@ -123,6 +123,14 @@ def test_app6_restore_rebuilds_the_committed_state(make_consortium: Callable[...
     assert app.committed == replica.app.committed == {"a": 8, "b": 4}  # type: ignore[attr-defined]
 
 
+def test_app7_rows_are_the_committed_counters() -> None:
+    app = _app(a=1, z=9)
+    app.execute(CTX, [_raw("counter.add", {"name": "b", "by": 2})])
+    assert sorted(app.rows(TABLE)) == [("a", 1), ("z", 9)]  # not before commit
+    app.commit()
+    assert sorted(app.rows(TABLE)) == [("a", 1), ("b", 2), ("z", 9)]
+
+
 def test_changes_digest_is_order_independent_and_domain_separated() -> None:
     changes = [Change(TABLE, ("b",), ("b", 2)),
                Change(TABLE, ("a",), None), Change("other", (1, "x"), (1, "x", None))]
