@@ -4,7 +4,7 @@ The ledger orders, certifies and stores records; the application decides whether
 valid and what it changes. The application is deterministic: no clock (the block time comes in
 :class:`BlockContext`), no randomness, no dependence on dict order, no I/O.
 
-Numbered requirements (tests name them, see docs/REQUIREMENTS.md):
+Numbered requirements (tests name them; docs/REQUIREMENTS.md lists them):
 
 - APP-1 ``check`` has no side effects; it judges a record against the committed state.
 - APP-2 ``execute`` applies a block's records in order to a working state; a rejected record
