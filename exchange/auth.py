@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .codes import ISSUER_SUSPENDED, NOT_AUTHORIZED, SIGNERS_NOT_MEMBERS, THRESHOLD_NOT_MET
 from .env import Env
-from .model import ACTIVE, CURRENT, MEMBER, RETIRED, Program
+from .model import ACTIVE, CURRENT, MEMBER, RETIRED, Merchant, Program
 from .state import State
 
 
@@ -36,15 +36,19 @@ def key_taken(s: State, key: str) -> bool:
 def signs_for_merchant(s: State, signers: Sequence[str], merchant: str) -> bool:
     """True when the record is signed by ``merchant``'s current key, alone."""
     found = s.merchants.get(merchant)
-    return found is not None and len(signers) == 1 and signers[0] == found.pubkey
+    return found is not None and _signed_alone_by(signers, found)
+
+
+def _signed_alone_by(signers: Sequence[str], merchant: Merchant) -> bool:
+    return len(signers) == 1 and signers[0] == merchant.pubkey
 
 
 def issuer_refusal(s: State, signers: Sequence[str], program: Program) -> str | None:
     """The first issuer rule a record acting for ``program`` breaks, in check order:
     ``not_authorized`` unless its issuer's current key signed alone, then
     ``issuer_suspended`` unless that issuer is active; None when the issuer may act."""
-    issuer = s.merchants.get(program.issuer)
-    if issuer is None or len(signers) != 1 or signers[0] != issuer.pubkey:
+    issuer = s.merchants.get(program.issuer)  # read once: both rules need it
+    if issuer is None or not _signed_alone_by(signers, issuer):
         return NOT_AUTHORIZED
     if issuer.status != ACTIVE:
         return ISSUER_SUSPENDED

@@ -152,8 +152,7 @@ def _check_seqs(records: Sequence[Record], seqs: dict[str, int], h: int, node: s
     """Each record's sequence number must exceed its signer's last one (``seqs``, advanced)."""
     last_of = seqs.get
     for record in records:
-        body = record.body
-        signer, seq = body["signers"][0], body["seq"]
+        signer, seq = record.signers[0], record.seq
         last = last_of(signer, 0)
         if seq <= last:
             raise fail("sequence_not_increasing", h, node, record=record.id,

@@ -30,14 +30,13 @@ from .limits import (
     record_type_chars_max,
     string_chars_max,
 )
-from .record import _BODY_KEYS, _TYPE_RE, Record
+from .record import _BODY_KEYS, _FIELDS, _TYPE_RE, Record
 
 _ONLY_STR, _ONLY_INT = frozenset((str,)), frozenset((int,))
 _ONLY_DICT, _ONLY_LIST = frozenset((dict,)), frozenset((list,))
 #: Payload values fast_block takes without a walk: no float, no nesting (the canonical
 #: re-encoding with OPT_STRICT_INTEGER has refused integers beyond +-(2**53-1)).
 _FLAT = frozenset((str, int, bool, type(None)))
-_FIELDS = itemgetter("chain", "type", "signers", "seq", "payload")
 _encode_sorted = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
 _digest = methodcaller("digest")
 _RECORD = bytes([Domain.RECORD])

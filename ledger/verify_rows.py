@@ -43,7 +43,6 @@ class _Table:
         self.columns = tuple(spec.columns)
         self.kinds = tuple(spec.columns.values())
         self.pk_at = tuple(self.columns.index(c) for c in spec.pk)
-        self.pk_kinds = tuple(self.kinds[i] for i in self.pk_at)
         first = self.pk_at[0]  # keys are tuples, also of one column (a slice, in C)
         self.key = itemgetter(*self.pk_at) if len(self.pk_at) > 1 else itemgetter(
             slice(first, first + 1))
@@ -136,14 +135,13 @@ class ExpectedRows:
             if set(map(len, upserts)) != {len(table.columns)}:
                 raise fail("replay_error", height, table=name, detail="the application wrote "
                            f"a row that does not have the table's {len(table.columns)} columns")
-            values = upserts
             if table.restore:
                 continue
             if self.streamed and table.append_only:
-                block[name] = self._in_key_order(table, height, values)
+                block[name] = self._in_key_order(table, height, upserts)
             else:
                 sql = self._sql[name]
-                self.conn.executemany(sql[0], [(*v, height) for v in values])
+                self.conn.executemany(sql[0], [(*v, height) for v in upserts])
 
     def _delete(self, table: _Table, height: int, keys: list[tuple[Any, ...]]) -> None:
         if self.streamed and table.append_only:

@@ -7,16 +7,12 @@ A blocks row missing or out of place, or a records row outside every block, is a
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from .genesis import Genesis
-from .limits import block_records_max
 from .verify import RawBlock, SourceError, VerifyFailed, fail
 from .verify_state import LEDGER_TABLES
 
@@ -67,8 +63,7 @@ class SqliteNode:
                                    "FROM blocks ORDER BY height")
         records = self.conn.execute("SELECT height, idx, id, type, signer, seq, body, sigs "
                                     "FROM records ORDER BY height, idx")
-        rest: Iterator[tuple[Any, ...]] = records
-        pending = next(rest, None)
+        pending = next(records, None)
         h = 0
         for height, hash_, header, cert, checkpoint in blocks:
             h += 1
@@ -79,22 +74,11 @@ class SqliteNode:
                 raise fail("row_unexpected", h, self.name, table="blocks", key=(height,),
                            detail="a blocks row out of the sequence 1, 2, 3, ...")
             rows = []
-            claimed = _claimed(header)
-            if (rest is records and claimed > 1 and pending is not None
-                    and type(pending[0]) is int and pending[0] == h):
-                # The usual case, in C: the rest of the rows the header claims, at once.
-                more = records.fetchmany(claimed - 1)
-                if not more or (type(more[-1][0]) is int and more[-1][0] == h):
-                    rows.append(pending[1:])
-                    rows.extend(map(_tail, more))
-                    pending = next(rest, None)
-                else:  # fewer rows than claimed: one at a time from here on
-                    rest = chain(more, records)
             while pending is not None and not _after(pending[0], h):
                 if pending[0] != h:
                     raise self._stray(pending, h)
                 rows.append(pending[1:])
-                pending = next(rest, None)
+                pending = next(records, None)
             yield RawBlock(h, hash_, header, cert, checkpoint, rows)
         if pending is not None:
             raise self._stray(pending, h)
@@ -112,23 +96,12 @@ class SqliteNode:
 
 
 def _total(header: Any) -> int:
+    import json
+
     try:
         return int(json.loads(header)["total"])
     except (ValueError, TypeError, KeyError):
         return 0
-
-
-def _claimed(header: Any) -> int:
-    """The record count a stored header claims (0 when it does not say): a hint for reading
-    the block's rows at once; the rows read are what is checked."""
-    try:
-        count = json.loads(header)["records"]
-    except (ValueError, TypeError, KeyError):
-        return 0
-    return count if type(count) is int and 0 < count <= block_records_max else 0
-
-
-_tail = itemgetter(slice(1, None))
 
 
 def _after(height: Any, h: int) -> bool:

@@ -13,7 +13,7 @@ judged (after everything else at lower heights).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
@@ -29,15 +29,13 @@ class StreamedRows:
     a second look when the rows as the application wrote them differ from the found ones.
     """
 
-    __slots__ = ("_at", "_head", "_many", "_node", "_pending", "_rows", "_table", "_typed",
-                 "count", "failure")
+    __slots__ = ("_at", "_head", "_node", "_pending", "_rows", "_table", "_typed", "count",
+                 "failure")
 
     def __init__(self, table: str, rows: Iterator[tuple[Any, ...]], height_at: int,
                  node: str, head: int, typed: Any) -> None:
         self._table, self._rows, self._at = table, rows, height_at
         self._node, self._head, self._typed = node, head, typed
-        self._many: Callable[[int], list[tuple[Any, ...]]] | None = getattr(
-            rows, "fetchmany", None)  # a cursor: a block's rows in one call
         self._pending = next(rows, None)
         self.count = 0
         self.failure: VerifyFailed | None = None
@@ -47,7 +45,7 @@ class StreamedRows:
         """Compare the rows of block ``height`` (``expected``, in key order)."""
         if self.failure is not None:
             return
-        found = self._take(height, len(expected))
+        found = self._take(height)
         if found == expected:
             self.count += len(found)
             return
@@ -57,20 +55,10 @@ class StreamedRows:
         except VerifyFailed as exc:
             self.failure = exc
 
-    def _take(self, height: int, expected: int) -> list[tuple[Any, ...]]:
+    def _take(self, height: int) -> list[tuple[Any, ...]]:
         """The node's next rows whose height sorts at or before ``height`` (SQLite order:
-        NULL, then numbers, then text and blobs); ``expected`` of them are expected."""
-        out: list[tuple[Any, ...]] = []
-        row, at, rows = self._pending, self._at, self._rows
-        if (self._many is not None and expected > 1 and row is not None
-                and type(row[at]) is int and row[at] == height):
-            more = self._many(expected - 1)  # the usual case, in C: the block's rows at once
-            if not more or (type(more[-1][at]) is int and more[-1][at] == height):
-                out = [row, *more]
-                row = next(rows, None)
-            else:  # fewer rows than expected: one at a time from here on
-                self._rows = rows = chain(more, rows)
-                self._many = None
+        NULL, then numbers, then text and blobs)."""
+        out, row, at, rows = [], self._pending, self._at, self._rows
         while row is not None:
             value = row[at]
             if type(value) is int:
