@@ -130,9 +130,9 @@ class Table(Generic[K, V]):
 
     def changed(self) -> Iterator[tuple[K, V | None, V | None]]:
         """(key, committed, new) for every overlay entry that differs, in key order."""
-        base_get = self.base.get
-        for key, new in sorted(self.work.items()):  # keys are distinct: values never compared
-            old = base_get(key)
+        base_get, work = self.base.get, self.work
+        for key in sorted(work):  # keys alone: the sort compares them with a specialised compare
+            new, old = work[key], base_get(key)
             if new != old:
                 yield key, old, new
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain
+from itertools import chain, groupby
 from operator import is_not, itemgetter
 from typing import Any, NamedTuple, Protocol
 
@@ -148,7 +148,13 @@ def ordered_changes(changes: Iterable[Change]) -> list[Change]:
     """``changes`` in the digest's order: by table name, then by key values compared in turn
     (integers numerically, strings by code point); stable, so of two changes of one row
     (an application bug) the later stays later, as the store writes them."""
-    return sorted(changes, key=_table_and_key)  # rows never compared
+    # Two stable sorts, by table, then each table's run by key: the same order as one sort
+    # by (table, key), at half the cost (each compares values of one type, which Python's
+    # sort specialises); rows are never compared.
+    out: list[Change] = []
+    for _, run in groupby(sorted(changes, key=_table_of), _table_of):
+        out += sorted(run, key=_key_of)
+    return out
 
 
 def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes:
@@ -179,7 +185,7 @@ def changes_digest(changes: Sequence[Change], *, ordered: bool = False) -> bytes
 _FLAT_TYPES = frozenset((int, str, type(None)))
 _ONLY_TUPLE = frozenset((tuple,))
 _FLAT_OPTIONS = orjson.OPT_STRICT_INTEGER
-_table_and_key = itemgetter(0, 1)
+_table_of = itemgetter(0)
 _key_of = itemgetter(1)
 _row_of = itemgetter(2)
 _is_row = partial(is_not, None)

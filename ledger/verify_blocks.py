@@ -24,9 +24,10 @@ from .limits import (
     block_time_step_ms_max,
 )
 from .record import Record, record_from_wire
+from .sigclaims import QuorumSigs, RecordSigs, pack_votes
 from .verify import RawBlock, fail
 from .verify_parse import fast_block, fast_record, key_bytes
-from .verify_sigs import QuorumSigs, RecordSigs, SignatureChecker, pack_votes
+from .verify_sigs import SignatureChecker
 
 _HEADER_INTS = ("height", "time", "records", "total")
 _HEADER_STRS = ("chain", "prev", "root", "state", "validators", "proposer")

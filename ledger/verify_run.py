@@ -188,21 +188,13 @@ class Run:
         tip.history.append(merkle.leaf_hash(header.hash))
         signed = h >= self.from_height
         if signed:
-            failure = self.sigs.add_records(record_sigs, packed, self._after_last(h))
+            failure = self.sigs.add_records(record_sigs, packed, last=h == self.stop)
             if failure is not None:
                 raise VerifyFailed(failure)
             self.report.blocks += 1
             self.report.records += len(records)
         checkpoint = check_seals(raw, header, tip, self.sigs if signed else None, node)
         return CheckedBlock(header, records, checkpoint)
-
-    def _after_last(self, h: int) -> float | None:
-        """At the last block: an estimate of the work left after it (comparing the rows of
-        the restore tables, about five per signer, each ~1/40 of a signature's check), in
-        signatures' worth; else None. It only balances the work between processes."""
-        if h != self.stop:
-            return None
-        return len(self.seqs) * 5 / 40
 
     def _other(self, i: int, raw: RawBlock, tip: Tip, primary: CheckedBlock) -> None:
         """A node whose block differs from the primary's: check it alone."""

@@ -15,8 +15,9 @@ import pytest
 from ledger import verify_sigs
 from ledger.keys import SigningKey
 from ledger.sigbatch import pack
+from ledger.sigclaims import RecordSigs
 from ledger.sigworker import _LAUNCH, _PATHS, Worker
-from ledger.verify_sigs import RecordSigs, SignatureChecker
+from ledger.verify_sigs import SignatureChecker
 
 
 def packed(count: int, bad: set[int]) -> bytes:
@@ -121,9 +122,50 @@ def test_the_verifier_sends_past_a_dead_worker_to_a_live_one() -> None:
         checker.close()
     assert failure is not None
     assert (failure.what, failure.height, failure.record) == ("bad_signature", 3, "r0")
-    # the live worker took the block but this process's first share (it times itself)
-    assert sum(len(data) for data in sent) // 128 == count - verify_sigs.share_probe
-    assert checker.checked_here == verify_sigs.share_probe
+    # the live worker took the block in whole tasks, but this process's first share (it
+    # times itself) and the last partial task (too little to be worth sending)
+    sent_count = sum(len(data) for data in sent) // 128
+    assert sent_count == (count - verify_sigs.share_probe) // verify_sigs.sigs_per_task * 256
+    assert checker.checked_here == count - sent_count
+
+
+@pytest.mark.parametrize(("earlier", "bad"), [
+    (0, set()), (0, {0}), (0, {5, 700}), (0, {1999}), (1000, set()), (1000, {1200, 1500}),
+    (1000, {3, 1700})])
+def test_the_last_block_is_shared_out_in_pieces_and_judged_in_order(earlier: int,
+                                                                    bad: set[int]) -> None:
+    """The last block's signatures go in pieces to whichever process is free first, also
+    while the worker still clears an ``earlier`` block: every signature is checked exactly
+    once, and the first bad one (by height, then index) is the one reported."""
+    checker = SignatureChecker(workers=1)
+    count = 2000
+    sigs = packed(earlier + count, bad)
+    try:
+        (worker,) = checker._pool
+        sent: list[bytes] = []
+        submit = worker.submit
+        worker.submit = lambda data: sent.append(data) or submit(data)  # type: ignore[method-assign]
+        if earlier:
+            checker._sig_s = checker._record_s = 1e-3  # timed: the worker takes it all
+            checker.add_records(RecordSigs(8, "node-0", [f"e{i}" for i in range(earlier)]),
+                                sigs[:earlier * 128])
+        checker.add_records(RecordSigs(9, "node-0", [f"r{i}" for i in range(count)]),
+                            sigs[earlier * 128:], last=True)
+        failure = checker.finish()
+    finally:
+        checker.close()
+    pieces = [data for data in sent if len(data) <= verify_sigs.tail_piece * 128]
+    # this process took pieces, and so did the worker (at once, when it had no backlog)
+    assert checker.checked_here > 0 and (pieces or earlier)
+    assert sum(len(data) for data in sent) // 128 + checker.checked_here == earlier + count
+    if not bad:
+        assert failure is None
+    else:
+        first = min(bad)
+        record = f"e{first}" if first < earlier else f"r{first - earlier}"
+        assert failure is not None
+        assert (failure.what, failure.height, failure.record) == (
+            "bad_signature", 8 if first < earlier else 9, record)
 
 def test_this_process_takes_the_share_that_keeps_everyone_busy() -> None:
     """With its own timings known, the verifier keeps what it can check while the workers
