@@ -31,6 +31,7 @@ from rich.text import Text
 from ledger.checkpoint import SignedCheckpoint
 from ledger.errors import LedgerError
 from ledger.genesis import Genesis
+from ledger.memory import keep_freed_memory
 from ledger.sigworker import Worker, start_workers
 from ledger.verify import Report, SourceError, verify_chain
 from ledger.verify_sqlite import StoreSource
@@ -113,6 +114,7 @@ def verify(
     signed = _read(checkpoint, _load_checkpoint) if checkpoint else None
     if signed is not None and to_height is not None and to_height < signed.checkpoint.tree_size:
         _usage(f"--to {to_height} is below the checkpoint's size {signed.checkpoint.tree_size}")
+    keep_freed_memory()  # this process runs once and exits: no page faults for reuse
     pool = start_workers(workers)  # they start up while the source and the rules load
     try:
         source = open_source(target, pinned)
