@@ -11,6 +11,7 @@ import json
 import os
 import resource
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +32,7 @@ from rich.text import Text
 from ledger.checkpoint import SignedCheckpoint
 from ledger.errors import LedgerError
 from ledger.genesis import Genesis
-from ledger.memory import keep_freed_memory
+from ledger.memory import keep_freed_memory, peak_rss_mb
 from ledger.sigworker import Worker, start_workers
 from ledger.verify import Report, SourceError, verify_chain
 from ledger.verify_sqlite import StoreSource
@@ -127,7 +128,7 @@ def verify(
             worker.close(wait=False)
     if report.valid and save_checkpoint is not None and report.checkpoint is not None:
         save_checkpoint.write_text(json.dumps(report.checkpoint, indent=2) + "\n")
-    summary = report_json(report)
+    summary = report_json(report, pool)
     summary["workers"] = workers
     if json_out:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
@@ -168,14 +169,17 @@ def _run(source: Any, factory: Any, from_height: int | None, to_height: int | No
                             checkpoint=signed, progress=step, workers=workers)
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """The --json summary: the report plus programs and peak memory."""
+def report_json(report: Report, pool: Sequence[Worker] = ()) -> dict[str, Any]:
+    """The --json summary: the report plus programs and peak memory (this process's, and
+    the largest of its signature workers')."""
     summary = report.to_json()
     summary["programs"] = report.table_rows.get("x_programs")
     summary["records_per_s"] = round(report.records / report.seconds, 1) if report.seconds else 0
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    pool = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    summary["peak_rss_mb"] = {"main": round(own, 1), "worker": round(pool, 1)}
+    own = peak_rss_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peaks = [w.peak_rss_mb for w in pool if w.peak_rss_mb is not None]
+    worker = max(peaks) if peaks else resource.getrusage(
+        resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    summary["peak_rss_mb"] = {"main": round(own, 1), "worker": round(worker, 1)}
     return summary
 
 

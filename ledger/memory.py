@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from pathlib import Path
 
 log = logging.getLogger("jifentong.memory")
 
@@ -45,3 +46,17 @@ def keep_freed_memory() -> bool:
     if not done:
         log.debug("mallopt refused a setting; the allocator keeps its defaults for it")
     return done
+
+
+def peak_rss_mb(pid: int | None = None) -> float | None:
+    """The peak resident memory of a process's current program (Linux ``VmHWM``), in MB;
+    None where /proc does not say. Unlike ``getrusage``'s ``ru_maxrss``, it starts again at
+    ``exec``: a command started by a large process does not report that process's size."""
+    try:
+        status = Path(f"/proc/{'self' if pid is None else pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None

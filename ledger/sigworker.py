@@ -27,6 +27,7 @@ from concurrent.futures import Future
 
 import cryptography
 
+from .memory import peak_rss_mb
 from .sigbatch import frame_bytes_max, read_frame, write_frame
 
 log = logging.getLogger("jifentong.signatures")
@@ -63,6 +64,7 @@ class Worker:
         self._lock = threading.Lock()  # guards _waiting; never held while a pipe blocks
         self._send_lock = threading.Lock()  # keeps _waiting in the order tasks were sent
         self.broken = False
+        self.peak_rss_mb: float | None = None  # read when it is closed (Linux)
         self._reader = threading.Thread(target=self._read, name="signature-answers", daemon=True)
         self._reader.start()
 
@@ -105,6 +107,8 @@ class Worker:
 
     def close(self, wait: bool = True) -> None:
         """Stop the worker: end its input and let it finish (``wait``) or kill it now."""
+        if self.peak_rss_mb is None:
+            self.peak_rss_mb = peak_rss_mb(self.process.pid)
         with self._send_lock, self._lock:
             self.broken = True
             with contextlib.suppress(OSError):  # a dead worker's pipe may fail to flush

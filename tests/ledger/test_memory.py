@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.memory import keep_freed_memory
+from ledger.memory import keep_freed_memory, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +41,20 @@ def test_memory_freed_at_each_block_is_reused_without_page_faults() -> None:
     default, kept = _faults("default"), _faults("keep")
     assert default > 5_000  # glibc hands the heap's top back, then faults it in again
     assert kept < default // 10
+
+
+def test_peak_memory_is_the_programs_own_not_the_parents() -> None:
+    """A command started by a large process (the bench) reports its own peak: getrusage's
+    ru_maxrss would carry the parent's size over the exec."""
+    if peak_rss_mb() is None:
+        pytest.skip("no /proc here: the peak falls back to getrusage")
+    child = ("import resource; from ledger.memory import peak_rss_mb; "
+             "print(peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    parent = ("import subprocess, sys; held = bytearray(300 << 20)\n"
+              "for i in range(0, len(held), 4096): held[i] = 1\n"
+              f"print(subprocess.run([sys.executable, '-c', {child!r}], capture_output=True, "
+              "text=True, check=True).stdout)")
+    done = subprocess.run([sys.executable, "-c", parent], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    own, ru_maxrss = map(float, done.stdout.split())
+    assert own < 100, (own, ru_maxrss)  # a small child of a 300 MB parent (ru_maxrss: ~390)
