@@ -10,7 +10,6 @@ compared with the replay's, so a lagging node is checked at its own height.
 from __future__ import annotations
 
 import copy
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from .verify_blocks import CheckedBlock, Tip, check_header, check_records, check
 from .verify_checkpoint import check_given, check_journal, check_reached, load_checkpoint
 from .verify_rows import ExpectedRows
 from .verify_sigs import SignatureChecker
+from .verify_sqlite import STORE_ERRORS
 from .verify_state import (
     LEDGER_TABLES,
     check_evidence,
@@ -69,7 +69,7 @@ class Run:
         started = time.perf_counter()
         try:
             self._run()
-        except sqlite3.DatabaseError as exc:
+        except STORE_ERRORS as exc:
             raise SourceError(f"a store of {self.source.target} cannot be read: {exc}") from exc
         except VerifyFailed as exc:
             first = exc

