@@ -123,8 +123,8 @@ class Application(Protocol):
         ...
 
     def rows(self, table: str) -> Iterable[Values]:
-        """Every row of the ``restore`` table ``table`` in the committed state, in any order
-        (APP-7)."""
+        """Every row of the ``restore`` table ``table`` in the committed state, each once, in
+        any order (APP-7)."""
         ...
 
     def check(self, record: Record) -> str:
