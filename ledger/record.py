@@ -73,13 +73,14 @@ class Record:
 
     @classmethod
     def hashed(cls, body: dict[str, Any], signatures: tuple[bytes, ...], body_bytes: bytes,
-               id_bytes: bytes) -> Record:
+               id_bytes: bytes, id_hex: str | None = None) -> Record:
         """A record whose id the caller computed as ``digest(Domain.RECORD, body_bytes)``
-        (a batch parser hashes a whole block's bodies at once)."""
+        (and ``id_hex``, its hex: a batch parser hashes a whole block's bodies at once)."""
         record = cls.__new__(cls)
-        record.signatures, record.body_bytes = signatures, body_bytes
-        record.id_bytes, record.id, record.verified = id_bytes, id_bytes.hex(), False
-        record._fields(body)
+        record.signatures, record.body_bytes, record.verified = signatures, body_bytes, False
+        record.id_bytes, record.id = id_bytes, id_bytes.hex() if id_hex is None else id_hex
+        record.body = body
+        record.chain, record.type, record.signers, record.seq, record.payload = _FIELDS(body)
         return record
 
     def _fields(self, body: dict[str, Any]) -> None:
