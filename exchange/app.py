@@ -18,6 +18,7 @@ from ledger.record import Record
 from . import governance, offers, points, programs, rates, records, settlement, swap
 from .audit import audit, check_block
 from .auth import any_retired
+from .changes import collect_changes
 from .codes import KEY_RETIRED, TYPE_UNKNOWN
 from .env import Env
 from .errors import invariant
@@ -27,7 +28,7 @@ from .model import ACTIVE, CURRENT, MEMBER, REGULATOR, KeyBinding, Member
 from .rates import activate_rates, prune_pending
 from .schema import Spec
 from .state import State
-from .tables import SPECS, collect_changes, restore_state, state_rows
+from .tables import SPECS, restore_state, state_rows
 
 Handler = Callable[[State, Env, Record, bool], str]
 

@@ -26,7 +26,7 @@ def check_block(s: State, balance_delta: dict[str, int]) -> None:
     """Raise InvariantViolation when the block's overlay breaks a conservation rule.
 
     ``balance_delta`` is the net change of all balances per program, as computed (with the
-    per-holding checks) by :func:`exchange.tables.collect_changes`.
+    per-holding checks) by :func:`exchange.changes.collect_changes`.
     """
     supply_delta: dict[str, int] = {}
     for code, new in s.programs.work.items():

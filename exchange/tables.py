@@ -1,25 +1,23 @@
 """The derived SQLite tables: their specs, rows from the state, and the state from rows.
 
-``collect_changes`` turns a block's overlay into :class:`Change` rows (table by table, keys
-sorted); ``restore_state`` rebuilds the committed state from the stored rows of every
-``restore`` table, so a restarted node continues exactly where it stopped.
+``state_rows`` gives a restore table's rows in the committed state (APP-7);
+``restore_state`` rebuilds the committed state from the stored rows of every ``restore``
+table, so a restarted node continues exactly where it stopped. A block's changes to these
+rows come from :mod:`exchange.changes`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from ledger.application import Change, Row, TableSpec, Values, new_change
+from ledger.application import Row, TableSpec, Values
 
 from .env import EVENTS, HISTORY, SWAPS
-from .errors import InvariantViolation
 from .model import (
     Flow,
     KeyBinding,
-    Lot,
     Member,
     Merchant,
     Obligation,
@@ -29,7 +27,7 @@ from .model import (
     Promotion,
     RateVersion,
 )
-from .state import State, Table
+from .state import State
 
 S, N = str, int
 BALANCES, LOTS = "x_balances", "x_lots"
@@ -127,7 +125,7 @@ ToRow = Callable[[Any, Any], Row]
 FromRow = Callable[[Row], tuple[Any, Any]]
 
 # table attribute -> (SQL table, row of (key, value), (key, value) of row)
-_PLAIN: tuple[tuple[str, str, ToRow, FromRow], ...] = (
+PLAIN: tuple[tuple[str, str, ToRow, FromRow], ...] = (
     ("params", "x_params", lambda k, v: {"name": k, "value": v},
      lambda r: (r["name"], r["value"])),
     ("regulator", "x_regulator", lambda k, v: {"id": k, "name": v[0], "pubkey": v[1]},
@@ -169,67 +167,10 @@ _PLAIN: tuple[tuple[str, str, ToRow, FromRow], ...] = (
 )
 
 
-def _key(key: Any) -> tuple[Any, ...]:
-    return key if isinstance(key, tuple) else (key,)
-
-
-def collect_changes(s: State, balance_delta: dict[str, int] | None = None,
-                    appended: Mapping[str, list[Change]] | None = None) -> list[Change]:
-    """Every row the block's overlay sets or deletes, and the block's ``appended`` rows
-    (history, swaps, events: each list in key order), ordered by table, then key: the
-    order of :func:`ledger.application.ordered_changes`, so sorting them is one pass.
-
-    When ``balance_delta`` is given it receives, per program, the net change of all balances
-    (for the conservation check), and every changed holding is checked on the way.
-    """
-    tables: dict[str, list[Change]] = {name: rows for name, rows in (appended or {}).items()
-                                       if rows}
-    for attr, name, to_row, _ in _PLAIN:
-        table: Table[Any, Any] = getattr(s, attr)
-        values = VALUES_OF[name]
-        rows = [Change(name, _key(key), None if new is None else values(to_row(key, new)))
-                for key, _, new in table.changed()]
-        if rows:
-            tables[name] = rows
-    _promotion_changes(s, tables)
-    _offer_changes(s, tables)
-    _holding_changes(s, tables, {} if balance_delta is None else balance_delta)
-    return list(chain.from_iterable(tables[name] for name in sorted(tables)))
-
-
-def _promotion_changes(s: State, tables: dict[str, list[Change]]) -> None:
-    changes: list[Change] = []
-    for (program, source), old, new in s.promotions.changed():
-        before = {p.start_ms: p for p in old or ()}
-        after = {p.start_ms: p for p in new or ()}
-        for start in sorted(before.keys() | after.keys()):
-            promo = after.get(start)
-            if promo == before.get(start):
-                continue
-            changes.append(Change("x_promotions", (program, source, start), None if promo is None
-                                  else VALUES_OF["x_promotions"](
-                                      _promotion_row(program, source, promo))))
-    if changes:
-        tables["x_promotions"] = changes
-
-
-def _promotion_row(program: str, source: str, p: Promotion) -> Row:
+def promotion_row(program: str, source: str, p: Promotion) -> Row:
+    """The stored row of a promotion."""
     return {"program": program, "source": source, "start_ms": p.start_ms, "end_ms": p.end_ms,
             "bonus_bp": p.bonus_bp, "height": p.height, "record": p.record}
-
-
-def _offer_changes(s: State, tables: dict[str, list[Change]]) -> None:
-    changes: list[Change] = []
-    for program, old, new in s.offers.changed():
-        before = {o.id: o for o in old or ()}
-        after = {o.id: o for o in new or ()}
-        for offer in sorted(before.keys() | after.keys()):
-            found = after.get(offer)
-            if found != before.get(offer):
-                changes.append(Change("x_offers", (program, offer), None if found is None
-                                      else VALUES_OF["x_offers"](offer_row(program, found))))
-    if changes:
-        tables["x_offers"] = changes
 
 
 def offer_row(program: str, o: Offer) -> Row:
@@ -239,76 +180,10 @@ def offer_row(program: str, o: Offer) -> Row:
             "height": o.height, "record": o.record}
 
 
-def _holding_changes(s: State, tables: dict[str, list[Change]], delta: dict[str, int]) -> None:
-    """x_balances rows (account, program, balance) and x_lots rows (account, program,
-    expires_ms, amount) of every holding the block changed, each list in key order."""
-    balances: list[Change] = []
-    lots: list[Change] = []
-    append = balances.append
-    for key, old, new in s.holdings.changed():
-        account, program = key
-        held, after = (0, ()) if new is None else new
-        held_before, before = (0, ()) if old is None else old
-        if new is None:
-            append(new_change((BALANCES, key, None)))
-        else:
-            if held <= 0:
-                raise InvariantViolation(f"holding {key} is not positive")
-            if old is None or held != held_before:
-                append(new_change((BALANCES, key, (account, program, held))))
-        delta[program] = delta.get(program, 0) + held - held_before
-        if before != after:
-            _lot_changes(account, program, before, after, held, lots)
-    if balances:
-        tables[BALANCES] = balances
-    if lots:
-        tables[LOTS] = lots
-
-
-def _lot_changes(account: str, program: str, before: tuple[Lot, ...], after: tuple[Lot, ...],
-                 held: int, out: list[Change]) -> None:
-    """Rows for the lots that differ between two expiry-sorted lot lists, in expiry order.
-
-    A holding has up to one lot per day of its program's expiry period, and a record changes
-    the newest lots (earning) or the oldest (spending): a long common prefix or suffix is
-    dropped by one tuple comparison (in C) before the merge walk. ``after`` must sum to
-    ``held``.
-    """
-    if after and sum(map(_amount, after)) != held:
-        raise InvariantViolation(f"lots of {(account, program)} do not sum to its balance")
-    count_before, count_after = len(before), len(after)
-    if count_before > 2 and count_after > 2:
-        same = min(count_before, count_after) - 1
-        if before[:same] == after[:same]:
-            before, after = before[same:], after[same:]
-        elif before[count_before - same:] == after[count_after - same:]:
-            before, after = before[:count_before - same], after[:count_after - same]
-        count_before, count_after = len(before), len(after)
-    append = out.append
-    i = j = 0
-    while i < count_before or j < count_after:
-        if j == count_after or (i < count_before and before[i][0] < after[j][0]):
-            append(new_change((LOTS, (account, program, before[i][0]), None)))
-            i += 1
-            continue
-        expires_ms, amount = after[j]
-        same_time = i < count_before and before[i][0] == expires_ms
-        if not same_time or before[i][1] != amount:
-            if amount <= 0:
-                raise InvariantViolation(f"lot of {account[:12]}/{program} is not positive")
-            append(new_change((LOTS, (account, program, expires_ms),
-                               (account, program, expires_ms, amount))))
-        i += same_time
-        j += 1
-
-
-_amount = itemgetter(1)
-
-
 def state_rows(s: State, name: str) -> list[Values]:
     """Every row of the restore table ``name`` in the committed state (APP-7): the same
     builders as :func:`collect_changes`, over every committed value."""
-    for attr, table, to_row, _ in _PLAIN:
+    for attr, table, to_row, _ in PLAIN:
         if table == name:
             values = VALUES_OF[name]
             return [values(to_row(key, value)) for key, value in getattr(s, attr).base.items()]
@@ -320,7 +195,7 @@ def state_rows(s: State, name: str) -> list[Values]:
                 for (account, program), (_, lots) in s.holdings.base.items()
                 for expires_ms, amount in lots]
     if name == "x_promotions":
-        return [VALUES_OF[name](_promotion_row(program, source, p))
+        return [VALUES_OF[name](promotion_row(program, source, p))
                 for (program, source), promos in s.promotions.base.items() for p in promos]
     if name == "x_offers":
         return [VALUES_OF[name](offer_row(program, o))
@@ -333,7 +208,7 @@ def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
     s.discard()
     for table in s.tables():
         table.base.clear()
-    for attr, name, _, from_row in _PLAIN:
+    for attr, name, _, from_row in PLAIN:
         base = getattr(s, attr).base
         columns = tuple(SPEC_BY_NAME[name].columns)
         for row in rows.get(name, ()):
