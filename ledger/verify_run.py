@@ -265,11 +265,17 @@ class Run:
                 for row in rows.pop(h, ())]
 
     def _invariants(self, h: int, node: str, force: bool = False) -> None:
+        """After block ``h``: the application's per-block invariants, and its whole-state
+        audit when due (``force``: at a node's head, the audit alone)."""
         problems: list[str] = []
         check = getattr(self.app, "invariants", None)
-        if check is not None:
+        if force:
+            pass
+        elif check is not None:
             problems += check()
             self.report.invariants_checked += 1
+        elif getattr(self.app, "invariants_in_execute", False):
+            self.report.invariants_checked += 1  # execute checked them (or raised)
         audit = getattr(self.app, "audit", None)
         now = time.perf_counter()
         if audit is not None and (force or now >= self._audit_due):

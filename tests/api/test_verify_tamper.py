@@ -326,6 +326,8 @@ def test_the_command_exits_0_valid_and_1_invalid(data: Path, tmp_path: Path) -> 
     summary = json.loads(result.stdout)
     assert summary["valid"] and summary["failure"] is None
     assert summary["programs"] == 7 and summary["blocks"] == summary["height"] > 20
+    # every block's invariants (checked as it executes), and the whole-state audits
+    assert summary["invariants_checked"] > summary["blocks_replayed"] == summary["height"]
     assert json.loads(saved.read_text())["tree_size"] == summary["height"]
     assert cli(str(data), "--checkpoint", str(saved)).exit_code == 0
     with sqlite3.connect(data / "node-2.sqlite") as conn:
