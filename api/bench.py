@@ -44,6 +44,11 @@ class Figures:
         self.notes[key] = note
 
 
+def bench_keys(count: int) -> list[SigningKey]:
+    """``count`` signing keys, the same in every run (seeded by their number)."""
+    return [SigningKey.from_seed(n.to_bytes(4, "big") * 8) for n in range(count)]
+
+
 #: Distinct signatures the limit is measured over, and the keys that made them.
 limit_signatures, limit_keys = 2048, 512
 _samples: list[tuple[bytes, bytes, bytes]] = []
@@ -55,7 +60,7 @@ def limit_samples() -> list[tuple[bytes, bytes, bytes]]:
     predictors learn its path through the scalar multiplications: measured 3-4% faster than
     distinct signatures (median of eight alternations), a limit no real workload reaches."""
     if not _samples:
-        keys = [SigningKey.from_seed(n.to_bytes(4, "big") * 8) for n in range(limit_keys)]
+        keys = bench_keys(limit_keys)
         for n in range(limit_signatures):
             key, message = keys[n % limit_keys], n.to_bytes(32, "big")
             _samples.append((key.public, key.sign(message), message))
@@ -121,7 +126,7 @@ def verify_beside_limit(path: Path, progress: Progress) -> tuple[float, float, f
 
 def signed_counter_wires(chain: str, count: int, signers: int = 200) -> list[bytes]:
     """``count`` signed counter records from ``signers`` keys, as wire bytes."""
-    keys = [SigningKey.from_seed(i.to_bytes(4, "big") * 8) for i in range(signers)]
+    keys = bench_keys(signers)
     out = []
     for i in range(count):
         key = keys[i % signers]

@@ -222,12 +222,11 @@ def _print(report: Report, summary: dict[str, Any]) -> None:
 def build_counter_chain(path: Path, records: int, signers: int = 200) -> None:
     """A one-validator counter chain of ``records`` records in a new data dir (for the bench),
     signed and ingested a block at a time so memory stays flat."""
-    from ledger.keys import SigningKey
     from ledger.record import make_body, sign_body
 
-    from .bench import single_validator
+    from .bench import bench_keys, single_validator
 
-    keys = [SigningKey.from_seed(i.to_bytes(4, "big") * 8) for i in range(signers)]
+    keys = bench_keys(signers)
     consortium = single_validator(path, "bench-verify", app_factory("counter"))
     consortium.genesis.save(path / "genesis.json")
     block_max = consortium.genesis.params.block_records_max

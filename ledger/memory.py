@@ -14,7 +14,6 @@ it is only returned at exit: for one run of a command, not for a long-lived serv
 
 from __future__ import annotations
 
-import ctypes
 import logging
 from pathlib import Path
 
@@ -33,12 +32,16 @@ mmap_threshold_bytes = 32 << 20
 def keep_freed_memory() -> bool:
     """Tune glibc's malloc for a batch run (see the module doc). Returns False, and changes
     nothing, where the C library is not glibc (macOS, musl: their allocators differ)."""
+    import ctypes  # here: every process that imports this module does not need it
+
     try:
-        mallopt = ctypes.CDLL(None).mallopt
-        gnu = ctypes.CDLL(None).gnu_get_libc_version
-    except (OSError, AttributeError):
+        libc = ctypes.CDLL(None)
+    except OSError:
         return False
-    del gnu  # present only in glibc: musl's mallopt exists but does nothing
+    # gnu_get_libc_version: glibc only (musl has a mallopt that does nothing)
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return False
+    mallopt = libc.mallopt
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     done = all(mallopt(param, value) == 1 for param, value in (
         (_M_TRIM_THRESHOLD, trim_threshold_bytes), (_M_TOP_PAD, top_pad_bytes),

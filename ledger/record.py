@@ -79,8 +79,7 @@ class Record:
         record = cls.__new__(cls)
         record.signatures, record.body_bytes, record.verified = signatures, body_bytes, False
         record.id_bytes, record.id = id_bytes, id_bytes.hex() if id_hex is None else id_hex
-        record.body = body
-        record.chain, record.type, record.signers, record.seq, record.payload = _FIELDS(body)
+        record._fields(body)
         return record
 
     def _fields(self, body: dict[str, Any]) -> None:

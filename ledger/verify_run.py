@@ -269,12 +269,10 @@ class Run:
         audit when due (``force``: at a node's head, the audit alone)."""
         problems: list[str] = []
         check = getattr(self.app, "invariants", None)
-        if force:
-            pass
-        elif check is not None:
+        if not force and check is not None:
             problems += check()
             self.report.invariants_checked += 1
-        elif getattr(self.app, "invariants_in_execute", False):
+        elif not force and getattr(self.app, "invariants_in_execute", False):
             self.report.invariants_checked += 1  # execute checked them (or raised)
         audit = getattr(self.app, "audit", None)
         now = time.perf_counter()

@@ -267,12 +267,16 @@ class SignatureChecker:
 
     def _collect(self) -> Failure | None:
         batch, future = self._inflight.popleft()
+        return _judge(batch, self._answer(batch, future))
+
+    def _answer(self, batch: _Batch, future: Future[list[int]]) -> list[int]:
+        """The failing indexes a worker found in ``batch``, or, when the worker died with
+        it, those found checking it here."""
         try:
-            bad = future.result()
-        except RuntimeError as exc:  # the worker died with the batch: check it here
+            return future.result()
+        except RuntimeError as exc:
             log.warning("%s; checking its signatures in process", exc)
-            bad = verify_packed(bytes(batch.packed))
-        return _judge(batch, bad)
+            return self._verify_here(bytes(batch.packed))
 
     def finish(self) -> Failure | None:
         """Verify everything collected so far; the first failure, in height order (the
@@ -292,13 +296,8 @@ class SignatureChecker:
     def _piece_result(self, piece: _Batch) -> list[int]:
         result = piece.result
         if isinstance(result, Future):
-            try:
-                return result.result()
-            except RuntimeError as exc:  # the worker died with the piece: check it here
-                log.warning("%s; checking its signatures in process", exc)
-        elif result is not None:
-            return result
-        return self._verify_here(bytes(piece.packed))
+            return self._answer(piece, result)
+        return self._verify_here(bytes(piece.packed)) if result is None else result
 
     def close(self) -> None:
         """Stop the workers (at once: results still in flight are not needed)."""
