@@ -16,12 +16,14 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ledger.application import Application
 from ledger.clock import Clock, SystemClock
 from ledger.consortium import Consortium, Outcome
 from ledger.errors import ConsensusError, LedgerError
 from ledger.journal import PendingJournal
+from ledger.limits import stall_block_intervals, stall_ms_min
 from ledger.node import Replica
 from ledger.record import Record
 from ledger.sigpool import SignaturePool
@@ -40,6 +42,7 @@ class Metrics:
     records_rejected: int = 0
     blocks_committed: int = 0
     rounds_failed: int = 0
+    producer_errors: int = 0
     request_count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     request_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
 
@@ -65,6 +68,12 @@ class Node:
         self.admission = Admission(self.signatures, self.submit_many)
         self.metrics = Metrics()
         self.started_s = time.time()
+        self.clock = self.consortium.clock
+        params = genesis.params
+        #: Records may wait this long for the head to advance before the node is ``stalled``.
+        self.stall_after_ms = max(stall_block_intervals * params.block_interval_ms,
+                                  stall_ms_min)
+        self._owed_since_ms = self.clock.now_ms()  # the head owes progress since then
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Outcome]]]]
         self._waiters = defaultdict(list)
         self._waiters_lock = threading.Lock()
@@ -84,12 +93,14 @@ class Node:
     # -- writes ----------------------------------------------------------------------------
 
     def submit(self, record: Record) -> None:
+        idle = not len(self.consortium.mempool)
         self.consortium.submit(record)
-        self._nudge()
+        self._nudge(idle)
 
     def submit_many(self, records: Sequence[Record]) -> list[LedgerError | None]:
+        idle = not len(self.consortium.mempool)
         results = self.consortium.submit_many(records)
-        self._nudge()
+        self._nudge(idle)
         return results
 
     async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]:
@@ -97,9 +108,27 @@ class Node:
         with whatever else arrives meanwhile (one journal write per group)."""
         return await self.admission.submit(records)
 
-    def _nudge(self) -> None:
+    def _nudge(self, idle: bool) -> None:
+        if idle:  # the first record waiting: the head owes progress from now on
+            self._owed_since_ms = self.clock.now_ms()
         if len(self.consortium.mempool) >= self.genesis.params.block_records_max:
             self._wake.set()
+
+    def waiting_ms(self) -> int:
+        """How long records have waited without the head advancing (0 when none wait)."""
+        if not len(self.consortium.mempool):
+            return 0
+        return max(0, self.clock.now_ms() - self._owed_since_ms)
+
+    def stalled(self) -> bool:
+        """True when records have waited ``stall_after_ms`` without the head advancing."""
+        return self.waiting_ms() > self.stall_after_ms
+
+    def health(self) -> dict[str, Any]:
+        """``ok``, or ``stalled`` (see :meth:`stalled`), with the figures behind it."""
+        waiting_ms = self.waiting_ms()
+        return {"status": "stalled" if waiting_ms > self.stall_after_ms else "ok",
+                "waiting_ms": waiting_ms, "stall_after_ms": self.stall_after_ms}
 
     async def wait(self, record_ids: Sequence[str], timeout_s: float) -> dict[str, Outcome]:
         """Wait until every record is decided (committed or rejected), or the timeout."""
@@ -147,6 +176,7 @@ class Node:
         self._resolve(decided)
         if block is None:
             return False
+        self._owed_since_ms = self.clock.now_ms()
         self.metrics.blocks_committed += 1
         self.metrics.records_committed += len(block.records)
         self.metrics.records_rejected += len(decided) - len(block.records)
@@ -172,6 +202,7 @@ class Node:
                     if len(self.consortium.mempool) < block_max:
                         break  # let the next block fill for an interval
             except Exception:  # never let the producer die silently
+                self.metrics.producer_errors += 1
                 log.exception("block producer error")
                 time.sleep(1.0)
 

@@ -116,8 +116,9 @@ def price_swap(s: State, now_ms: int, day: int, holder: str | None, give: Progra
     if get.supply + out > get.cap:
         return CAP_EXCEEDED
     value_minted = base * unit_value(get.rate)
-    if get.issued + get.swapped_in + out > counter_max or _owing_overflows(
-            s, give.issuer, get.issuer, value_minted):
+    if (get.issued + get.swapped_in + out > counter_max
+            or _flow_overflows(s, give.code, get.code, value_minted)
+            or _owing_overflows(s, give.issuer, get.issuer, value_minted)):
         return COUNTER_LIMIT_REACHED
     return SwapPlan(give, get, taken, base, bonus, promotion, taken * unit_value(give.rate),
                     value_minted)
@@ -164,6 +165,14 @@ def inbound_today(s: State, program: str, day: int) -> int:
     """Points of ``program`` minted by swaps in on day number ``day`` (bonus included)."""
     found = s.inbound.get(program)
     return found[1] if found is not None and found[0] == day else 0
+
+
+def _flow_overflows(s: State, give: str, get: str, value: int) -> bool:
+    """True when the pair's lifetime value (µ¥) would pass ``counter_max``. Its point counts
+    are held by the programs' own (given <= give's swapped_out, received <= get's swapped_in,
+    swaps <= given), but value is in µ¥ and grows on every swap, within one issuer too."""
+    flow = s.flows.get((give, get))
+    return flow is not None and flow.value + value > counter_max
 
 
 def _owing_overflows(s: State, debtor: str, creditor: str, value: int) -> bool:

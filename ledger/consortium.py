@@ -7,6 +7,10 @@ are committed on every replica that validated it. With more than f = floor((n-1)
 validators unreachable no block commits and no replica changes. A replica that missed blocks
 fetches them from a peer and checks each like a proposal before committing it.
 
+No record can stop the chain: a proposer leaves out (and rejects) a record that makes its
+block fail to execute or encode; a validator that cannot execute a block withholds its vote;
+a replica that cannot follow the certified chain stays behind. Each is logged and counted.
+
 Faults for tests: :meth:`stop`/:meth:`start` (a restart reopens the store from disk),
 :meth:`drop` (messages between two replicas are lost), :attr:`Replica.byzantine` (the
 replica signs a header with another state; its vote is kept as evidence).
@@ -14,6 +18,7 @@ replica signs a header with another state; its vote is kept as evidence).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -25,7 +30,14 @@ from .block import Block, Header
 from .certificate import CommitCertificate, Vote, quorum
 from .checkpoint import SignedCheckpoint
 from .clock import Clock, SystemClock
-from .errors import ConsensusError, DuplicateRecord, LedgerError, RecordRejected, StaleSequence
+from .errors import (
+    ConsensusError,
+    DuplicateRecord,
+    LedgerError,
+    RecordRejected,
+    RecordUnprocessable,
+    StaleSequence,
+)
 from .genesis import Genesis
 from .journal import PendingJournal
 from .keys import SigningKey
@@ -35,6 +47,7 @@ from .node import Replica
 from .record import Record, parse_record
 
 _OUTCOMES_MAX = 1_000_000
+log = logging.getLogger("jifentong.ledger")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,9 @@ class Consortium:
         self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._outcomes_lock = threading.Lock()
         self.last_decided: list[Outcome] = []  # outcomes decided by the latest round
+        #: Records the proposer left out because a block with them failed to execute or
+        #: encode; votes a validator withheld; catch-ups a replica could not finish.
+        self.unprocessable = self.votes_withheld = self.catch_up_failures = 0
         self.journal = journal
         if journal is not None:
             self._replay_journal(journal)
@@ -190,8 +206,17 @@ class Consortium:
                         break
                     _, peer = max(peers, key=lambda jp: jp[1].height)
                     stop = min(peer.height, replica.height + blocks_per_fetch_max)
-                    for height in range(replica.height + 1, stop + 1):
-                        replica.apply_certified(*peer.store.certified_block(height))
+                    try:
+                        for height in range(replica.height + 1, stop + 1):
+                            replica.apply_certified(*peer.store.certified_block(height))
+                    except LedgerError as exc:
+                        # This replica cannot follow the certified chain (its application
+                        # fails on a block the quorum executed): it stays behind, the rest go on.
+                        replica.discard()
+                        self.catch_up_failures += 1
+                        log.warning("%s cannot catch up past height %d: %s", replica.name,
+                                    replica.height, exc)
+                        break
 
     def produce_block(self) -> Block | None:
         """Run one round; returns the committed block, or None when the mempool is empty.
@@ -237,6 +262,7 @@ class Consortium:
         proposal = proposer.propose(candidates, self.clock.now_ms())
         for record_id, code in proposal.rejected.items():
             self._decide(Outcome(record_id, code=code))
+            self.unprocessable += code == RecordUnprocessable.code
         block = proposal.block
         votes, checkpoint_votes, evidence, validated = [], [], [], []
         for info in validators:
@@ -246,8 +272,10 @@ class Consortium:
                 continue
             try:
                 voter.validate(block)
-            except (ConsensusError, RecordRejected):
+            except (ConsensusError, RecordRejected) as exc:
                 voter.discard()
+                self.votes_withheld += 1
+                log.warning("%s did not sign block %d: %s", voter.name, height, exc)
                 continue
             validated.append((j, voter))
             vote, cp_vote, signed = voter.sign(block)

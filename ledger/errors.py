@@ -11,7 +11,8 @@ to HTTP problems; nothing in ``ledger/`` knows about HTTP.
     │   ├── BadSignature         a signature does not verify
     │   ├── StaleSequence        sequence number not above the signer's last
     │   ├── DuplicateRecord      this record id is already known
-    │   └── ApplicationRejected  the application's ``check`` refused it (code from the app)
+    │   ├── ApplicationRejected  the application's ``check`` refused it (code from the app)
+    │   └── RecordUnprocessable  a block with it could not be executed or encoded: left out
     ├── Backpressure             the mempool is full: retry later
     ├── ProofError               a Merkle proof does not verify
     │   ├── RootMismatch         the proof leads to another root
@@ -94,6 +95,13 @@ class ApplicationRejected(RecordRejected):
 
     def __init__(self, code: str, message: str | None = None) -> None:
         super().__init__(message or code.replace("_", " "), code=code)
+
+
+class RecordUnprocessable(RecordRejected):
+    """Executing or encoding a block with this record failed (an application bug, a value
+    past the canonical range), so the proposer left it out and rejected it for good."""
+
+    code = "record_unprocessable"
 
 
 class Backpressure(LedgerError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,14 @@ from .application import OK, Application, BlockContext, Execution, ValidatorInfo
 from .block import Block, Header, records_root
 from .certificate import CommitCertificate, Vote, verify_certificate
 from .checkpoint import Checkpoint, SignedCheckpoint
-from .errors import ApplicationRejected, ConsensusError, StaleSequence, StoreError, WrongChain
+from .errors import (
+    ApplicationRejected,
+    ConsensusError,
+    RecordUnprocessable,
+    StaleSequence,
+    StoreError,
+    WrongChain,
+)
 from .genesis import Genesis, validator_set_hash
 from .keys import SigningKey
 from .limits import block_time_step_ms_max
@@ -28,6 +36,9 @@ from .record import Record
 from .store import Store
 
 SEQUENCE_REPLAYED = StaleSequence.code
+#: The ConsensusError code of a block this replica's application cannot execute or encode.
+BLOCK_UNEXECUTABLE = "block_unexecutable"
+log = logging.getLogger("jifentong.ledger")
 
 
 @dataclass(slots=True)
@@ -123,13 +134,27 @@ class Replica:
     # -- proposing and validating ------------------------------------------------------------
 
     def propose(self, candidates: Sequence[Record], now_ms: int) -> Proposal:
-        """Execute ``candidates`` (already checked) and build a block of those accepted."""
+        """Execute ``candidates`` (already checked) and build a block of those accepted.
+
+        No single record can stop the chain: when executing or encoding the candidates
+        fails, the record that makes a prefix of them fail is found by bisection, rejected
+        (``record_unprocessable``) and left out, and the rest are tried again.
+        """
         self.discard()
         accepted, rejected = self._seq_filter(candidates)
         time_ms = max(now_ms, self.time_ms + 1)
         ctx = BlockContext(self.chain, self.height + 1, time_ms)
-        execution = self.app.execute(ctx, accepted)
-        while any(code != OK for code in execution.codes):
+        while True:
+            result = self._execute(ctx, accepted)
+            if isinstance(result, Exception):
+                culprit = accepted.pop(self._first_failing(ctx, accepted))
+                log.warning("%s: record %s left out of block %d: %r", self.name, culprit.id,
+                            ctx.height, result)
+                rejected[culprit.id] = RecordUnprocessable.code
+                continue
+            execution, state = result
+            if all(code == OK for code in execution.codes):
+                break
             # Execute exactly the records that go into the block, so that no effect (a row
             # numbered by position, say) depends on a record left out. Terminates: each
             # pass removes at least one record.
@@ -141,18 +166,45 @@ class Replica:
                     rejected[record.id] = code
             accepted = kept
             self.app.discard()
-            execution = self.app.execute(ctx, accepted)
         header = Header(
             chain=self.chain, height=self.height + 1, prev=self.head_hash.hex(), time_ms=time_ms,
             records=len(accepted), total=self.total + len(accepted),
-            root=records_root(accepted).hex(),
-            state=next_state(self.state, execution.changes).hex(),
+            root=records_root(accepted).hex(), state=state.hex(),
             validators=validator_set_hash(self.validators).hex(),
             proposer=self.key.public_hex if self.key else "",
         )
         block = Block(header, tuple(accepted))
         self._pending = _Pending(block, execution, self._new_seqs(accepted))
         return Proposal(block, rejected)
+
+    def _execute(self, ctx: BlockContext,
+                 records: Sequence[Record]) -> tuple[Execution, bytes] | Exception:
+        """The execution of ``records`` and the state commitment after it, or the exception
+        that executing or encoding raised (the working state is then discarded)."""
+        try:
+            execution = self.app.execute(ctx, records)
+            return execution, next_state(self.state, execution.changes)
+        except Exception as exc:  # any failure, so that one record cannot halt the chain
+            self.app.discard()
+            return exc
+
+    def _first_failing(self, ctx: BlockContext, records: list[Record]) -> int:
+        """The index ``i`` such that ``records[:i]`` executes and ``records[:i + 1]`` fails,
+        given that all of ``records`` fails: a bisection over prefixes (about log2(n)
+        executions). Raises ConsensusError when even an empty block fails."""
+        if isinstance(failed := self._execute(ctx, []), Exception):
+            raise ConsensusError(f"block {ctx.height}: the application cannot execute even an "
+                                 f"empty block: {failed!r}", code=BLOCK_UNEXECUTABLE)
+        self.app.discard()
+        good, bad = 0, len(records)  # records[:good] executes, records[:bad] fails
+        while bad - good > 1:
+            middle = (good + bad) // 2
+            if isinstance(self._execute(ctx, records[:middle]), Exception):
+                bad = middle
+            else:
+                self.app.discard()
+                good = middle
+        return bad - 1
 
     def validate(self, block: Block) -> None:
         """Re-execute a proposed block; raise ConsensusError unless the result matches."""
@@ -185,9 +237,13 @@ class Replica:
                 raise ConsensusError(f"block {h.height} holds a record of another chain",
                                      code="block_invalid")
             record.verify_signatures()
-        execution = self.app.execute(BlockContext(self.chain, h.height, h.time_ms), block.records)
+        result = self._execute(BlockContext(self.chain, h.height, h.time_ms), block.records)
+        if isinstance(result, Exception):
+            raise ConsensusError(f"block {h.height} cannot be executed here: {result!r}",
+                                 code=BLOCK_UNEXECUTABLE)
+        execution, after = result
         bad = [(r.id, c) for r, c in zip(block.records, execution.codes, strict=True) if c != OK]
-        state = next_state(self.state, execution.changes).hex()
+        state = after.hex()
         if bad or state != h.state:
             self.app.discard()
             why = f"record {bad[0][0]} rejected: {bad[0][1]}" if bad else "state commitment differs"

@@ -28,7 +28,7 @@ def genesis(node: NodeDep) -> dict[str, Any]:
     return {"hash": node.genesis.hash.hex(), "genesis": node.genesis.to_json()}
 
 
-@router.get("/status", summary="Chain head, mempool depth and validators")
+@router.get("/status", summary="Chain head, mempool depth, health and validators")
 def status(node: NodeDep) -> dict[str, Any]:
     replica = node.replica
     consortium = node.consortium
@@ -42,7 +42,8 @@ def status(node: NodeDep) -> dict[str, Any]:
     return {"chain": replica.chain, "height": replica.height,
             "head": replica.head_hash.hex(), "time": replica.time_ms,
             "records": replica.total, "state": replica.state.hex(),
-            "mempool": len(consortium.mempool), "validators": validators}
+            "mempool": len(consortium.mempool), "health": node.health(),
+            "validators": validators}
 
 
 def _block_json(node: Node, row: tuple[Any, ...], with_records: bool) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ..deps import get_node
 from ..runtime import Node
@@ -13,17 +13,19 @@ from ..runtime import Node
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness and chain head")
-def healthz(node: Annotated[Node, Depends(get_node)]) -> dict[str, Any]:
+@router.get("/healthz", summary="Liveness and chain head (503 when the chain is stalled)",
+            responses={503: {"description": "records wait and the head has not advanced"}})
+def healthz(node: Annotated[Node, Depends(get_node)]) -> JSONResponse:
     replica = node.replica
     live = len(node.consortium.live)
-    return {"status": "ok", "height": replica.height, "replicas_up": live,
+    body = {**node.health(), "height": replica.height, "replicas_up": live,
             "replicas": len(node.consortium.replicas), "mempool": len(node.consortium.mempool)}
+    return JSONResponse(body, status_code=503 if body["status"] == "stalled" else 200)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
 def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
-    m, replica = node.metrics, node.replica
+    m, replica, consortium = node.metrics, node.replica, node.consortium
     lines = [
         "# HELP jifentong_records_committed_total Records committed since start.",
         "# TYPE jifentong_records_committed_total counter",
@@ -35,6 +37,23 @@ def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
         f"jifentong_blocks_committed_total {m.blocks_committed}",
         "# TYPE jifentong_rounds_failed_total counter",
         f"jifentong_rounds_failed_total {m.rounds_failed}",
+        "# HELP jifentong_producer_errors_total Unexpected errors of the block producer.",
+        "# TYPE jifentong_producer_errors_total counter",
+        f"jifentong_producer_errors_total {m.producer_errors}",
+        "# HELP jifentong_records_unprocessable_total Records left out of a block because it "
+        "failed to execute or encode with them (rejected record_unprocessable).",
+        "# TYPE jifentong_records_unprocessable_total counter",
+        f"jifentong_records_unprocessable_total {consortium.unprocessable}",
+        "# HELP jifentong_votes_withheld_total Proposed blocks a validator could not execute "
+        "or match, so did not sign.",
+        "# TYPE jifentong_votes_withheld_total counter",
+        f"jifentong_votes_withheld_total {consortium.votes_withheld}",
+        "# HELP jifentong_catch_up_failures_total Catch-ups a replica could not finish.",
+        "# TYPE jifentong_catch_up_failures_total counter",
+        f"jifentong_catch_up_failures_total {consortium.catch_up_failures}",
+        "# HELP jifentong_stalled 1 while records wait and the head has not advanced.",
+        "# TYPE jifentong_stalled gauge",
+        f"jifentong_stalled {int(node.stalled())}",
         "# HELP jifentong_block_height Height of the chain head.",
         "# TYPE jifentong_block_height gauge",
         f"jifentong_block_height {replica.height}",
