@@ -59,7 +59,7 @@ def genesis_doc(**params: int) -> dict[str, Any]:
 class Chain:
     """A test driver: signs records, executes and commits blocks, keeps a row store."""
 
-    members, regulator = MEMBERS, REGULATOR
+    members, regulator, validators = MEMBERS, REGULATOR, VALIDATORS
     vk, bp, ns, alice, bob = VK, BP, NS, ALICE, BOB
     T0, HOUR, DAY = T0, HOUR, day_ms
 
