@@ -22,6 +22,7 @@ from ledger.consortium import Consortium
 from ledger.counter import CounterApp
 from ledger.genesis import Genesis, LedgerParams
 from ledger.keys import SigningKey, verify
+from ledger.limits import record_ttl_ms_max_default
 from ledger.record import Record, make_body, parse_record, sign_body
 from ledger.sigpool import default_workers
 
@@ -29,6 +30,8 @@ from .datadir import DataDir, create_data_dir
 from .runtime import Node
 
 T0 = 1_767_225_600_000
+#: ``expires`` of the bench's records: its clocks start at T0 and run for seconds at most.
+EXPIRES = T0 + record_ttl_ms_max_default // 2
 Progress = Callable[[str], None]
 
 
@@ -131,7 +134,7 @@ def signed_counter_wires(chain: str, count: int, signers: int = 200) -> list[byt
     for i in range(count):
         key = keys[i % signers]
         body = make_body(chain, "counter.add", [key.public_hex], i // signers + 1,
-                         {"name": f"counter-{i % 64}", "by": 1})
+                         {"name": f"counter-{i % 64}", "by": 1}, expires=EXPIRES)
         out.append(sign_body(body, [key]).wire_bytes())
     return out
 
@@ -281,7 +284,7 @@ def swap_path(records: int, progress: Progress) -> float:
 
     from .workload import SmallAlliance
 
-    alliance = SmallAlliance("bench-swaps", customers=200)
+    alliance = SmallAlliance("bench-swaps", customers=200, expires=EXPIRES)
     progress(f"signing {records} swaps")
     phases = alliance.setup_phases()
     wires = [r.wire_bytes() for r in alliance.swaps(records)]

@@ -31,6 +31,8 @@ CHAIN = "bench-district"
 T0 = 1_767_225_600_000
 DAY_MS = 86_400_000
 BLOCK = 2000
+#: Each record expires this long after the time of the block it is made for.
+EXPIRY_MARGIN_MS = 60_000
 Progress = Callable[[str], None]
 
 
@@ -44,10 +46,14 @@ def _sign_chunk(items: list[tuple[dict[str, Any], list[str]]]) -> list[bytes]:
 
 
 class Generator:
-    """Bodies in commit order, with the signer labels that sign each."""
+    """Bodies in commit order, with the signer labels that sign each.
 
-    def __init__(self, customers: int, seed: int = 1) -> None:
+    Block ``n`` (counted from 1) is cut at ``T0 + n * step_ms``; each body expires
+    :data:`EXPIRY_MARGIN_MS` after the time of the block it is made for."""
+
+    def __init__(self, customers: int, step_ms: int, seed: int = 1) -> None:
         self.rng = random.Random(seed)
+        self.step_ms, self.blocks, self.expires = step_ms, 0, T0
         self.customers = [key(f"customer-{i}").public_hex for i in range(customers)]
         self.seqs: dict[str, int] = {}
         self.held: dict[tuple[int, str], int] = {}
@@ -58,24 +64,38 @@ class Generator:
         self.seqs[public] = self.seqs.get(public, 0) + 1
         return self.seqs[public]
 
+    def block_ms(self, n: int) -> int:
+        """The time of block ``n``."""
+        return T0 + n * self.step_ms
+
+    def _for_block(self, n: int) -> None:
+        self.expires = self.block_ms(n) + EXPIRY_MARGIN_MS
+
     def setup(self) -> list[list[tuple[dict[str, Any], list[str]]]]:
+        """Four phases, one block each."""
         member = key("member").public_hex
         phases: list[list[tuple[dict[str, Any], list[str]]]] = [[], [], [], []]
+        exp = [self.block_ms(self.blocks + n) + EXPIRY_MARGIN_MS for n in (1, 2, 3, 4)]
+        self.blocks += 4
         for m in MERCHANTS:
             k = self.keys[m.program]
             phases[0].append((rec.apply_merchant(CHAIN, k, self.seq(k), m.id, m.name,
-                                                 m.description, m.category, m.area),
+                                                 m.description, m.category, m.area,
+                                                 expires=exp[0]),
                               [f"merchant-{m.id}"]))
-            phases[1].append((rec.admit_merchant(CHAIN, [member], self.seq(member), m.id),
+            phases[1].append((rec.admit_merchant(CHAIN, [member], self.seq(member), m.id,
+                                                 expires=exp[1]),
                               ["member"]))
             cap = 10**12 // 100 * m.rate // 100
             phases[2].append((rec.create_program(CHAIN, k, self.seq(k), m.id, m.program,
                                                  m.program_name, m.rate, 365, cap,
-                                                 m.transferable, daily_in_cap=cap),
+                                                 m.transferable, daily_in_cap=cap,
+                                                 expires=exp[2]),
                               [f"merchant-{m.id}"]))
             phases[3].append((rec.update_program(CHAIN, k, self.seq(k), m.program,
                                                  m.program_name, cap, m.transferable, 1, 1, cap,
-                                                 list(m.accepts)), [f"merchant-{m.id}"]))
+                                                 list(m.accepts), expires=exp[3]),
+                              [f"merchant-{m.id}"]))
         return phases
 
     def traffic(self, count: int) -> list[tuple[dict[str, Any], list[str]]]:
@@ -84,9 +104,11 @@ class Generator:
         out: list[tuple[dict[str, Any], list[str]]] = []
         codes = sorted(self.merchants)
         used: set[int] = set()
+        first = self.blocks + 1
         while len(out) < count:
             if len(out) % BLOCK == 0:
                 used = set()
+                self._for_block(first + len(out) // BLOCK)
             i = self.rng.randrange(len(self.customers))
             if i in used:
                 continue
@@ -98,7 +120,8 @@ class Generator:
                 m = self.merchants[code]
                 amount = self.rng.randint(15, 150) * m.rate * m.earn_percent // 100
                 k = self.keys[code]
-                out.append((rec.issue(CHAIN, k, self.seq(k), code, who, amount, "bench"),
+                out.append((rec.issue(CHAIN, k, self.seq(k), code, who, amount, "bench",
+                                      expires=self.expires),
                             [f"merchant-{m.id}"]))
                 self.held[(i, code)] = self.held.get((i, code), 0) + amount
                 continue
@@ -112,29 +135,33 @@ class Generator:
                     if got > 0:
                         taken = -(-got * self.merchants[code].rate // self.merchants[get].rate)
                         out.append((rec.swap(CHAIN, who, self.seq(who), code, give, get, got,
-                                             1, 1), [f"customer-{i}"]))
+                                             1, 1, expires=self.expires), [f"customer-{i}"]))
                         self.held[(i, code)] = balance - taken
                         self.held[(i, get)] = self.held.get((i, get), 0) + got
                         continue
             if roll < 0.9 or not self.merchants[code].transferable:
                 amount = max(1, balance // 3)
-                out.append((rec.redeem(CHAIN, who, self.seq(who), code, amount, "bench"),
+                out.append((rec.redeem(CHAIN, who, self.seq(who), code, amount, "bench",
+                                       expires=self.expires),
                             [f"customer-{i}"]))
                 self.held[(i, code)] = balance - amount
                 continue
             j = (i + 1 + self.rng.randrange(len(self.customers) - 1)) % len(self.customers)
             if j in used:
                 amount = max(1, balance // 3)
-                out.append((rec.redeem(CHAIN, who, self.seq(who), code, amount, "bench"),
+                out.append((rec.redeem(CHAIN, who, self.seq(who), code, amount, "bench",
+                                       expires=self.expires),
                             [f"customer-{i}"]))
                 self.held[(i, code)] = balance - amount
                 continue
             used.add(j)
             amount = max(1, balance // 4)
-            out.append((rec.transfer(CHAIN, who, self.seq(who), code, self.customers[j], amount),
+            out.append((rec.transfer(CHAIN, who, self.seq(who), code, self.customers[j], amount,
+                                        expires=self.expires),
                         [f"customer-{i}"]))
             self.held[(i, code)] = balance - amount
             self.held[(j, code)] = self.held.get((j, code), 0) + amount
+        self.blocks += -(-count // BLOCK)
         return out
 
 
@@ -149,18 +176,24 @@ def build_chain(path: Path, records: int, progress: Progress, customers: int = 5
                       LedgerParams(BLOCK, 500), section)
     create_data_dir(path, genesis, [validator])
     step = max(1, 30 * DAY_MS * BLOCK // max(records, 1))  # spread over about 30 days
-    consortium = Consortium(path, genesis, [validator], ExchangeApp, ManualClock(T0, step))
-    generator = Generator(customers)
+    clock = ManualClock(T0)
+    consortium = Consortium(path, genesis, [validator], ExchangeApp, clock)
+    generator = Generator(customers, step)
     ctx = multiprocessing.get_context("spawn")
+    height = 0
     try:
         with ctx.Pool(2) as pool:
             for phase in generator.setup():
+                height += 1
+                clock.set(generator.block_ms(height))
                 _commit(consortium, pool.map(_sign_chunk, [phase])[0])
             done = 0
             while done < records:
                 bodies = generator.traffic(min(20 * BLOCK, records - done))
                 chunks = [bodies[i:i + BLOCK] for i in range(0, len(bodies), BLOCK)]
                 for wires in pool.imap(_sign_chunk, chunks):
+                    height += 1
+                    clock.set(generator.block_ms(height))
                     _commit(consortium, wires)
                 done += len(bodies)
                 progress(f"built {done:,} of {records:,} records")

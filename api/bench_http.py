@@ -15,6 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from ledger.limits import record_ttl_ms_max_default
+
+from .client import now_ms
 from .datadir import create_data_dir
 from .workload import SmallAlliance
 
@@ -98,7 +101,8 @@ def _drain(url: str) -> None:
 
 def http_submissions(records: int, progress: Callable[[str], None]) -> tuple[float, float, int]:
     """(single records/s, batched records/s, bytes on disk per record) for ``records``."""
-    alliance = SmallAlliance("bench-http", customers=500)
+    alliance = SmallAlliance("bench-http", customers=500,
+                             expires=now_ms() + record_ttl_ms_max_default // 2)
     progress(f"signing {2 * records} swaps for the HTTP figures")
     setup = alliance.setup_phases()
     singles = alliance.swaps(records)

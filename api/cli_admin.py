@@ -16,6 +16,7 @@ from ledger.application import ValidatorInfo
 from ledger.errors import LedgerError
 from ledger.genesis import Genesis, LedgerParams
 from ledger.keys import SigningKey, is_public_key_hex
+from ledger.limits import record_ttl_ms_max_default
 from ledger.record import Record, record_from_wire, unsigned
 
 from .cli import (
@@ -61,7 +62,9 @@ def genesis_from_config(config: dict[str, Any]) -> tuple[Genesis, list[SigningKe
             str(config["chain"]), int(config.get("genesis_time_ms", 0)) or _now_ms(),
             tuple(ValidatorInfo(members[i]["id"], keys[i].public_hex) for i in order),
             LedgerParams(int(params.get("block_records_max", 2000)),
-                         int(params.get("block_interval_ms", 500))), section)
+                         int(params.get("block_interval_ms", 500)),
+                         int(params.get("record_ttl_ms_max", record_ttl_ms_max_default))),
+            section)
         return genesis, [keys[i] for i in order]
     except (KeyError, TypeError, ValueError) as exc:
         raise LedgerError(f"alliance config: {exc!r}", code="config_invalid") from exc
@@ -93,16 +96,20 @@ def propose(action: Annotated[str, typer.Argument(help=" | ".join(ACTIONS))],
             signer: Annotated[list[str], typer.Option(
                 "--signer", help="public key of each member who will sign (repeat)")],
             out: Annotated[Path, typer.Option(help="vote file to write")],
-            node: NodeOpt = DEFAULT_NODE) -> None:
-    """Write an unsigned vote for the members to sign in turn."""
+            node: NodeOpt = DEFAULT_NODE,
+            ttl: Annotated[int | None, typer.Option(
+                "--ttl", min=1, help="seconds the vote stays valid (default: nine tenths of "
+                "the alliance's record_ttl_ms_max, to collect the signatures)")] = None) -> None:
+    """Write an unsigned vote for the members to sign in turn; it expires after ``--ttl``."""
     if action not in ACTIONS:
         fail(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
     if not signer or not all(is_public_key_hex(s) for s in signer):
         fail("--signer takes members' public keys (64 hex digits), at least one")
     client = connect(node)
-    chain = call(client.genesis)["genesis"]["chain"]
+    genesis = call(client.genesis)["genesis"]
     seq = call(client.last_seq, signer[0]) + 1
-    body = ACTIONS[action](chain, signer, seq, subject)
+    ttl_ms = ttl * 1000 if ttl is not None else genesis["params"]["record_ttl_ms_max"] * 9 // 10
+    body = ACTIONS[action](genesis["chain"], signer, seq, subject, expires=_now_ms() + ttl_ms)
     _save_vote(out, body, {})
     console.print(f"vote written to {out}; each signer runs `jifentong governance sign {out} "
                   "--key KEY`, then `jifentong governance submit`")

@@ -19,13 +19,17 @@ from ledger.errors import LedgerError
 from ledger.record import Record
 
 from .cli import JsonOpt, PassEnv, _load_key, console, emit, err, fail
-from .client import Client, ClientError, Wallet
+from .client import Client, ClientError, Wallet, record_ttl_ms_default
 
 NodeOpt = Annotated[str, typer.Option("--node", envvar="JIFENTONG_NODE",
                                       help="node URL")]
 KeyOpt = Annotated[str, typer.Option("--key", help="signing key: keystore name or PEM path")]
 ReceiptOpt = Annotated[Path | None, typer.Option("--receipt", help="save the receipt here")]
+TtlOpt = Annotated[int, typer.Option(
+    "--ttl", envvar="JIFENTONG_TTL_S", min=1,
+    help="seconds the record stays valid; not committed by then, it never will be")]
 DEFAULT_NODE = os.environ.get("JIFENTONG_NODE", "http://127.0.0.1:8400")
+DEFAULT_TTL_S = record_ttl_ms_default // 1000
 
 
 def connect(url: str) -> Client:
@@ -63,11 +67,11 @@ def submit(client: Client, record: Record, json_out: bool, receipt_path: Path | 
                       "yet in a block; check later with `jifentong record ID`")
 
 
-def wallet(node: str, key: str, pass_env: str | None) -> Wallet:
+def wallet(node: str, key: str, pass_env: str | None, ttl_s: int) -> Wallet:
     client = connect(node)
     signing = _load_key(key, pass_env)
     chain = call(client.genesis)["genesis"]["chain"]
-    return Wallet(signing, client, chain)
+    return Wallet(signing, client, chain, ttl_ms=ttl_s * 1000)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,10 +81,12 @@ def register(app: typer.Typer) -> None:
               amount: Annotated[int, typer.Option(min=1, help="points")], key: KeyOpt,
               ref: Annotated[str, typer.Option(help="purchase reference")] = "",
               node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-              receipt: ReceiptOpt = None, json_out: JsonOpt = False) -> None:
+              receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+              ttl: TtlOpt = DEFAULT_TTL_S) -> None:
         """Merchant: issue points of your program to a customer."""
-        w = wallet(node, key, pass_env)
-        body = rec.issue(w.chain, w.public, call(w.next_seq), program, to, amount, ref)
+        w = wallet(node, key, pass_env, ttl)
+        body = rec.issue(w.chain, w.public, call(w.next_seq), program, to, amount, ref,
+                        expires=w.expires())
         submit(w.client, w.sign_body(body), json_out, receipt)
 
     @app.command()
@@ -88,10 +94,12 @@ def register(app: typer.Typer) -> None:
                  to: Annotated[str, typer.Option(help="recipient's public key (hex)")],
                  amount: Annotated[int, typer.Option(min=1)], key: KeyOpt,
                  memo: str = "", node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-                 receipt: ReceiptOpt = None, json_out: JsonOpt = False) -> None:
+                 receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+                 ttl: TtlOpt = DEFAULT_TTL_S) -> None:
         """Customer: give points of a transferable program to another customer."""
-        w = wallet(node, key, pass_env)
-        body = rec.transfer(w.chain, w.public, call(w.next_seq), program, to, amount, memo)
+        w = wallet(node, key, pass_env, ttl)
+        body = rec.transfer(w.chain, w.public, call(w.next_seq), program, to, amount, memo,
+                           expires=w.expires())
         submit(w.client, w.sign_body(body), json_out, receipt)
 
     @app.command()
@@ -99,10 +107,12 @@ def register(app: typer.Typer) -> None:
                amount: Annotated[int, typer.Option(min=1, help="points to spend")],
                order: Annotated[str, typer.Option(help="the merchant's order reference")],
                key: KeyOpt, node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-               receipt: ReceiptOpt = None, json_out: JsonOpt = False) -> None:
+               receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+               ttl: TtlOpt = DEFAULT_TTL_S) -> None:
         """Customer: spend points at their issuer (they are burned)."""
-        w = wallet(node, key, pass_env)
-        body = rec.redeem(w.chain, w.public, call(w.next_seq), program, amount, order)
+        w = wallet(node, key, pass_env, ttl)
+        body = rec.redeem(w.chain, w.public, call(w.next_seq), program, amount, order,
+                         expires=w.expires())
         submit(w.client, w.sign_body(body), json_out, receipt)
 
     @app.command()
@@ -113,9 +123,10 @@ def register(app: typer.Typer) -> None:
              min_out: Annotated[int | None, typer.Option(help="refuse if fewer out")] = None,
              yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
              node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-             receipt: ReceiptOpt = None, json_out: JsonOpt = False) -> None:
+             receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+             ttl: TtlOpt = DEFAULT_TTL_S) -> None:
         """Customer: swap points of one program for another at the issuers' posted rates."""
-        w = wallet(node, key, pass_env)
+        w = wallet(node, key, pass_env, ttl)
         quote = call(w.client.get, "/v1/quote", give=give, amount=amount, get=get,
                      holder=w.public)
         if quote.get("code") != "ok":
@@ -131,7 +142,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         body = rec.swap(w.chain, w.public, call(w.next_seq), give, quote["taken"], get,
                         min_out if min_out is not None else quote["out"],
-                        quote["give_version"], quote["get_version"])
+                        quote["give_version"], quote["get_version"], expires=w.expires())
         submit(w.client, w.sign_body(body), json_out, receipt)
 
     @app.command()

@@ -5,18 +5,31 @@
     >>> node.status()["height"]                                  # doctest: +SKIP
 
 A :class:`Wallet` pairs a key with a client: it fetches the key's last sequence number once,
-numbers each new record itself and signs it before it leaves the machine.
+numbers each new record itself and signs it before it leaves the machine. Each record it
+makes expires ``ttl_ms`` after the wallet's clock reads (default :data:`record_ttl_ms_default`,
+10 minutes): a record that has not committed by then never will, so a refused or lost record
+cannot be sent again days later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, sign_body
+
+#: How long after signing a record made by a :class:`Wallet` (and the CLI) may commit: long
+#: enough to submit and wait for a block, far below the alliance's ``record_ttl_ms_max``.
+record_ttl_ms_default = 10 * 60 * 1000
+
+
+def now_ms() -> int:
+    """The wall clock in Unix ms (records' ``expires`` are counted from it)."""
+    return time.time_ns() // 1_000_000
 
 
 class ClientError(Exception):
@@ -180,10 +193,17 @@ class Client:
 class Wallet:
     """A signing key with its own sequence counter, bound to one chain and one node."""
 
-    def __init__(self, key: SigningKey, client: Client, chain: str | None = None) -> None:
+    def __init__(self, key: SigningKey, client: Client, chain: str | None = None, *,
+                 ttl_ms: int = record_ttl_ms_default,
+                 clock: Callable[[], int] = now_ms) -> None:
         self.key, self.client = key, client
         self.chain = chain or client.genesis()["genesis"]["chain"]
+        self.ttl_ms, self.clock = ttl_ms, clock
         self._seq: int | None = None
+
+    def expires(self) -> int:
+        """``expires`` for a record signed now: the clock plus this wallet's ``ttl_ms``."""
+        return self.clock() + self.ttl_ms
 
     @property
     def public(self) -> str:
@@ -201,7 +221,8 @@ class Wallet:
 
     def sign(self, record_type: str, payload: dict[str, Any]) -> Record:
         """Build and sign a record of this wallet's key."""
-        body = make_body(self.chain, record_type, [self.public], self.next_seq(), payload)
+        body = make_body(self.chain, record_type, [self.public], self.next_seq(), payload,
+                         expires=self.expires())
         return sign_body(body, [self.key])
 
     def sign_body(self, body: dict[str, Any]) -> Record:

@@ -26,6 +26,7 @@ from ledger.journal import PendingJournal
 from ledger.limits import stall_block_intervals, stall_ms_min
 from ledger.node import Replica
 from ledger.record import Record
+from ledger.rejections import RejectedIds
 from ledger.sigpool import SignaturePool
 
 from .admission import Admission
@@ -61,7 +62,8 @@ class Node:
         genesis = data.genesis()
         self.journal = PendingJournal(data.path / "mempool.sqlite")
         self.consortium = Consortium(data.path, genesis, data.validator_keys(genesis),
-                                     app_factory, clock or SystemClock(), journal=self.journal)
+                                     app_factory, clock or SystemClock(), journal=self.journal,
+                                     rejected=RejectedIds(data.path / "rejected.sqlite"))
         self.genesis = genesis
         #: Signatures of HTTP submissions are checked here (worker processes when > 0).
         self.signatures = SignaturePool(signature_workers)

@@ -14,8 +14,9 @@ from exchange import records as rec
 from exchange.limits import offer_window_ms_max
 from ledger.clock import ManualClock
 from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.record import sign_body
 
+from .client import record_ttl_ms_default
 from .district import CHAIN, DAY_MS, MEMBERS, MERCHANTS, START_MS, MerchantSpec
 from .runtime import Node
 
@@ -24,6 +25,8 @@ HOUR_MS = 3_600_000
 SESSIONS_H = (10, 13, 16, 19)  # when customers shop, Beijing time
 SPEC = {m.program: m for m in MERCHANTS}
 WITHDRAW_DAY = 14
+#: A session's records expire this long after it sends them (what the client does).
+SESSION_TTL_MS = record_ttl_ms_default
 
 
 def offer_id(item: str) -> str:
@@ -54,7 +57,8 @@ class District:
     def __init__(self, node: Node, clock: ManualClock, seed: int) -> None:
         self.node, self.clock, self.seed = node, clock, seed
         self.seqs: dict[str, int] = {}
-        self.pending: list[Record] = []
+        self.pending: list[tuple[list[SigningKey], Callable[..., dict[str, Any]],
+                                 tuple[Any, ...], dict[str, Any]]] = []
         self.summary = Summary()
         self.members = [derive_key(seed, f"member:{m.id}") for m in MEMBERS]
         self.merchants = {m.program: derive_key(seed, f"merchant:{m.id}") for m in MERCHANTS}
@@ -67,19 +71,27 @@ class District:
         self.seqs[key.public_hex] = self.seqs.get(key.public_hex, 0) + 1
         return self.seqs[key.public_hex]
 
-    def add(self, body: dict[str, Any], keys: list[SigningKey]) -> None:
-        self.pending.append(sign_body(body, keys))
+    def add(self, keys: list[SigningKey], build: Callable[..., dict[str, Any]],
+            *args: Any, **kwargs: Any) -> None:
+        """Queue ``build(*args, **kwargs)`` (an ``exchange.records`` builder) signed by
+        ``keys``: like a till, the session signs it when it sends it, ``expires`` counted
+        from that moment (:data:`SESSION_TTL_MS`)."""
+        self.pending.append((keys, build, args, kwargs))
 
-    def vote(self, body_for: Callable[[list[str], int], dict[str, Any]]) -> None:
+    def vote(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
         """A governance record signed by three of the four members (the threshold)."""
         voters = self.members[:3]
-        self.add(body_for([k.public_hex for k in voters], self.seq(voters[0])), voters)
+        self.add(voters, build, CHAIN, [k.public_hex for k in voters], self.seq(voters[0]),
+                 *args)
 
     def flush(self, at_ms: int) -> None:
-        """Submit this session's records and commit them in blocks stamped ``at_ms``."""
+        """Sign and submit this session's records and commit them in blocks stamped
+        ``at_ms``."""
         self.clock.set(at_ms)
-        errors = self.node.submit_many(self.pending)
-        for record, error in zip(self.pending, errors, strict=True):
+        records = [sign_body(build(*args, expires=at_ms + SESSION_TTL_MS, **kwargs), keys)
+                   for keys, build, args, kwargs in self.pending]
+        errors = self.node.submit_many(records)
+        for record, error in zip(records, errors, strict=True):
             if error is not None:
                 self._count(error.code)
                 if self.seqs.get(record.signers[0]) == record.seq:
@@ -125,28 +137,27 @@ class Simulation:
         d = self.d
         for m in merchants:
             key = d.merchants[m.program]
-            d.add(rec.apply_merchant(CHAIN, key.public_hex, d.seq(key), m.id, m.name,
-                                     m.description, m.category, m.area, m.address, m.contact),
-                  [key])
+            d.add([key], rec.apply_merchant, CHAIN, key.public_hex, d.seq(key), m.id, m.name,
+                  m.description, m.category, m.area, m.address, m.contact)
         d.flush(at_ms)
         for m in merchants:
-            d.vote(lambda signers, seq, m=m: rec.admit_merchant(CHAIN, signers, seq, m.id))
+            d.vote(rec.admit_merchant, m.id)
         d.flush(at_ms + 60_000)
         for m in merchants:
             key = d.merchants[m.program]
-            d.add(rec.create_program(CHAIN, key.public_hex, d.seq(key), m.id, m.program,
-                                     m.program_name, m.rate, m.expiry_days, _cap(m),
-                                     m.transferable, daily_in_cap=_cap(m) // 10), [key])
+            d.add([key], rec.create_program, CHAIN, key.public_hex, d.seq(key), m.id, m.program,
+                  m.program_name, m.rate, m.expiry_days, _cap(m),
+                  m.transferable, daily_in_cap=_cap(m) // 10)
         d.flush(at_ms + 120_000)
         # swap rules can only name programs that exist: set them once everyone is open
         open_now = {p["code"] for p in queries.programs(d.view)}
         for m in MERCHANTS:
             if m.program in open_now and set(m.accepts) & {x.program for x in merchants}:
                 key = d.merchants[m.program]
-                d.add(rec.update_program(CHAIN, key.public_hex, d.seq(key), m.program,
-                                         m.program_name, _cap(m), m.transferable, 1, 1,
-                                         _cap(m) // 10,
-                                         [c for c in m.accepts if c in open_now]), [key])
+                d.add([key], rec.update_program, CHAIN, key.public_hex, d.seq(key), m.program,
+                      m.program_name, _cap(m), m.transferable, 1, 1,
+                      _cap(m) // 10,
+                      [c for c in m.accepts if c in open_now])
         d.flush(at_ms + 180_000)
         self.publish_offers(merchants, at_ms + 240_000)
 
@@ -158,23 +169,23 @@ class Simulation:
         for m in merchants:
             key = d.merchants[m.program]
             for item, yuan in m.menu:
-                d.add(rec.offer(CHAIN, key.public_hex, d.seq(key), m.program, offer_id(item),
-                                item, yuan * m.rate, m.area, at_ms, until), [key])
+                d.add([key], rec.offer, CHAIN, key.public_hex, d.seq(key), m.program,
+                      offer_id(item), item, yuan * m.rate, m.area, at_ms, until)
         d.flush(at_ms)
 
     def one_day(self, day: int) -> None:
         d, base = self.d, START_MS + day * DAY_MS
         if day == 3:  # Burger Palace: 20% bonus on swaps in from Village Kitchen, days 10-16
             key = d.merchants["bp"]
-            d.add(rec.promote(CHAIN, key.public_hex, d.seq(key), "bp", "vk", 2000,
-                              START_MS + 10 * DAY_MS, START_MS + 17 * DAY_MS), [key])
+            d.add([key], rec.promote, CHAIN, key.public_hex, d.seq(key), "bp", "vk", 2000,
+                  START_MS + 10 * DAY_MS, START_MS + 17 * DAY_MS)
         if day == 8:  # Bamboo Café posts a new rate; it takes effect after 7 days' notice
             key = d.merchants["bc"]
-            d.add(rec.post_rate(CHAIN, key.public_hex, d.seq(key), "bc", 200), [key])
+            d.add([key], rec.post_rate, CHAIN, key.public_hex, d.seq(key), "bc", 200)
         if day == WITHDRAW_DAY:  # Burger Palace's milkshake machine breaks: offer withdrawn
             key = d.merchants["bp"]
-            d.add(rec.withdraw_offer(CHAIN, key.public_hex, d.seq(key), "bp",
-                                     offer_id("milkshake")), [key])
+            d.add([key], rec.withdraw_offer, CHAIN, key.public_hex, d.seq(key), "bp",
+                  offer_id("milkshake"))
         if day == 15:
             joining = [m for m in MERCHANTS if m.joins_day == 15]
             self.admit(joining, base + 8 * HOUR_MS)
@@ -206,8 +217,8 @@ class Simulation:
         points = spend * m.rate * m.earn_percent // 100
         key = d.merchants[code]
         self.orders += 1
-        d.add(rec.issue(CHAIN, key.public_hex, d.seq(key), code, customer.public_hex, points,
-                        f"{code.upper()}-{day + 1:02d}-{self.orders:05d} ¥{spend}"), [key])
+        d.add([key], rec.issue, CHAIN, key.public_hex, d.seq(key), code, customer.public_hex,
+              points, f"{code.upper()}-{day + 1:02d}-{self.orders:05d} ¥{spend}")
 
     def holdings(self, customer: SigningKey) -> dict[str, int]:
         found = queries.balances(self.d.view, customer.public_hex)["holdings"]
@@ -222,8 +233,8 @@ class Simulation:
         code, item, amount = self.rng.choice(choices)
         self.orders += 1
         d = self.d
-        d.add(rec.redeem(CHAIN, customer.public_hex, d.seq(customer), code, amount,
-                         f"{code.upper()}-{day + 1:02d}-{self.orders:05d} {item}"), [customer])
+        d.add([customer], rec.redeem, CHAIN, customer.public_hex, d.seq(customer), code, amount,
+              f"{code.upper()}-{day + 1:02d}-{self.orders:05d} {item}")
 
     def swap(self, i: int, customer: SigningKey) -> None:
         held = self.holdings(customer)
@@ -240,8 +251,8 @@ class Simulation:
         if quote["code"] != "ok" or quote["out"] <= 0:
             return
         d = self.d
-        d.add(rec.swap(CHAIN, customer.public_hex, d.seq(customer), give, amount, get,
-                       quote["out"], quote["give_version"], quote["get_version"]), [customer])
+        d.add([customer], rec.swap, CHAIN, customer.public_hex, d.seq(customer), give, amount, get,
+              quote["out"], quote["give_version"], quote["get_version"])
 
     def give(self, customer: SigningKey) -> None:
         held = {c: b for c, b in self.holdings(customer).items() if SPEC[c].transferable}
@@ -252,15 +263,15 @@ class Simulation:
         if friend is customer:
             return
         d = self.d
-        d.add(rec.transfer(CHAIN, customer.public_hex, d.seq(customer), code, friend.public_hex,
-                           max(1, held[code] // 3), "for you"), [customer])
+        d.add([customer], rec.transfer, CHAIN, customer.public_hex, d.seq(customer), code,
+              friend.public_hex, max(1, held[code] // 3), "for you")
 
     def settle(self, day: int, at_ms: int) -> None:
         d = self.d
         keys = {m.id: d.merchants[m.program] for m in MERCHANTS}
         for payment in queries.statement(d.view)["payments"]:
             payer, payee = keys[payment["payer"]], keys[payment["payee"]]
-            d.add(rec.settle(CHAIN, payer.public_hex, payee.public_hex, d.seq(payer),
-                             payment["payer"], payment["payee"], payment["amount_fen"],
-                             f"week {day // 7 + 1} bank transfer"), [payer, payee])
+            d.add([payer, payee], rec.settle, CHAIN, payer.public_hex, payee.public_hex,
+                  d.seq(payer), payment["payer"], payment["payee"], payment["amount_fen"],
+                  f"week {day // 7 + 1} bank transfer")
         d.flush(at_ms)

@@ -222,9 +222,10 @@ def _print(report: Report, summary: dict[str, Any]) -> None:
 def build_counter_chain(path: Path, records: int, signers: int = 200) -> None:
     """A one-validator counter chain of ``records`` records in a new data dir (for the bench),
     signed and ingested a block at a time so memory stays flat."""
+    from ledger.limits import record_ttl_ms_max_default
     from ledger.record import make_body, sign_body
 
-    from .bench import bench_keys, single_validator
+    from .bench import T0, bench_keys, single_validator
 
     keys = bench_keys(signers)
     consortium = single_validator(path, "bench-verify", app_factory("counter"))
@@ -236,7 +237,8 @@ def build_counter_chain(path: Path, records: int, signers: int = 200) -> None:
             for i in range(offset, min(records, offset + block_max)):
                 key = keys[i % signers]
                 body = make_body("bench-verify", "counter.add", [key.public_hex],
-                                 i // signers + 1, {"name": f"counter-{i % 64}", "by": 1})
+                                 i // signers + 1, {"name": f"counter-{i % 64}", "by": 1},
+                                 expires=T0 + record_ttl_ms_max_default // 2)
                 batch.append(sign_body(body, [key]))
             consortium.submit_many(batch)
             consortium.run_until_idle()

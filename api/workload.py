@@ -3,7 +3,9 @@
 Everything is deterministic: keys come from fixed seeds, so two runs sign the same bytes.
 ``setup_phases`` returns the records that admit two merchants (Village Kitchen at 100 points
 per yuan, Burger Palace at 1000) and fund the customers; each phase must be committed before
-the next. ``swaps`` returns swap records (VK -> BP) those customers can afford.
+the next. ``swaps`` returns swap records (VK -> BP) those customers can afford. Every record
+carries the ``expires`` given: the sender's clock when it sends them plus a margin (under
+the genesis ``record_ttl_ms_max``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class SmallAlliance:
 
     chain: str
     customers: int
+    expires: int  # of every record: the node's clock when they are sent, plus at most 1 h
 
     def __post_init__(self) -> None:
         self.member = seeded("member")
@@ -60,25 +63,25 @@ class SmallAlliance:
 
     def setup_phases(self, points_each: int = 1_000_000) -> list[list[Record]]:
         """Records that must commit in order: apply, admit, programs, funding."""
-        c, m = self.chain, self.member
+        c, m, e = self.chain, self.member, self.expires
         merchants = (("village-kitchen", "乡村基 Village Kitchen", self.vk),
                      ("burger-palace", "汉堡宫 Burger Palace", self.bp))
         apply = [self.sign(rec.apply_merchant(c, k.public_hex, self.seq(k), mid, name,
-                                              "demo", "restaurant", "Chunxi Road"), k)
+                                              "demo", "restaurant", "Chunxi Road", expires=e), k)
                  for mid, name, k in merchants]
-        admit = [self.sign(rec.admit_merchant(c, [m.public_hex], self.seq(m), mid), m)
+        admit = [self.sign(rec.admit_merchant(c, [m.public_hex], self.seq(m), mid, expires=e), m)
                  for mid, _, _ in merchants]
         programs = [
             self.sign(rec.create_program(c, self.vk.public_hex, self.seq(self.vk),
                                          "village-kitchen", "vk", "乡村基积分", 100, 365,
-                                         10**12 // 100), self.vk),
+                                         10**12 // 100, expires=e), self.vk),
             self.sign(rec.create_program(c, self.bp.public_hex, self.seq(self.bp),
                                          "burger-palace", "bp", "汉堡宫积分", 1000, 365,
                                          10**12 // 100, daily_in_cap=10**12 // 100,
-                                         accepts=["vk"]), self.bp),
+                                         accepts=["vk"], expires=e), self.bp),
         ]
         funding = [self.sign(rec.issue(c, self.vk.public_hex, self.seq(self.vk), "vk",
-                                       p.public_hex, points_each, "welcome"), self.vk)
+                                       p.public_hex, points_each, "welcome", expires=e), self.vk)
                    for p in self.people]
         # Burger Palace's swap rules name vk, so vk must exist first
         return [apply, admit, programs[:1], programs[1:], funding]
@@ -89,6 +92,6 @@ class SmallAlliance:
         for i in range(count):
             person = self.people[i % len(self.people)]
             body = rec.swap(self.chain, person.public_hex, self.seq(person), "vk", amount, "bp",
-                            amount * 10, 1, 1)
+                            amount * 10, 1, 1, expires=self.expires)
             out.append(sign_body(body, [person]))
         return out

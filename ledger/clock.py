@@ -8,7 +8,11 @@ from typing import Protocol
 
 class Clock(Protocol):
     def now_ms(self) -> int:
-        """Milliseconds since the Unix epoch."""
+        """Milliseconds since the Unix epoch (the proposer's block time)."""
+        ...
+
+    def peek_ms(self) -> int:
+        """The same time, read without moving a simulated clock (checks at submission)."""
         ...
 
 
@@ -16,6 +20,9 @@ class SystemClock:
     """Wall-clock time."""
 
     def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def peek_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
 
@@ -27,6 +34,9 @@ class ManualClock:
 
     def now_ms(self) -> int:
         self._now += self.step_ms
+        return self._now
+
+    def peek_ms(self) -> int:
         return self._now
 
     def advance(self, ms: int) -> None:

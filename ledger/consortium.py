@@ -31,11 +31,16 @@ from .certificate import CommitCertificate, Vote, quorum
 from .checkpoint import SignedCheckpoint
 from .clock import Clock, SystemClock
 from .errors import (
+    ApplicationRejected,
+    Backpressure,
     ConsensusError,
     DuplicateRecord,
+    ExpiryTooFar,
     LedgerError,
+    RecordExpired,
     RecordRejected,
     RecordUnprocessable,
+    RejectedBefore,
     StaleSequence,
 )
 from .genesis import Genesis
@@ -45,9 +50,12 @@ from .limits import blocks_per_fetch_max, mempool_records_max
 from .mempool import Mempool
 from .node import Replica
 from .record import Record, parse_record
+from .rejections import RejectedIds
 
 _OUTCOMES_MAX = 1_000_000
 log = logging.getLogger("jifentong.ledger")
+#: Rejections decided by the record's own (signed) content, so final: remembered by id.
+_FINAL = (RecordExpired, ExpiryTooFar, ApplicationRejected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +74,8 @@ class Consortium:
     def __init__(self, data_dir: Path, genesis: Genesis, keys: Sequence[SigningKey | None],
                  app_factory: Callable[[], Application], clock: Clock | None = None,
                  mempool_max: int = mempool_records_max,
-                 journal: PendingJournal | None = None) -> None:
+                 journal: PendingJournal | None = None,
+                 rejected: RejectedIds | None = None) -> None:
         self.data_dir, self.genesis, self.keys = Path(data_dir), genesis, list(keys)
         self.app_factory, self.clock = app_factory, clock or SystemClock()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +90,7 @@ class Consortium:
         #: Records the proposer left out because a block with them failed to execute or
         #: encode; votes a validator withheld; catch-ups a replica could not finish.
         self.unprocessable = self.votes_withheld = self.catch_up_failures = 0
+        self.rejected = rejected if rejected is not None else RejectedIds()
         self.journal = journal
         if journal is not None:
             self._replay_journal(journal)
@@ -92,8 +102,10 @@ class Consortium:
             record = parse_record(wire)
             try:
                 self._admit(record)
-            except RecordRejected:
+            except RecordRejected as exc:
                 stale.append(record.id)
+                if not isinstance(exc, RejectedBefore | DuplicateRecord):
+                    self.rejected.add([(record.id, exc.code, record.expires)])
         journal.remove(stale)
 
     def _open(self, index: int) -> Replica:
@@ -166,23 +178,36 @@ class Consortium:
             known = self._outcomes.get(record.id)
         if known is not None and known.height is not None:
             raise DuplicateRecord(record.id, known.height)
+        code = self.rejected.code(record.id)
+        if code is not None:
+            raise RejectedBefore(record.id, code)
+        if self.rejected.full():
+            raise Backpressure(f"{len(self.rejected)} rejected ids are remembered, the most "
+                               "a node keeps until they expire; retry shortly", retry_after_s=5)
         gateway = self.gateway()
         try:
-            gateway.check(record)
+            gateway.check(record, self.clock.peek_ms())
         except StaleSequence:
             # a committed record always has a stale sequence number: only then look it up
             location = gateway.store.record_location(record.id)
             if location is not None:
                 raise DuplicateRecord(record.id, location[0]) from None
             raise
-        self.mempool.add(record)
+        except _FINAL as exc:  # the signatures verified: only the signer makes this final
+            self.rejected.add([(record.id, exc.code, record.expires)])
+            raise
+        self.mempool.add(record, gateway.seqs)
         with self._outcomes_lock:
             self._outcomes.pop(record.id, None)
 
     def outcome(self, record_id: str) -> Outcome | None:
-        """The outcome of a record this consortium has seen, if decided."""
+        """The outcome of a record this consortium has seen, if decided (a rejection is
+        remembered, also across restarts, until the record has expired)."""
         with self._outcomes_lock:
-            return self._outcomes.get(record_id)
+            known = self._outcomes.get(record_id)
+        if known is None and (code := self.rejected.code(record_id)) is not None:
+            return Outcome(record_id, code=code)
+        return known
 
     def _decide(self, outcome: Outcome) -> None:
         with self._outcomes_lock:
@@ -237,11 +262,14 @@ class Consortium:
             except LedgerError:
                 decided = {o.record_id for o in self.last_decided}
                 self.mempool.put_back(r for r in candidates if r.id not in decided)
+                self.mempool.settle()
                 if self.journal is not None:
                     self.journal.remove(decided)
                 for replica in self.live:
                     replica.discard()
                 raise
+            self.mempool.settle()
+            self.rejected.forget_expired(block.header.time_ms)
             if self.journal is not None:
                 self.journal.remove([r.id for r in candidates])
             self.committed.notify_all()
@@ -260,6 +288,8 @@ class Consortium:
         else:
             raise ConsensusError(f"no live validator can propose block {height}", code="no_quorum")
         proposal = proposer.propose(candidates, self.clock.now_ms())
+        expires = {r.id: r.expires for r in candidates}
+        self.rejected.add((i, code, expires[i]) for i, code in proposal.rejected.items())
         for record_id, code in proposal.rejected.items():
             self._decide(Outcome(record_id, code=code))
             self.unprocessable += code == RecordUnprocessable.code
@@ -318,6 +348,7 @@ class Consortium:
             self.stop(i)
         if self.journal is not None:
             self.journal.close()
+        self.rejected.close()
 
 
 def conflicting(evidence_header: Header, committed: Header) -> bool:

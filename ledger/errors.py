@@ -11,6 +11,9 @@ to HTTP problems; nothing in ``ledger/`` knows about HTTP.
     │   ├── BadSignature         a signature does not verify
     │   ├── StaleSequence        sequence number not above the signer's last
     │   ├── DuplicateRecord      this record id is already known
+    │   ├── RecordExpired        the block time is past the record's ``expires``
+    │   ├── ExpiryTooFar         ``expires`` lies further ahead than the genesis allows
+    │   ├── RejectedBefore       this record id was rejected once: the same answer again
     │   ├── ApplicationRejected  the application's ``check`` refused it (code from the app)
     │   └── RecordUnprocessable  a block with it could not be executed or encoded: left out
     ├── Backpressure             the mempool is full: retry later
@@ -88,6 +91,36 @@ class DuplicateRecord(RecordRejected):
         where = "pending" if height is None else f"committed at height {height}"
         super().__init__(f"record {record_id} is already {where}")
         self.record_id, self.height = record_id, height
+
+
+class RecordExpired(RecordRejected):
+    """The (candidate) block time is past the record's ``expires``: it can never commit."""
+
+    code = "record_expired"
+
+    def __init__(self, expires: int, time_ms: int) -> None:
+        super().__init__(f"record expired at {expires}, the block time is {time_ms}")
+        self.expires, self.time_ms = expires, time_ms
+
+
+class ExpiryTooFar(RecordRejected):
+    """The record's ``expires`` lies more than the genesis ``record_ttl_ms_max`` ahead."""
+
+    code = "expiry_too_far"
+
+    def __init__(self, expires: int, time_ms: int, ttl_ms_max: int) -> None:
+        super().__init__(f"expires {expires} is more than {ttl_ms_max} ms after the block "
+                         f"time {time_ms}")
+        self.expires, self.time_ms, self.ttl_ms_max = expires, time_ms, ttl_ms_max
+
+
+class RejectedBefore(RecordRejected):
+    """This record id was rejected before; ``code`` is that first rejection's code."""
+
+    def __init__(self, record_id: str, code: str) -> None:
+        super().__init__(f"record {record_id} was rejected before: {code}; a rejection is "
+                         "final", code=code)
+        self.record_id = record_id
 
 
 class ApplicationRejected(RecordRejected):

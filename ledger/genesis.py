@@ -18,15 +18,25 @@ from .canonical import canonical_bytes, parse_strict
 from .errors import StoreError
 from .hashing import Domain, digest
 from .keys import is_public_key_hex
-from .limits import block_records_max, validators_max
+from .limits import (
+    block_records_max,
+    record_ttl_ms_max_ceiling,
+    record_ttl_ms_max_default,
+    record_ttl_ms_max_floor,
+    validators_max,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerParams:
-    """Consensus parameters fixed at genesis."""
+    """Consensus parameters fixed at genesis.
+
+    ``record_ttl_ms_max``: how far past the block time a record's ``expires`` may lie.
+    """
 
     block_records_max: int = block_records_max
     block_interval_ms: int = 500
+    record_ttl_ms_max: int = record_ttl_ms_max_default
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,10 @@ class Genesis:
             raise StoreError("validator keys must be 64-hex-digit Ed25519 public keys")
         if not 0 < self.params.block_records_max <= block_records_max:
             raise StoreError(f"block_records_max must be 1..{block_records_max}")
+        ttl = self.params.record_ttl_ms_max
+        if not record_ttl_ms_max_floor <= ttl <= record_ttl_ms_max_ceiling:
+            raise StoreError(f"record_ttl_ms_max must be {record_ttl_ms_max_floor}.."
+                             f"{record_ttl_ms_max_ceiling} ms")
 
     def to_json(self) -> dict[str, Any]:
         """The document as JSON (canonical-able)."""
@@ -55,7 +69,8 @@ class Genesis:
             "time": self.time_ms,
             "validators": [{"name": v.name, "key": v.key} for v in self.validators],
             "params": {"block_records_max": self.params.block_records_max,
-                       "block_interval_ms": self.params.block_interval_ms},
+                       "block_interval_ms": self.params.block_interval_ms,
+                       "record_ttl_ms_max": self.params.record_ttl_ms_max},
             "app": self.app,
         }
 
@@ -70,7 +85,8 @@ class Genesis:
                 validators=tuple(ValidatorInfo(str(v["name"]), str(v["key"]))
                                  for v in obj["validators"]),
                 params=LedgerParams(int(params["block_records_max"]),
-                                    int(params["block_interval_ms"])),
+                                    int(params["block_interval_ms"]),
+                                    int(params["record_ttl_ms_max"])),
                 app=dict(obj.get("app", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -33,3 +33,13 @@ block_time_step_ms_max = 10 * 365 * 24 * 3600 * 1000
 #: (and at least ``stall_ms_min``) without the chain head advancing.
 stall_block_intervals = 10
 stall_ms_min = 5_000
+#: A record's ``expires`` may lie at most this far past the block time (genesis parameter
+#: ``record_ttl_ms_max``): its default, and the range a genesis may choose it in. The floor
+#: leaves a client time to submit; the ceiling bounds how long a rejected id is remembered.
+record_ttl_ms_max_default = 3_600_000
+record_ttl_ms_max_floor = 60_000
+record_ttl_ms_max_ceiling = 7 * 24 * 3_600_000
+#: Rejected record ids a node remembers (with their code) until their ``expires`` passes,
+#: so that a refused record sent again gets its first answer. When full, submissions wait
+#: (backpressure) rather than let a refusal be forgotten while it could still commit.
+rejected_ids_max = 1_000_000

@@ -24,14 +24,17 @@ from .checkpoint import Checkpoint, SignedCheckpoint
 from .errors import (
     ApplicationRejected,
     ConsensusError,
+    RecordRejected,
     RecordUnprocessable,
     StaleSequence,
     StoreError,
     WrongChain,
 )
+from .expiry import check_expiry, expiry_code
 from .genesis import Genesis, validator_set_hash
 from .keys import SigningKey
 from .limits import block_time_step_ms_max
+from .mempool import seq_ordered
 from .record import Record
 from .store import Store
 
@@ -106,14 +109,22 @@ class Replica:
 
     # -- records ---------------------------------------------------------------------------
 
-    def check(self, record: Record) -> None:
-        """Raise a RecordRejected subclass unless ``record`` may enter the mempool."""
+    def block_time(self, now_ms: int) -> int:
+        """The time of the next block if it were cut at ``now_ms`` (times only grow)."""
+        return max(now_ms, self.time_ms + 1)
+
+    def check(self, record: Record, now_ms: int) -> None:
+        """Raise a RecordRejected subclass unless ``record`` may enter the mempool.
+
+        ``now_ms`` (the node's clock) is the candidate block time for the expiry rule."""
         if record.chain != self.chain:
             raise WrongChain(f"record is for chain {record.chain!r}, this is {self.chain!r}")
         last = self.seqs.get(record.signers[0], 0)
         if record.seq <= last:
             raise StaleSequence(record.signers[0], record.seq, last)
         record.verify_signatures()
+        check_expiry(record.expires, self.block_time(now_ms),
+                     self.genesis.params.record_ttl_ms_max)
         with self.lock:
             code = self.app.check(record)
         if code != OK:
@@ -133,16 +144,34 @@ class Replica:
 
     # -- proposing and validating ------------------------------------------------------------
 
+    def _expiry_filter(self, records: Sequence[Record], time_ms: int,
+                       rejected: dict[str, str]) -> list[Record]:
+        """The records that may commit at ``time_ms``; the others go to ``rejected``."""
+        ttl_ms_max, kept = self.genesis.params.record_ttl_ms_max, []
+        for record in records:
+            code = expiry_code(record.expires, time_ms, ttl_ms_max)
+            if code is None:
+                kept.append(record)
+            else:
+                rejected[record.id] = code
+        return kept
+
     def propose(self, candidates: Sequence[Record], now_ms: int) -> Proposal:
         """Execute ``candidates`` (already checked) and build a block of those accepted.
 
         No single record can stop the chain: when executing or encoding the candidates
         fails, the record that makes a prefix of them fail is found by bisection, rejected
         (``record_unprocessable``) and left out, and the rest are tried again.
+
+        Each signer's records go in sequence order (in the slots they arrived in), so that
+        records sent over several connections all commit; expired ones are left out.
         """
         self.discard()
-        accepted, rejected = self._seq_filter(candidates)
-        time_ms = max(now_ms, self.time_ms + 1)
+        time_ms = self.block_time(now_ms)
+        rejected: dict[str, str] = {}
+        live = self._expiry_filter(seq_ordered(candidates), time_ms, rejected)
+        accepted, replayed = self._seq_filter(live)
+        rejected.update(replayed)
         ctx = BlockContext(self.chain, self.height + 1, time_ms)
         while True:
             result = self._execute(ctx, accepted)
@@ -232,10 +261,16 @@ class Replica:
         if self._seq_filter(block.records)[1]:
             raise ConsensusError(f"block {h.height} replays a sequence number",
                                  code="block_invalid")
+        ttl_ms_max = self.genesis.params.record_ttl_ms_max
         for record in block.records:
             if record.chain != self.chain:
                 raise ConsensusError(f"block {h.height} holds a record of another chain",
                                      code="block_invalid")
+            try:
+                check_expiry(record.expires, h.time_ms, ttl_ms_max)
+            except RecordRejected as exc:
+                raise ConsensusError(f"block {h.height}: record {record.id}: {exc}",
+                                     code="block_invalid") from exc
             record.verify_signatures()
         result = self._execute(BlockContext(self.chain, h.height, h.time_ms), block.records)
         if isinstance(result, Exception):

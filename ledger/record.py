@@ -2,12 +2,15 @@
 
 Body (every field required, nothing else allowed)::
 
-    {"chain": str, "type": str, "signers": [public key hex, ...], "seq": int, "payload": {...}}
+    {"chain": str, "type": str, "signers": [public key hex, ...], "seq": int,
+     "expires": int, "payload": {...}}
 
 The record id is ``SHA-256(0x10 || canonical(body))``; each signer signs the 32 id bytes.
 The wire form is ``{"body": {...}, "signatures": [hex, ...]}`` with signatures in the order
 of ``signers``. ``seq`` is the first signer's sequence number: it must exceed the last one
 committed for that key, so a record cannot be replayed; ``chain`` stops replays elsewhere.
+``expires`` (Unix ms of block time) is the last block time at which the record may commit,
+at most the genesis ``record_ttl_ms_max`` ahead (see :mod:`ledger.expiry`).
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from .limits import (
 )
 
 _TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
-_FIELDS = itemgetter("chain", "type", "signers", "seq", "payload")
-_BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "payload"))
+_FIELDS = itemgetter("chain", "type", "signers", "seq", "expires", "payload")
+_BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "expires", "payload"))
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -47,19 +50,20 @@ class Record:
     """A signed record. Immutable by convention; ``id`` is the hex record id.
 
     The body's fields are also attributes (``chain``, ``type``, ``signers``, ``seq``,
-    ``payload``): the rules read them several times per record.
+    ``expires``, ``payload``): the rules read them several times per record.
     ``verified`` is set once every signature has been checked (here or by a
     :class:`~ledger.sigpool.SignaturePool`), so the check is not repeated in this process.
     """
 
-    __slots__ = ("body", "body_bytes", "chain", "id", "id_bytes", "payload", "seq", "signatures",
-                 "signers", "type", "verified")
+    __slots__ = ("body", "body_bytes", "chain", "expires", "id", "id_bytes", "payload", "seq",
+                 "signatures", "signers", "type", "verified")
 
     body: dict[str, Any]
     chain: str
     type: str
     signers: list[str]
     seq: int
+    expires: int
     payload: dict[str, Any]
 
     def __init__(self, body: dict[str, Any], signatures: Sequence[bytes],
@@ -84,7 +88,8 @@ class Record:
 
     def _fields(self, body: dict[str, Any]) -> None:
         self.body = body
-        self.chain, self.type, self.signers, self.seq, self.payload = _FIELDS(body)
+        (self.chain, self.type, self.signers, self.seq, self.expires,
+         self.payload) = _FIELDS(body)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent to a node."""
@@ -117,10 +122,12 @@ class Record:
 
 
 def make_body(chain: str, type: str, signers: Sequence[str], seq: int,
-              payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A record body, validated as :func:`parse_record` would validate it."""
+              payload: Mapping[str, Any], *, expires: int) -> dict[str, Any]:
+    """A record body, validated as :func:`parse_record` would validate it.
+
+    ``expires``: the last block time (Unix ms) at which the record may commit."""
     body = {"chain": chain, "type": type, "signers": list(signers), "seq": seq,
-            "payload": dict(payload)}
+            "expires": expires, "payload": dict(payload)}
     _check_body(body)
     return body
 
@@ -227,6 +234,9 @@ def _check_body(body: Any, small: bool = False) -> None:
         raise MalformedRecord("signers must be distinct 64-hex-digit Ed25519 public keys")
     if type(seq) is not int or not 0 < seq <= json_int_max:
         raise MalformedRecord("seq must be a positive integer")
+    expires = body["expires"]
+    if type(expires) is not int or not 0 < expires <= json_int_max:
+        raise MalformedRecord("expires must be a positive integer (Unix ms of block time)")
     if not isinstance(body["payload"], dict):
         raise MalformedRecord("payload must be an object")
     if not small:

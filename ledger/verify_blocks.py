@@ -1,7 +1,7 @@
 """Structural checks of one block against the verified chain before it (the ``Tip``).
 
 Mirrors :meth:`ledger.node.Replica.validate`: header fields, then records (shape, canonical
-body, index columns, chain, sequence numbers), then count, total and Merkle root, then the
+body, index columns, chain, sequence numbers, expiry), then count, total and Merkle root, then the
 certificate and checkpoint. Signatures are not verified here: they are packed and handed to a
 :class:`~ledger.verify_sigs.SignatureChecker`.
 """
@@ -20,6 +20,7 @@ from .canonical import parse_strict
 from .certificate import CommitCertificate
 from .checkpoint import Checkpoint, SignedCheckpoint
 from .errors import LedgerError
+from .expiry import expiry_code
 from .limits import (
     block_time_step_ms_max,
 )
@@ -160,6 +161,18 @@ def _check_seqs(records: Sequence[Record], seqs: dict[str, int], h: int, node: s
                        expected=f"> {last}", found=seq,
                        detail=f"signer {signer[:16]}… reuses a sequence number")
         seqs[signer] = seq
+
+
+def check_expiry(records: Sequence[Record], header: Header, ttl_ms_max: int, node: str) -> None:
+    """Every record's ``expires`` admits the block's time (:func:`ledger.expiry.expiry_code`,
+    the rule the node applies)."""
+    time_ms = header.time_ms
+    for record in records:
+        code = expiry_code(record.expires, time_ms, ttl_ms_max)
+        if code is not None:
+            raise fail(code, header.height, node, record=record.id,
+                       expected=f"{time_ms} .. {time_ms + ttl_ms_max}", found=record.expires,
+                       detail="the record's expires does not admit the block's time")
 
 
 def _strict_record(body: Any, sigs: Any, h: int, idx: int, node: str) -> Record:

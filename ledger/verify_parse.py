@@ -91,9 +91,11 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
         return None
     if not _ONLY_DICT.issuperset(map(type, objs)) or set(map(len, objs)) != {len(_BODY_KEYS)}:
         return None
-    chains, types, signers, seqs, payloads = zip(*map(_FIELDS, objs), strict=True)
+    chains, types, signers, seqs, expires, payloads = zip(*map(_FIELDS, objs), strict=True)
     if (chains.count(chain_id) != n or not _ONLY_INT.issuperset(map(type, seqs))
             or not 0 < min(seqs) <= max(seqs) <= json_int_max
+            or not _ONLY_INT.issuperset(map(type, expires))
+            or not 0 < min(expires) <= max(expires) <= json_int_max
             or not _ONLY_DICT.issuperset(map(type, payloads))
             or not _FLAT.issuperset(map(type, chain.from_iterable(map(dict.values, payloads))))
             or not _ONLY_LIST.issuperset(map(type, signers)) or set(map(len, signers)) != {1}
@@ -159,8 +161,10 @@ def fast_record(body: Any, sigs: Any) -> Record | None:
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
     chain, type_, signers, seq = obj["chain"], obj["type"], obj["signers"], obj["seq"]
+    expires = obj["expires"]
     if (type(chain) is not str or not 0 < len(chain) <= record_type_chars_max
             or type(seq) is not int or not 0 < seq <= json_int_max
+            or type(expires) is not int or not 0 < expires <= json_int_max
             or type(obj["payload"]) is not dict or not _restricted(obj["payload"])
             or type(signers) is not list or not 0 < len(signers) <= record_signers_max
             or not all(map(_key_ok, signers))

@@ -29,7 +29,15 @@ from .verify import (
     VerifyFailed,
     fail,
 )
-from .verify_blocks import CheckedBlock, Tip, check_header, check_records, check_seals, check_total
+from .verify_blocks import (
+    CheckedBlock,
+    Tip,
+    check_expiry,
+    check_header,
+    check_records,
+    check_seals,
+    check_total,
+)
 from .verify_checkpoint import check_given, check_journal, check_reached, load_checkpoint
 from .verify_rows import ExpectedRows
 from .verify_sigs import SignatureChecker
@@ -184,6 +192,7 @@ class Run:
         tip, h = self.tip, self.tip.height + 1
         header = check_header(raw, tip, node)
         records, record_sigs, packed = check_records(raw, header, self.chain, self.seqs, node)
+        check_expiry(records, header, self.genesis.params.record_ttl_ms_max, node)
         check_total(header, tip, node)
         tip.history.append(merkle.leaf_hash(header.hash))
         signed = h >= self.from_height
@@ -201,7 +210,8 @@ class Run:
         node, h = self.nodes[i].name, tip.height + 1
         sigs = SignatureChecker(0, self.sig_cache)
         header = check_header(raw, tip, node)
-        _, record_sigs, packed = check_records(raw, header, self.chain, None, node)
+        others, record_sigs, packed = check_records(raw, header, self.chain, None, node)
+        check_expiry(others, header, self.genesis.params.record_ttl_ms_max, node)
         check_total(header, tip, node)
         tip.history.append(merkle.leaf_hash(header.hash))
         signed = h >= self.from_height

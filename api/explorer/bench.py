@@ -21,6 +21,7 @@ from ledger.clock import ManualClock
 from ledger.keys import SigningKey
 from ledger.record import Record, sign_body
 
+from ..client import record_ttl_ms_default
 from ..datadir import DataDir
 from ..district import CHAIN, MERCHANTS
 from ..runtime import Node
@@ -48,6 +49,7 @@ def grow(path: Path, records: int, *, seed: int = 7, customers: int = 20_000,
         block_max = node.genesis.params.block_records_max
         while node.replica.total < records:
             clock.advance(HOUR_MS)
+            load.expires = clock.peek_ms() + record_ttl_ms_default
             batch = load.batch(min(block_max, records - node.replica.total))
             node.submit_many(batch)
             node.produce_now()
@@ -67,6 +69,7 @@ class _Load:
         self.merchants = {m.program: derive_key(seed, f"merchant:{m.id}") for m in MERCHANTS}
         self.seqs: dict[str, int] = dict(node.replica.seqs)
         self.orders = 0
+        self.expires = node.replica.time_ms + record_ttl_ms_default  # set for each block
 
     @property
     def view(self) -> Any:
@@ -97,7 +100,8 @@ class _Load:
         self.orders += 1
         amount = self.rng.randint(15, 150) * programs[code]["rate"] // 10
         return sign_body(rec.issue(CHAIN, key.public_hex, self.seq(key), code,
-                                   customer.public_hex, amount, f"B-{self.orders:07d}"), [key])
+                                   customer.public_hex, amount, f"B-{self.orders:07d}",
+                                   expires=self.expires), [key])
 
     def held(self, view: Any, customer: SigningKey, programs: dict[str, Any]) -> dict[str, int]:
         found = {}
@@ -114,7 +118,8 @@ class _Load:
         code = self.rng.choice(sorted(held))
         self.orders += 1
         return sign_body(rec.redeem(CHAIN, customer.public_hex, self.seq(customer), code,
-                                    held[code] // 2, f"R-{self.orders:07d}"), [customer])
+                                    held[code] // 2, f"R-{self.orders:07d}", expires=self.expires),
+                         [customer])
 
     def swap(self, view: Any, customer: SigningKey, programs: dict[str, Any]) -> Record | None:
         held = self.held(view, customer, programs)
@@ -130,7 +135,7 @@ class _Load:
             return None
         return sign_body(rec.swap(CHAIN, customer.public_hex, self.seq(customer), give,
                                   held[give] // 2, get, quote["out"], quote["give_version"],
-                                  quote["get_version"]), [customer])
+                                  quote["get_version"], expires=self.expires), [customer])
 
 
 def page_urls(node: Node, rng: random.Random, count: int) -> list[str]:

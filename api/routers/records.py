@@ -16,7 +16,7 @@ from starlette.types import Receive, Send
 
 from ledger.canonical import parse_strict
 from ledger.consortium import Outcome
-from ledger.errors import Backpressure, DuplicateRecord, LedgerError
+from ledger.errors import Backpressure, DuplicateRecord, LedgerError, RejectedBefore
 from ledger.limits import batch_records_max, record_bytes_max, record_depth_max
 from ledger.receipt import build_receipt
 from ledger.record import Record, parse_record, records_from_batch
@@ -34,7 +34,7 @@ RECORD_SCHEMA: dict[str, Any] = {
     "properties": {
         "body": {
             "type": "object",
-            "required": ["chain", "type", "signers", "seq", "payload"],
+            "required": ["chain", "type", "signers", "seq", "expires", "payload"],
             "additionalProperties": False,
             "properties": {
                 "chain": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -42,6 +42,8 @@ RECORD_SCHEMA: dict[str, Any] = {
                 "signers": {"type": "array", "minItems": 1, "maxItems": 16,
                             "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
                 "seq": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1},
+                "expires": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1,
+                            "description": "last block time (Unix ms) at which it may commit"},
                 "payload": {"type": "object"},
             },
         },
@@ -51,7 +53,8 @@ RECORD_SCHEMA: dict[str, Any] = {
 }
 EXAMPLE = {"body": {"chain": "demo-district", "type": "exchange.redeem",
                     "signers": ["3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"],
-                    "seq": 7, "payload": {"program": "BP", "amount": 8000, "order": "A-1001"}},
+                    "seq": 7, "expires": 1767225600000,
+                    "payload": {"program": "bp", "amount": 8000, "order": "A-1001"}},
            "signatures": ["8d0c…(128 hex digits)"]}
 
 Wait = Annotated[bool, Query(description="wait for the block and answer with a receipt")]
@@ -110,7 +113,11 @@ async def submit_one(node: Node, data: bytes, wait: bool, timeout_ms: int) -> An
         if not wait or (known is not None):
             return _reply(node, _result(node, known, record.id, True), wait)
     elif error is not None:
-        extra = {"retry_after_s": error.retry_after_s} if isinstance(error, Backpressure) else {}
+        extra: dict[str, Any] = {}
+        if isinstance(error, Backpressure):
+            extra["retry_after_s"] = error.retry_after_s
+        elif isinstance(error, RejectedBefore):
+            extra.update(id=record.id, duplicate=True)
         return problem(status_of(error), error.code, str(error), **extra)
     if wait:
         outcomes = await node.wait([record.id], timeout_ms / 1000)

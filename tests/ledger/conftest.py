@@ -22,6 +22,9 @@ from ledger.genesis import Genesis
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, sign_body
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 CHAIN = "test-chain"
 GENESIS_MS = 1_700_000_000_000
 
@@ -55,18 +58,21 @@ def genesis(validator_keys: list[SigningKey]) -> Genesis:
 
 @pytest.fixture
 def add(user: SigningKey) -> Callable[..., Record]:
-    """``add(by=1, name="a", key=user, seq=None, chain=CHAIN)``: a signed ``counter.add``.
+    """``add(by=1, name="a", key=user, seq=None, chain=CHAIN, expires=EXPIRES)``: a signed
+    ``counter.add``.
 
-    ``seq`` defaults to one more than the last this fixture gave the same key.
+    ``seq`` defaults to one more than the last this fixture gave the same key; ``expires``
+    to half an hour after the genesis time (the manual clocks move 1 ms a block).
     """
     last: dict[str, int] = {}
 
     def make(by: int = 1, name: str = "a", key: SigningKey = user, seq: int | None = None,
-             chain: str = CHAIN) -> Record:
+             chain: str = CHAIN, expires: int = EXPIRES) -> Record:
         if seq is None:
             seq = last.get(key.public_hex, 0) + 1
         last[key.public_hex] = max(seq, last.get(key.public_hex, 0))
-        body = make_body(chain, "counter.add", [key.public_hex], seq, {"name": name, "by": by})
+        body = make_body(chain, "counter.add", [key.public_hex], seq, {"name": name, "by": by},
+                         expires=expires)
         return sign_body(body, [key])
 
     return make

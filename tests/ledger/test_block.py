@@ -16,12 +16,15 @@ from ledger.hashing import Domain, digest
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, sign_body
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 KEY = SigningKey.from_seed(b"\x09" * 32)
 
 
 def _records(count: int) -> tuple[Record, ...]:
     return tuple(sign_body(make_body("test-chain", "counter.add", [KEY.public_hex], seq,
-                                     {"name": "a", "by": seq}), [KEY])
+                                     {"name": "a", "by": seq}, expires=EXPIRES), [KEY])
                  for seq in range(1, count + 1))
 
 

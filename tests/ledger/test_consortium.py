@@ -32,6 +32,9 @@ from ledger.genesis import Genesis, LedgerParams, validator_set_hash
 from ledger.keys import SigningKey, verify
 from ledger.record import Record, make_body, parse_record, sign_body
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 Headers = Callable[[Path], list[tuple[int, str, str]]]
 Snapshot = Callable[[Consortium], Any]
 Add = Callable[..., Record]
@@ -59,7 +62,7 @@ def _commit(consortium: Consortium, *records: Record) -> int:
 
 def _add_raw(key: SigningKey, seq: int, name: str, by: int, chain: str = "test-chain") -> Record:
     return sign_body(make_body(chain, "counter.add", [key.public_hex], seq,
-                               {"name": name, "by": by}), [key])
+                               {"name": name, "by": by}, expires=EXPIRES), [key])
 
 
 # --- committing ------------------------------------------------------------------------------
@@ -265,7 +268,8 @@ def _bad_signature(add: Add, first: Record) -> Record:
 
 def _unknown_type(add: Add, first: Record) -> Record:
     user = SigningKey.from_seed(b"u" * 32)  # the add fixture's key
-    return sign_body(make_body("test-chain", "counter.reset", [user.public_hex], 9, {}), [user])
+    return sign_body(make_body("test-chain", "counter.reset", [user.public_hex], 9, {},
+                               expires=EXPIRES), [user])
 
 
 REFUSALS: list[tuple[str, Refusal, type[LedgerError], str]] = [

@@ -27,12 +27,16 @@ from ledger.keys import SigningKey
 from ledger.node import Replica
 from ledger.record import Record, make_body, sign_body
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 CTX = BlockContext("test-chain", 1, 1_700_000_000_001)
 KEY = SigningKey.from_seed(b"\x0a" * 32)
 
 
 def _raw(type_: str, payload: dict[str, Any], seq: int = 1) -> Record:
-    return sign_body(make_body("test-chain", type_, [KEY.public_hex], seq, payload), [KEY])
+    return sign_body(make_body("test-chain", type_, [KEY.public_hex], seq, payload,
+                               expires=EXPIRES), [KEY])
 
 
 def _app(**counters: int) -> CounterApp:

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 CHAIN = "crash-chain"
 GENESIS_MS = 1_700_000_000_000
+EXPIRES = GENESIS_MS + 1_800_000  # of the records built here
 KILLS = 5
 
 WRITER = """
@@ -50,6 +51,7 @@ from ledger.counter import CounterApp
 from ledger.genesis import Genesis
 from ledger.keys import SigningKey
 from ledger.record import make_body, sign_body
+
 
 data_dir, n, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 pause_height, pause_replica = int(sys.argv[4]), int(sys.argv[5])
@@ -101,7 +103,7 @@ while True:
     for _ in range(rng.randint(1, 400)):
         seq += 1
         body = make_body(chain, "counter.add", [user.public_hex], seq,
-                         {"name": f"c{seq % 5}", "by": 1})
+                         {"name": f"c{seq % 5}", "by": 1}, expires=genesis_ms + 1_800_000)
         consortium.submit(sign_body(body, [user]))
     block = consortium.produce_block()
     print("height", block.header.height, flush=True)
@@ -239,7 +241,7 @@ def test_sigkill_mid_write_leaves_whole_blocks_and_the_chain_continues(
         user = SigningKey.from_seed(b"u" * 32)
         seq = consortium.gateway().seqs[user.public_hex] + 1
         consortium.submit(sign_body(make_body(CHAIN, "counter.add", [user.public_hex], seq,
-                                              {"name": "after", "by": 1}), [user]))
+                                              {"name": "after", "by": 1}, expires=EXPIRES), [user]))
         block = consortium.produce_block()
         assert block is not None and block.header.height == floor + 1
         assert consortium.heights() == [floor + 1] * n

@@ -32,19 +32,22 @@ from ledger.record import (
     unsigned,
 )
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 CHAIN = "test-chain"
 ALICE, BOB, CAROL = (SigningKey.from_seed(bytes([n]) * 32) for n in (0xA1, 0xB0, 0xC0))
 
 
 def _record(payload: dict[str, Any] | None = None, seq: int = 7) -> Record:
     body = make_body(CHAIN, "counter.add", [ALICE.public_hex], seq,
-                     payload if payload is not None else {"name": "a", "by": 5})
+                     payload if payload is not None else {"name": "a", "by": 5}, expires=EXPIRES)
     return sign_body(body, [ALICE])
 
 
 def _multi() -> Record:
     body = make_body(CHAIN, "member.admit", [k.public_hex for k in (ALICE, BOB, CAROL)], 3,
-                     {"member": "noodle-shop"})
+                     {"member": "noodle-shop"}, expires=EXPIRES)
     return sign_body(body, [ALICE, BOB, CAROL])
 
 
@@ -251,9 +254,10 @@ def test_payload_at_the_depth_limit_is_accepted() -> None:
 
 def test_make_body_checks_the_shape() -> None:
     with pytest.raises(MalformedRecord):
-        make_body(CHAIN, "Bad Type", [ALICE.public_hex], 1, {})
+        make_body(CHAIN, "Bad Type", [ALICE.public_hex], 1, {}, expires=EXPIRES)
     with pytest.raises(MalformedRecord):
-        make_body(CHAIN, "counter.add", [ALICE.public_hex] * (record_signers_max + 1), 1, {})
+        make_body(CHAIN, "counter.add", [ALICE.public_hex] * (record_signers_max + 1), 1, {},
+                  expires=EXPIRES)
 
 
 @pytest.mark.parametrize(("raw", "code"), [
@@ -284,7 +288,8 @@ def _padded(wire_bytes: int, keys: list[SigningKey]) -> Record:
     signers = [k.public_hex for k in keys]
 
     def make(payload: dict[str, str]) -> Record:
-        return sign_body(make_body(CHAIN, "counter.add", signers, 7, payload), keys)
+        return sign_body(make_body(CHAIN, "counter.add", signers, 7, payload,
+                                   expires=EXPIRES), keys)
 
     payload = {"pad": ""}
     while (short := wire_bytes - len(make(payload).wire_bytes())) > fill:
@@ -344,7 +349,7 @@ def test_signer_order_matters() -> None:
     with pytest.raises(BadSignature):
         record_from_wire(swapped).verify_signatures()
     reordered = make_body(CHAIN, "member.admit", [k.public_hex for k in (BOB, ALICE, CAROL)], 3,
-                          {"member": "noodle-shop"})
+                          {"member": "noodle-shop"}, expires=EXPIRES)
     assert sign_body(reordered, [BOB, ALICE, CAROL]).id != record.id
 
 

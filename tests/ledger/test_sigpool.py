@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.clock import ManualClock
 from ledger.consortium import Consortium
 from ledger.counter import CounterApp
 from ledger.errors import BadSignature
@@ -17,6 +18,9 @@ from ledger.genesis import Genesis
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, parse_record, sign_body
 from ledger.sigpool import SignaturePool
+
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
 
 CHAIN = "test-chain"
 
@@ -40,7 +44,7 @@ def fresh(record: Record) -> Record:
 
 def co_signed(keys: list[SigningKey], seq: int = 1) -> Record:
     body = make_body(CHAIN, "counter.add", [k.public_hex for k in keys], seq,
-                     {"name": "joint", "by": 1})
+                     {"name": "joint", "by": 1}, expires=EXPIRES)
     return sign_body(body, keys)
 
 
@@ -71,7 +75,8 @@ def test_a_signature_that_cannot_be_packed_leaves_its_record_unmarked(
 def test_a_node_behind_the_pool_refuses_the_forgery_with_its_usual_error(
         tmp_path: Path, genesis: Genesis, validator_keys: list[SigningKey],
         pool: SignaturePool, add: Callable[..., Record]) -> None:
-    consortium = Consortium(tmp_path, genesis, validator_keys, CounterApp)
+    consortium = Consortium(tmp_path, genesis, validator_keys, CounterApp,
+                            ManualClock(genesis.time_ms, step_ms=1))
     try:
         good, bad = fresh(add()), forged(fresh(add()))
         pool.verify([good, bad]).result(timeout=60)

@@ -24,6 +24,9 @@ from ledger.node import Replica
 from ledger.record import Record, make_body, sign_body
 from ledger.store import Store, stored_record
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 LEDGER_TABLES = {"meta", "blocks", "records", "seqs", "validator_sets", "evidence"}
 
 
@@ -175,7 +178,7 @@ def test_header_root_is_records_root_of_stored_records_property(
                 for u in users:
                     seqs[u] += 1
                     body = make_body("test-chain", "counter.add", [USERS[u].public_hex],
-                                     seqs[u], {"name": f"u{u}", "by": seqs[u]})
+                                     seqs[u], {"name": f"u{u}", "by": seqs[u]}, expires=EXPIRES)
                     consortium.submit(sign_body(body, [USERS[u]]))
                 consortium.produce_block()
             store = _store(consortium)

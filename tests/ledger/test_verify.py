@@ -24,6 +24,9 @@ from ledger.record import Record, make_body, sign_body
 from ledger.verify import Report, verify_chain
 from ledger.verify_sqlite import StoreSource
 
+#: ``expires`` of the records built here: half an hour after the tests' genesis time.
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 CACHE: set[bytes] = set()  # verified signatures, shared by the runs of this module
 
 
@@ -172,7 +175,7 @@ def test_a_record_of_another_chain_is_found(chain: tuple[Path, Genesis], user: S
                                             validator_keys: list[SigningKey]) -> None:
     data, genesis = chain
     foreign = sign_body(make_body("other-chain", "counter.add", [user.public_hex], 99,
-                                  {"name": "a", "by": 1}), [user])
+                                  {"name": "a", "by": 1}, expires=EXPIRES), [user])
     each_store(data, "INSERT INTO records VALUES (4, 3, ?, ?, ?, ?, ?, ?)",
                (foreign.id, foreign.type, user.public_hex, 99, foreign.body_bytes.decode(),
                 foreign.signatures[0].hex()))
@@ -190,7 +193,7 @@ def test_a_committed_record_the_rules_reject_is_found(
         chain: tuple[Path, Genesis], user: SigningKey, validator_keys: list[SigningKey]) -> None:
     data, genesis = chain
     bad = sign_body(make_body(genesis.chain, "counter.add", [user.public_hex], 500,
-                              {"name": "c0", "by": -10**6}), [user])
+                              {"name": "c0", "by": -10**6}, expires=EXPIRES), [user])
     each_store(data, "UPDATE records SET id = ?, seq = 500, body = ?, sigs = ? "
                "WHERE height = 4 AND idx = 2", (bad.id, bad.body_bytes.decode(),
                                                 bad.signatures[0].hex()))

@@ -25,6 +25,7 @@ from ledger.verify_parse import fast_block, fast_record
 KEY = SigningKey.from_seed(b"\x05" * 32)
 SIG = "ab" * 64
 SAFE = 2**53 - 1
+EXPIRES = 1_700_000_000_000  # bodies are spelled by hand here: the fast paths read text
 
 
 def _strict(body: str, sigs: str) -> Any:
@@ -44,7 +45,7 @@ def _same(body: str, sigs: str = SIG) -> None:
 
 def _body(payload: Any, seq: int = 1, kind: str = "x.issue") -> str:
     return canonical_bytes({"chain": "c", "type": kind, "signers": [KEY.public_hex],
-                            "seq": seq, "payload": payload}).decode()
+                            "seq": seq, "expires": EXPIRES, "payload": payload}).decode()
 
 
 def test_a_plain_canonical_record_takes_the_fast_path() -> None:
@@ -67,6 +68,10 @@ def test_a_plain_canonical_record_takes_the_fast_path() -> None:
     _body({"a": 1}).replace(",", ", ", 1),
     _body({"a": 1}).replace('"seq":1', f'"seq":{SAFE + 1}'),
     _body({"a": 1}).replace('"seq":1', '"seq":true'),
+    _body({"a": 1}).replace(f'"expires":{EXPIRES}', '"expires":0'),
+    _body({"a": 1}).replace(f'"expires":{EXPIRES}', f'"expires":{SAFE + 1}'),
+    _body({"a": 1}).replace(f'"expires":{EXPIRES}', '"expires":"soon"'),
+    _body({"a": 1}).replace(f'"expires":{EXPIRES},', ''),  # the field is required
     _body({"a": 1}, kind="X.bad"),
     _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
 ])
@@ -96,7 +101,7 @@ def test_the_fast_path_agrees_with_the_strict_path(payload: dict[str, Any],
     import json
 
     body = {"chain": "c", "type": "x.y", "signers": [KEY.public_hex], "seq": 3,
-            "payload": payload}
+            "expires": EXPIRES, "payload": payload}
     try:
         text = canonical_bytes(body).decode()
     except LedgerError:  # floats and big integers have no canonical form: write them anyway
@@ -196,6 +201,8 @@ def test_index_columns_that_differ_from_the_bodies_leave_the_block_path(spoil: A
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', f'"a":{SAFE + 1}')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', '"a":1,"a":1')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"seq":2', '"seq":0')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":-1')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":true')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(",", ", ", 1)),
     _plain(1, {"a": "é"}),  # not ASCII
     (1, None, None, None, None, 7, SIG),  # a body that is not text
@@ -222,7 +229,7 @@ def test_the_block_path_agrees_with_the_record_path(payloads: list[dict[str, Any
     rows = []
     for i, payload in enumerate(payloads):
         body = {"chain": "c", "type": "x.y", "signers": [KEY.public_hex], "seq": i + 1,
-                "payload": payload}
+                "expires": EXPIRES, "payload": payload}
         try:
             text = canonical_bytes(body).decode()
         except LedgerError:
