@@ -145,9 +145,9 @@ class Client:
         return self._get(f"/v1/accounts/{account}/balances")  # type: ignore[no-any-return]
 
     def history(self, account: str, limit: int = 50,
-                before: str | None = None) -> dict[str, Any]:
+                after: str | None = None) -> dict[str, Any]:
         return self._get(f"/v1/accounts/{account}/history", limit=limit,
-                         before=before)  # type: ignore[no-any-return]
+                         after=after)  # type: ignore[no-any-return]
 
     def quote(self, give: str, amount: int, get: str,
               holder: str | None = None) -> dict[str, Any]:
