@@ -9,6 +9,7 @@ page (null on the last page), and the same page as a ``Link: <url>; rel="next"``
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
@@ -17,6 +18,8 @@ from urllib.parse import urlencode
 from fastapi import Query, Request, Response
 
 from ledger.limits import page_bytes_max, page_rows_max
+
+from .problems import Problem
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=page_rows_max, description="rows in the page")]
@@ -57,3 +60,29 @@ def link_next(request: Request, response: Response, cursor: str | None) -> str |
         query["after"] = cursor
         response.headers["Link"] = f'<{request.url.path}?{urlencode(query)}>; rel="next"'
     return cursor
+
+
+def after_key(items: list[T], key: Callable[[T], tuple[Any, ...]], after: str | None,
+              limit: int) -> tuple[list[Any], str | None]:
+    """A page of ``items`` (already sorted by ``key``): those whose key sorts after the
+    cursor ``after`` (the JSON of the last key of the previous page), cut by :func:`cut`.
+
+    For lists computed whole (offers, the rate board): the cursor is the sort key, so a
+    page stays right when items come and go between requests. A bad cursor is a 400.
+    """
+    start = 0
+    if after is not None:
+        try:
+            last = tuple(json.loads(after))
+        except (ValueError, TypeError) as exc:
+            raise Problem(400, "invalid_parameter", "after is the next of a previous page"
+                          ) from exc
+        start = bisect.bisect_right([_comparable(key(item)) for item in items],
+                                    _comparable(last))
+    return cut(items[start:start + limit + 1], limit,
+               lambda item: json.dumps(list(key(item)), ensure_ascii=False))
+
+
+def _comparable(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
+    """Keys mixing ints and strings still compare (ints first), whatever a client sends."""
+    return tuple((0, v) if isinstance(v, int) else (1, str(v)) for v in key)

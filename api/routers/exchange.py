@@ -16,7 +16,7 @@ from exchange import queries
 from ledger.limits import page_rows_max
 
 from ..deps import get_node
-from ..paging import After, cut, link_next
+from ..paging import After, after_key, cut, link_next
 from ..problems import Problem, responses
 from ..runtime import Node
 
@@ -79,9 +79,13 @@ def members(node: NodeDep) -> dict[str, Any]:
     return {"members": read(node, queries.members)}
 
 
-@router.get("/rates", summary="The rate board: rates in effect, pending and history")
-def rates(node: NodeDep) -> dict[str, Any]:
-    return {"rates": read(node, queries.rate_board)}
+@router.get("/rates", summary="The rate board by program: rates in effect, pending and "
+            "history (paged: after, limit, next)")
+def rates(node: NodeDep, request: Request, response: Response, after: After = None,
+          limit: Limit = 100) -> dict[str, Any]:
+    board, cursor = after_key(read(node, queries.rate_board), lambda r: (r["program"],),
+                              after, limit)
+    return {"rates": board, "next": link_next(request, response, cursor)}
 
 
 @router.get("/accounts/{account}/balances", responses=responses(400),

@@ -86,7 +86,8 @@ def test_every_list_endpoint_is_bounded_in_rows_and_bytes(
     monkeypatch.setattr(paging, "page_bytes_max", 1500)
     for url, key in [("/v1/merchants", "merchants"), ("/v1/programs", "programs"),
                      ("/v1/blocks?records=true&limit=100", "blocks"),
-                     ("/v1/tables/x_keys?limit=500", "rows")]:
+                     ("/v1/tables/x_keys?limit=500", "rows"), ("/v1/rates", "rates"),
+                     ("/v1/offers", "offers")]:
         answer = http.get(url)
         body = answer.json()
         items = body[key]
@@ -96,7 +97,8 @@ def test_every_list_endpoint_is_bounded_in_rows_and_bytes(
             assert len(answer.content) < 1500 + 1000, url  # the envelope is small and fixed
         following = re.match(r"<(.+)>; rel=\"next\"", answer.headers["link"]).group(1)
         assert http.get(following).json()[key][0] != items[0], url
-    for url in ("/v1/merchants?limit=501", "/v1/blocks?limit=101", "/v1/programs?limit=0"):
+    for url in ("/v1/merchants?limit=501", "/v1/blocks?limit=101", "/v1/programs?limit=0",
+                "/v1/offers?after=nope", "/v1/rates?after=%5B"):
         assert http.get(url).status_code == 400, url
 
 
