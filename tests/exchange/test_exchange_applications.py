@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 from typing import Any
 
 from exchange import records as R
@@ -109,3 +111,11 @@ def test_application_lifetimes_survive_a_restart(alliance: Chain) -> None:
     restored.restore({name: list(rows.values()) for name, rows in c.store.items()})
     assert dict(restored.view.applications.base) == dict(c.app.view.applications.base)
     assert restored.params.application_ttl_ms == c.app.params.application_ttl_ms
+
+
+def test_security_doc_says_what_a_key_with_no_role_gets_from_every_record_type() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "SECURITY.md").read_text()
+    section = doc.split("## What a key with no role can send", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(?:alliance|exchange)\.([a-z_]+)`|, `([a-z_]+)`", section))
+    names = {a or b for a, b in named}
+    assert {t.split(".", 1)[1] for t in R.TYPES} <= names
