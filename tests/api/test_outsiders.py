@@ -186,3 +186,20 @@ def test_head_answers_wherever_get_does(http: TestClient, node: Node) -> None:
         assert head.content == b"" and head.headers["content-type"] == \
             got.headers["content-type"], url
     assert http.head("/v1/nope").status_code == 404
+
+
+def test_members_reject_an_application_over_http_and_the_pages_still_hold(
+        http: TestClient, node: Node) -> None:
+    apply = signed(http, fresh("squatter"), R.apply_merchant, "squat-shop", "Squat")
+    assert submit(http, node, apply)[0]["status"] == "committed"
+    members = [derive_key(7, f"member:{m}") for m in ("chunxi-association", "jinjiang-bank",
+                                                       "tianfu-telecom")]
+    first = members[0].public_hex
+    seq = http.get(f"/v1/signers/{first}/seq").json()["last"] + 1
+    vote = sign_body(R.reject_merchant(CHAIN, [k.public_hex for k in members], seq,
+                                       "squat-shop", "not a real shop"), members)
+    assert submit(http, node, vote)[0]["status"] == "committed"
+    assert http.get("/v1/merchants/squat-shop").status_code == 404
+    page = http.get("/alliance")
+    assert page.status_code == 200 and 'href="/merchants/squat-shop"' not in page.text
+    assert "was refused by member vote" in page.text
