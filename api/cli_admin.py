@@ -36,7 +36,8 @@ from .datadir import DataDir, create_data_dir
 governance_app = typer.Typer(help="Propose, co-sign and submit member votes.",
                              no_args_is_help=True)
 ACTIONS = {
-    "admit-merchant": rec.admit_merchant, "suspend-merchant": rec.suspend_merchant,
+    "admit-merchant": rec.admit_merchant, "reject-merchant": rec.reject_merchant,
+    "suspend-merchant": rec.suspend_merchant,
     "reinstate-merchant": rec.reinstate_merchant, "suspend-member": rec.suspend_member,
     "reinstate-member": rec.reinstate_member,
 }

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from ledger.keys import SigningKey
+from ledger.limits import page_rows_max
 from ledger.record import Record, make_body, sign_body
 
 #: How long after signing a record made by a :class:`Wallet` (and the CLI) may commit: long
@@ -61,6 +62,17 @@ class Client:
     def _get(self, path: str, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
         return self._answer(self.http.get(path, params=clean))
+
+    def _all(self, path: str, field: str, **params: Any) -> list[Any]:
+        """Every item of a paged list, following ``next`` (docs/API.md, "Pages")."""
+        items: list[Any] = []
+        after = None
+        while True:
+            page = self._get(path, **params, after=after, limit=page_rows_max)
+            items += page[field]
+            after = page.get("next")
+            if after is None:
+                return items
 
     def _post(self, path: str, content: bytes, **params: Any) -> Any:
         clean = {k: v for k, v in params.items() if v is not None}
@@ -136,13 +148,13 @@ class Client:
     # -- exchange --------------------------------------------------------------------------
 
     def programs(self, issuer: str | None = None) -> list[dict[str, Any]]:
-        return self._get("/v1/programs", issuer=issuer)["programs"]  # type: ignore[no-any-return]
+        return self._all("/v1/programs", "programs", issuer=issuer)
 
     def program(self, code: str) -> dict[str, Any]:
         return self._get(f"/v1/programs/{code}")  # type: ignore[no-any-return]
 
     def merchants(self, status: str | None = None) -> list[dict[str, Any]]:
-        return self._get("/v1/merchants", status=status)["merchants"]  # type: ignore
+        return self._all("/v1/merchants", "merchants", status=status)
 
     def merchant(self, merchant_id: str) -> dict[str, Any]:
         """Profile, programs, liability and settlement position."""
@@ -152,15 +164,15 @@ class Client:
         return self._get("/v1/members")["members"]  # type: ignore[no-any-return]
 
     def rates(self) -> list[dict[str, Any]]:
-        return self._get("/v1/rates")["rates"]  # type: ignore[no-any-return]
+        return self._all("/v1/rates", "rates")
 
     def balances(self, account: str) -> dict[str, Any]:
         return self._get(f"/v1/accounts/{account}/balances")  # type: ignore[no-any-return]
 
     def history(self, account: str, limit: int = 50,
-                before: str | None = None) -> dict[str, Any]:
+                after: str | None = None) -> dict[str, Any]:
         return self._get(f"/v1/accounts/{account}/history", limit=limit,
-                         before=before)  # type: ignore[no-any-return]
+                         after=after)  # type: ignore[no-any-return]
 
     def quote(self, give: str, amount: int, get: str,
               holder: str | None = None) -> dict[str, Any]:
@@ -171,14 +183,12 @@ class Client:
     def offers(self, program: str | None = None,
                area: str | None = None) -> list[dict[str, Any]]:
         """Live redemption offers (of one program, in one area)."""
-        return self._get("/v1/offers", program=program,
-                         area=area)["offers"]  # type: ignore[no-any-return]
+        return self._all("/v1/offers", "offers", program=program, area=area)
 
     def offers_for(self, account: str, area: str | None = None) -> list[dict[str, Any]]:
         """The live offers ``account`` can pay for (``pay``: direct or after_swap), nearest
         ``area`` first; an after_swap offer carries the ``swap`` to sign."""
-        return self._get(f"/v1/accounts/{account}/offers",
-                         area=area)["offers"]  # type: ignore[no-any-return]
+        return self._all(f"/v1/accounts/{account}/offers", "offers", area=area)
 
     def statement(self) -> dict[str, Any]:
         return self._get("/v1/settlement/statement")  # type: ignore[no-any-return]

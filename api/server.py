@@ -7,6 +7,7 @@ import logging
 import time
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.limits import request_bytes_max
@@ -17,6 +18,8 @@ from .routers import chain, exchange, offers, ops, records
 from .runtime import Node
 
 log = logging.getLogger("jifentong.access")
+#: Where /docs and /redoc find their scripts and styles (served by this node).
+DOCS_STATIC = "/static-docs"
 
 DESCRIPTION = """\
 积分通 **Jifentong** node API. Merchants and customers submit records they signed themselves
@@ -25,8 +28,14 @@ Errors are `application/problem+json` with a stable `code`. See docs/API.md.
 """
 
 
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 class LimitsMiddleware:
-    """Refuses bodies over ``request_bytes_max`` (413) and records latency per route."""
+    """Refuses bodies over ``request_bytes_max`` (413), records latency per route, answers
+    HEAD wherever GET is served (the GET's status and headers, no body), and sends
+    ``X-Content-Type-Options: nosniff`` on every response, so no browser takes a JSON or
+    CSV answer carrying someone's text for HTML or script."""
 
     def __init__(self, app: ASGIApp, node: Node) -> None:
         self.app, self.node = app, node
@@ -40,6 +49,9 @@ class LimitsMiddleware:
         if length is not None and (not length.isdigit() or int(length) > request_bytes_max):
             await _send_413(send)
             return
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
         seen = 0
         status = {"code": 0}
 
@@ -55,6 +67,11 @@ class LimitsMiddleware:
         async def observed_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                headers = [h for h in message.get("headers", ())
+                           if h[0].lower() != NOSNIFF[0]]
+                message = {**message, "headers": [*headers, NOSNIFF]}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -86,15 +103,18 @@ async def _send_413(send: Send) -> None:
                        "status": 413, "code": "request_too_large",
                        "detail": f"request bodies are limited to {request_bytes_max} bytes"})
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", problems.PROBLEM.encode()),
+                "headers": [(b"content-type", problems.PROBLEM.encode()), NOSNIFF,
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body.encode()})
 
 
 def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
     """The node's ASGI app: JSON API, chain API, operations and (optionally) the explorer."""
-    app = FastAPI(title="Jifentong node", version="1", description=DESCRIPTION,
-                  openapi_tags=_TAGS, responses=problems.responses(400, 404, 413, 503))
+    # /docs and /redoc load their scripts and styles from this node (fastapi-offline ships
+    # them), never from a CDN; no fonts and no remote spec validator either.
+    app = FastAPIOffline(title="Jifentong node", version="1", description=DESCRIPTION,
+                         openapi_tags=_TAGS, responses=problems.responses(400, 404, 413, 503),
+                         static_url=DOCS_STATIC, swagger_ui_parameters={"validatorUrl": None})
     app.state.node = node
     problems.install(app)
     for router in (records.router, chain.router, exchange.router, offers.router, ops.router):

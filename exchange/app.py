@@ -3,8 +3,9 @@
 Deterministic: the block time comes from :class:`BlockContext`, there is no I/O, no clock,
 no float, and everything that reaches a decision or a row is iterated in sorted order.
 ``execute`` starts each block ("begin block") by putting due posted rates into effect and
-lapsing due lots, then judges each record: ``type_unknown``, ``key_retired``, then the
-record type's own checks (see :mod:`exchange.codes`); a rejected record writes nothing.
+lapsing due lots and merchant applications, then judges each record: ``type_unknown``,
+``key_retired``, then the record type's own checks (see :mod:`exchange.codes`); a rejected
+record writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
 from ledger.record import Record
 
-from . import governance, offers, points, programs, rates, records, settlement, swap
+from . import applications, governance, offers, points, programs, rates, records, settlement, swap
 from .audit import audit, check_block
 from .auth import any_retired
 from .changes import collect_changes
@@ -36,8 +37,9 @@ HANDLERS: dict[str, Handler] = {
     records.ADMIT_MEMBER: governance.admit_member,
     records.SUSPEND_MEMBER: governance.suspend_member,
     records.REINSTATE_MEMBER: governance.reinstate_member,
-    records.APPLY_MERCHANT: governance.apply_merchant,
-    records.ADMIT_MERCHANT: governance.admit_merchant,
+    records.APPLY_MERCHANT: applications.apply_merchant,
+    records.ADMIT_MERCHANT: applications.admit_merchant,
+    records.REJECT_MERCHANT: applications.reject_merchant,
     records.SUSPEND_MERCHANT: governance.suspend_merchant,
     records.REINSTATE_MERCHANT: governance.reinstate_merchant,
     records.ROTATE_KEY: governance.rotate_key,
@@ -59,10 +61,11 @@ PAYLOADS: dict[str, Spec] = {
     records.ADMIT_MEMBER: governance.ADMIT_MEMBER,
     records.SUSPEND_MEMBER: governance.SUSPEND_MEMBER,
     records.REINSTATE_MEMBER: governance.REINSTATE_MEMBER,
-    records.APPLY_MERCHANT: governance.APPLY_MERCHANT,
-    records.ADMIT_MERCHANT: governance.MERCHANT_ONLY,
+    records.APPLY_MERCHANT: applications.APPLY_MERCHANT,
+    records.ADMIT_MERCHANT: applications.MERCHANT_ONLY,
+    records.REJECT_MERCHANT: applications.REJECT_MERCHANT,
     records.SUSPEND_MERCHANT: governance.SUSPEND_MERCHANT,
-    records.REINSTATE_MERCHANT: governance.MERCHANT_ONLY,
+    records.REINSTATE_MERCHANT: applications.MERCHANT_ONLY,
     records.ROTATE_KEY: governance.ROTATE_KEY,
     records.CREATE_PROGRAM: programs.CREATE,
     records.UPDATE_PROGRAM: programs.UPDATE,
@@ -77,7 +80,7 @@ PAYLOADS: dict[str, Spec] = {
     records.WITHDRAW_OFFER: offers.WITHDRAW_OFFER,
 }
 
-PARAM_NAMES = ("member_quorum_percent", "rate_notice_ms", "day_offset_ms")
+PARAM_NAMES = ("member_quorum_percent", "rate_notice_ms", "day_offset_ms", "application_ttl_ms")
 LAST_HEIGHT, LAST_TIME = "last_height", "last_time_ms"
 
 
@@ -164,6 +167,7 @@ class ExchangeApp:
         env = Env(self.params, ctx.height, ctx.time_ms)
         activate_rates(s, env)
         expire_due(s, env)
+        applications.lapse_applications(s, env)
         codes: list[str] = []
         for idx, record in enumerate(records):
             env.begin_record(idx, record.id)

@@ -33,7 +33,8 @@ REJECTIONS: tuple[tuple[str, str], ...] = (
     ("recipient_not_customer", "points may only go to customer keys, not to a party's key"),
     ("not_transferable", "the program does not allow holders to give points to each other"),
     ("too_many_members", "the alliance already has the most members a vote can carry"),
-    ("too_many_merchants", "the alliance already has the most merchants allowed"),
+    ("too_many_merchants", "the alliance already has the most admitted merchants allowed"),
+    ("too_many_applications", "the most merchant applications allowed are waiting for a vote"),
     ("too_many_programs", "the merchant or the alliance already runs the most programs allowed"),
     ("alliance_too_small", "the suspension would leave no active member or no validator"),
     ("rate_not_divisor", "a posted rate must be 1..1,000,000 and divide 1,000,000"),
@@ -86,6 +87,7 @@ RECIPIENT_NOT_CUSTOMER = "recipient_not_customer"
 NOT_TRANSFERABLE = "not_transferable"
 TOO_MANY_MEMBERS = "too_many_members"
 TOO_MANY_MERCHANTS = "too_many_merchants"
+TOO_MANY_APPLICATIONS = "too_many_applications"
 TOO_MANY_PROGRAMS = "too_many_programs"
 ALLIANCE_TOO_SMALL = "alliance_too_small"
 RATE_NOT_DIVISOR = "rate_not_divisor"

@@ -6,7 +6,8 @@ Shape (what ``init_chain`` receives as ``app_genesis``)::
       "members": [{"id": "m-north", "name": "North Node Co.", "key": "<64 hex>",
                    "validator_key": "<64 hex>" | null}, ...],
       "regulator": {"name": "District Market Supervision", "key": "<64 hex>"},
-      "params": {"member_quorum_percent": 67, "rate_notice_ms": 604800000, "day_offset_ms": 0}
+      "params": {"member_quorum_percent": 67, "rate_notice_ms": 604800000, "day_offset_ms": 0,
+                 "application_ttl_ms": 2592000000}
     }
 
 - ``member_quorum_percent`` (51..100): a governance record needs the signatures of at least
@@ -14,6 +15,8 @@ Shape (what ``init_chain`` receives as ``app_genesis``)::
 - ``rate_notice_ms``: a posted rate takes effect this long after the block that posts it.
 - ``day_offset_ms`` (0..14 h): where the day starts relative to UTC (28,800,000 for Beijing
   time); expiry and daily inbound caps count whole days.
+- ``application_ttl_ms`` (1..366 days, default 30): a merchant application that no vote
+  admitted or rejected lapses this long after the block that took it.
 
 A member with a ``validator_key`` runs a validator; the validator set is the active members'
 validator keys, named by member id.
@@ -26,18 +29,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import GenesisError
-from .limits import day_ms, day_offset_ms_max, members_max, rate_notice_ms_max
+from .limits import (
+    application_ttl_ms_max,
+    application_ttl_ms_min,
+    day_ms,
+    day_offset_ms_max,
+    members_max,
+    rate_notice_ms_max,
+)
 from .schema import is_id, is_key, is_name, is_optional_key
 
 DEFAULT_PARAMS: dict[str, int] = {
     "member_quorum_percent": 67,
     "rate_notice_ms": 7 * day_ms,
     "day_offset_ms": 0,
+    "application_ttl_ms": 30 * day_ms,
 }
 _PARAM_RANGES: dict[str, tuple[int, int]] = {
     "member_quorum_percent": (51, 100),
     "rate_notice_ms": (0, rate_notice_ms_max),
     "day_offset_ms": (0, day_offset_ms_max),
+    "application_ttl_ms": (application_ttl_ms_min, application_ttl_ms_max),
 }
 
 
@@ -48,6 +60,7 @@ class Params:
     member_quorum_percent: int
     rate_notice_ms: int
     day_offset_ms: int
+    application_ttl_ms: int = 30 * day_ms
 
     def threshold(self, active_members: int) -> int:
         """Signatures a governance record needs: ceil(n * percent / 100), at least 1."""

@@ -1,7 +1,8 @@
 """Alliance governance: members and merchants admitted, suspended, reinstated; key rotation.
 
 Admitting, suspending or reinstating needs a vote: signatures of at least the threshold of
-current active members. A merchant first applies with its profile, signed by its own key.
+current active members. A merchant first applies with its profile, signed by its own key
+(:mod:`exchange.applications`: bounded, lapsing, rejectable).
 Suspending a merchant stops its new issuing, inbound swaps and rate posts, never its
 customers' points. Member changes alter the validator set from the next block.
 """
@@ -10,23 +11,22 @@ from __future__ import annotations
 
 from ledger.record import Record
 
+from .applications import MERCHANT_ONLY
 from .auth import is_active_member_key, key_taken, vote
 from .codes import (
     ALLIANCE_TOO_SMALL,
     KEY_IN_USE,
     MEMBER_EXISTS,
     MEMBER_UNKNOWN,
-    MERCHANT_EXISTS,
     MERCHANT_UNKNOWN,
     NOT_AUTHORIZED,
     OK,
     PAYLOAD_MALFORMED,
     STATUS_INVALID,
     TOO_MANY_MEMBERS,
-    TOO_MANY_MERCHANTS,
 )
 from .env import Env
-from .limits import members_max, merchants_max
+from .limits import members_max
 from .model import (
     ACTIVE,
     APPLIED,
@@ -37,19 +37,14 @@ from .model import (
     SUSPENDED,
     KeyBinding,
     Member,
-    Merchant,
 )
-from .schema import Spec, is_id, is_key, is_name, is_optional_key, is_ref, is_text, well_formed
+from .schema import Spec, is_id, is_key, is_name, is_optional_key, is_ref, well_formed
 from .state import State
 
 ADMIT_MEMBER: Spec = (("member", is_id), ("name", is_name), ("key", is_key),
                       ("validator_key", is_optional_key))
 SUSPEND_MEMBER: Spec = (("member", is_id), ("reason", is_ref))
 REINSTATE_MEMBER: Spec = (("member", is_id),)
-APPLY_MERCHANT: Spec = (("merchant", is_id), ("name", is_name), ("description", is_text),
-                        ("category", is_ref), ("area", is_ref), ("address", is_text),
-                        ("contact", is_ref))
-MERCHANT_ONLY: Spec = (("merchant", is_id),)
 SUSPEND_MERCHANT: Spec = (("merchant", is_id), ("reason", is_ref))
 ROTATE_KEY: Spec = (("party", lambda v: v in (MEMBER, MERCHANT)), ("id", is_id),
                     ("new_key", is_key))
@@ -118,35 +113,6 @@ def reinstate_member(s: State, env: Env, rec: Record, write: bool) -> str:
     return OK
 
 
-def apply_merchant(s: State, env: Env, rec: Record, write: bool) -> str:
-    """A merchant applies with its profile, signed by the key it will use."""
-    p = rec.payload
-    if not well_formed(p, APPLY_MERCHANT):
-        return PAYLOAD_MALFORMED
-    if len(rec.signers) != 1:
-        return NOT_AUTHORIZED
-    if s.merchants.get(p["merchant"]) is not None:
-        return MERCHANT_EXISTS
-    key = rec.signers[0]
-    if key_taken(s, key):
-        return KEY_IN_USE
-    if s.merchants.count() >= merchants_max:
-        return TOO_MANY_MERCHANTS
-    if not write:
-        return OK
-    s.merchants.put(p["merchant"], Merchant(
-        p["merchant"], p["name"], p["description"], p["category"], p["area"], p["address"],
-        p["contact"], key, APPLIED, env.height, env.height))
-    s.keys.put(key, KeyBinding(MERCHANT, p["merchant"], CURRENT, env.height))
-    env.event("merchant_applied", p["merchant"], p["name"])
-    return OK
-
-
-def admit_merchant(s: State, env: Env, rec: Record, write: bool) -> str:
-    """A member vote admits an applicant merchant."""
-    return _merchant_status(s, env, rec, write, MERCHANT_ONLY, APPLIED, ACTIVE)
-
-
 def suspend_merchant(s: State, env: Env, rec: Record, write: bool) -> str:
     """A member vote suspends a merchant (its customers keep every point)."""
     return _merchant_status(s, env, rec, write, SUSPEND_MERCHANT, ACTIVE, SUSPENDED)
@@ -157,8 +123,7 @@ def reinstate_merchant(s: State, env: Env, rec: Record, write: bool) -> str:
     return _merchant_status(s, env, rec, write, MERCHANT_ONLY, SUSPENDED, ACTIVE)
 
 
-_MERCHANT_EVENTS = {(APPLIED, ACTIVE): "merchant_admitted",
-                    (ACTIVE, SUSPENDED): "merchant_suspended",
+_MERCHANT_EVENTS = {(ACTIVE, SUSPENDED): "merchant_suspended",
                     (SUSPENDED, ACTIVE): "merchant_reinstated"}
 
 
@@ -201,6 +166,8 @@ def rotate_key(s: State, env: Env, rec: Record, write: bool) -> str:
             return refused
     if key_taken(s, p["new_key"]) or _validator_key_taken(s, p["new_key"]):
         return KEY_IN_USE
+    if party.status == APPLIED:  # an applicant lets its application lapse and applies again
+        return STATUS_INVALID
     if not write:
         return OK
     s.keys.put(party.pubkey, KeyBinding(p["party"], p["id"], RETIRED, env.height))

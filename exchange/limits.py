@@ -41,8 +41,14 @@ offers_per_program_max = 64
 
 #: Members of the alliance; a member vote must fit in one record's signers.
 members_max = record_signers_max
-#: Merchants (applied, active or suspended) in the alliance.
+#: Admitted merchants (active or suspended) in the alliance; applications are not counted.
 merchants_max = 10_000
+#: Applications waiting for a vote at once: a key with no role can fill no more than this,
+#: and each lapses ``application_ttl_ms`` after it was made (or is rejected by a vote).
+applications_max = 256
+#: Bounds of the genesis parameter ``application_ttl_ms`` (one day to one year).
+application_ttl_ms_min = day_ms
+application_ttl_ms_max = 366 * day_ms
 #: Programs run by one merchant, and in the whole alliance.
 programs_per_merchant_max = 8
 programs_max = 2_000

@@ -37,14 +37,14 @@ from .limits import amount_max, area_chars_max, offer_window_ms_max, offers_per_
 from .model import Offer, Program
 from .pricing import swap_amounts
 from .programs import active_promotion
-from .schema import Spec, is_code, is_id, is_int, is_name, well_formed
+from .schema import Spec, is_code, is_id, is_int, is_name, is_printable, well_formed
 from .state import State
 from .swap import SwapPlan, price_swap
 
 
 def is_area(value: Any) -> bool:
     """An area such as ``春熙路 Chunxi Road``: printable, up to 64 chars, may be empty."""
-    return (type(value) is str and len(value) <= area_chars_max and value.isprintable()
+    return (type(value) is str and len(value) <= area_chars_max and is_printable(value)
             and value.strip() == value)
 
 

@@ -37,9 +37,17 @@ def members(s: State) -> list[Json]:
     return found
 
 
-def merchants(s: State, status: str | None = None) -> list[Json]:
-    """Every merchant (or those of one status), in id order."""
-    return [_merchant(m) for _, m in s.merchants.items() if status in (None, m.status)]
+def merchants(s: State, status: str | None = None, after: str = "",
+              limit: int | None = None) -> list[Json]:
+    """Every merchant (or those of one status) whose id sorts after ``after``, in id order,
+    at most ``limit``; a pending application carries ``lapses_ms``."""
+    found = []
+    for mid, m in s.merchants.items():
+        if mid > after and status in (None, m.status):
+            found.append(_merchant(m, s.applications.get(mid)))
+            if limit is not None and len(found) == limit:
+                break
+    return found
 
 
 def merchant(s: State, merchant_id: str) -> Json | None:
@@ -49,14 +57,22 @@ def merchant(s: State, merchant_id: str) -> Json | None:
         return None
     own = [_program(p) for _, p in s.programs.items() if p.issuer == merchant_id]
     position = s.positions.get(merchant_id)
-    return {**_merchant(found), "programs": own,
+    return {**_merchant(found, s.applications.get(merchant_id)), "programs": own,
             "liability_micro": sum(p["liability_micro"] for p in own),
             "net_position_micro": position.net if position else 0}
 
 
-def programs(s: State, issuer: str | None = None) -> list[Json]:
-    """Every program (or one issuer's), in code order, with value and liability."""
-    return [_program(p) for _, p in s.programs.items() if issuer in (None, p.issuer)]
+def programs(s: State, issuer: str | None = None, after: str = "",
+             limit: int | None = None) -> list[Json]:
+    """Every program (or one issuer's) whose code sorts after ``after``, in code order, at
+    most ``limit``, with value and liability."""
+    found = []
+    for code, p in s.programs.items():
+        if code > after and issuer in (None, p.issuer):
+            found.append(_program(p))
+            if limit is not None and len(found) == limit:
+                break
+    return found
 
 
 def program(s: State, code: str) -> Json | None:
@@ -235,10 +251,14 @@ def _member(m: Member) -> Json:
             "status": m.status, "since_height": m.since_height}
 
 
-def _merchant(m: Merchant) -> Json:
-    return {"id": m.id, "name": m.name, "description": m.description, "category": m.category,
-            "area": m.area, "address": m.address, "contact": m.contact, "key": m.pubkey,
-            "status": m.status, "applied_height": m.applied_height}
+def _merchant(m: Merchant, lapses_ms: int | None = None) -> Json:
+    found = {"id": m.id, "name": m.name, "description": m.description,
+             "category": m.category, "area": m.area, "address": m.address,
+             "contact": m.contact, "key": m.pubkey, "status": m.status,
+             "applied_height": m.applied_height}
+    if lapses_ms is not None:
+        found["lapses_ms"] = lapses_ms
+    return found
 
 
 def _program(p: Program) -> Json:

@@ -20,6 +20,7 @@ SUSPEND_MEMBER = "alliance.suspend_member"
 REINSTATE_MEMBER = "alliance.reinstate_member"
 APPLY_MERCHANT = "alliance.apply_merchant"
 ADMIT_MERCHANT = "alliance.admit_merchant"
+REJECT_MERCHANT = "alliance.reject_merchant"
 SUSPEND_MERCHANT = "alliance.suspend_merchant"
 REINSTATE_MERCHANT = "alliance.reinstate_merchant"
 ROTATE_KEY = "alliance.rotate_key"
@@ -37,8 +38,9 @@ WITHDRAW_OFFER = "exchange.withdraw_offer"
 
 TYPES: tuple[str, ...] = (
     ADMIT_MEMBER, SUSPEND_MEMBER, REINSTATE_MEMBER, APPLY_MERCHANT, ADMIT_MERCHANT,
-    SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM, UPDATE_PROGRAM,
-    POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE, OFFER, WITHDRAW_OFFER,
+    REJECT_MERCHANT, SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM,
+    UPDATE_PROGRAM, POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE, OFFER,
+    WITHDRAW_OFFER,
 )
 
 Body = dict[str, Any]
@@ -79,6 +81,13 @@ def admit_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,
                    *, expires: int) -> Body:
     """Members vote an applicant merchant in."""
     return make_body(chain, ADMIT_MERCHANT, signers, seq, {"merchant": merchant}, expires=expires)
+
+
+def reject_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,
+                    reason: str = "") -> Body:
+    """Members reject a pending application: it is removed and its id and key are freed."""
+    return make_body(chain, REJECT_MERCHANT, signers, seq,
+                     {"merchant": merchant, "reason": reason})
 
 
 def suspend_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,

@@ -50,20 +50,28 @@ def is_optional_key(value: Any) -> bool:
     return value is None or is_public_key_hex(value)
 
 
+def is_printable(value: str) -> bool:
+    """No control characters (NUL, ESC, CR, LF, tab...), bidi overrides (U+202E...) or other
+    format, separator or unassigned characters besides the space: text that reaches other
+    people's pages and spreadsheets shows exactly what was signed. Every text field of a
+    payload passes this one check."""
+    return value.isprintable()
+
+
 def is_name(value: Any) -> bool:
     """A display name: any printable Unicode (e.g. 乡村基积分), 1..64 chars, no edge spaces."""
-    return (type(value) is str and 0 < len(value) <= name_chars_max and value.isprintable()
+    return (type(value) is str and 0 < len(value) <= name_chars_max and is_printable(value)
             and value.strip() == value)
 
 
 def is_text(value: Any) -> bool:
-    """Free text of up to 500 characters (may be empty)."""
-    return type(value) is str and len(value) <= text_chars_max
+    """Free text (a profile's description, address) of up to 500 printable characters."""
+    return type(value) is str and len(value) <= text_chars_max and is_printable(value)
 
 
 def is_ref(value: Any) -> bool:
     """A short reference (order number, memo) of up to 128 printable characters."""
-    return type(value) is str and len(value) <= ref_chars_max and value.isprintable()
+    return type(value) is str and len(value) <= ref_chars_max and is_printable(value)
 
 
 def is_int(value: Any) -> bool:

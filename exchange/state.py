@@ -142,7 +142,7 @@ class State:
 
     NAMES = ("params", "regulator", "members", "merchants", "keys", "programs", "rates",
              "promotions", "holdings", "inbound", "flows", "obligations", "positions",
-             "offers")
+             "offers", "applications")
 
     def __init__(self, source: State | None = None) -> None:
         def table(name: str) -> Any:
@@ -162,6 +162,7 @@ class State:
         self.obligations: Table[tuple[str, str], Obligation] = table("obligations")
         self.positions: Table[str, Position] = table("positions")
         self.offers: Table[str, tuple[Offer, ...]] = table("offers")  # by program, id order
+        self.applications: Table[str, int] = table("applications")  # merchant -> lapses_ms
         # Lazy indexes (hints checked against the tables; shared with the view, unused there).
         self.expiry: ExpiryIndex = source.expiry if source is not None else ExpiryIndex()
         self.pending_rates: set[str] = source.pending_rates if source is not None else set()

@@ -23,6 +23,9 @@ batch_records_max = 1000
 request_bytes_max = batch_records_max * record_bytes_max + 64 * 1024
 #: Rows in one page of any listing.
 page_rows_max = 500
+#: Bytes of JSON in one page of any listing: a page ends before the row that would pass it
+#: (a page always holds at least one row, so one block with its records may exceed it).
+page_bytes_max = 2 * 1024 * 1024
 #: Validators in one set.
 validators_max = 64
 #: Blocks served or fetched in one range request (catch-up, chain API).

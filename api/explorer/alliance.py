@@ -1,5 +1,6 @@
 """The alliance: members, validators, the regulator, merchants and the votes that admitted
-them, governance history (keyset by event), and evidence against misbehaving validators.
+them (100 a page in id order, ``merchants_after``), governance history (keyset by event),
+and evidence against misbehaving validators.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import json
 
 from exchange import queries
 
-from .context import Ctx, Json, cursor
+from .context import Ctx, Json, Missing, cursor
 from .effects import event_words
 from .merchants import lifecycle
 from .render import Page, link
@@ -54,8 +55,14 @@ def alliance_page(ctx: Ctx) -> Page:
     members = ctx.read(queries.members)
     regulator = ctx.read(lambda v: [{"id": k, "name": n, "key": key}
                                     for k, (n, key) in v.regulator.base.items()])
-    merchants = ctx.read(queries.merchants)
-    for m in merchants[:merchants_shown_max]:
+    after = ctx.param("merchants_after") or ""
+    if len(after) > 40:
+        raise Missing("merchants_after is a merchant id", "invalid_parameter", 400)
+    merchants = ctx.read(queries.merchants, None, after, merchants_shown_max + 1)
+    more = merchants[merchants_shown_max - 1]["id"] if len(merchants) > merchants_shown_max \
+        else None
+    merchants = merchants[:merchants_shown_max]
+    for m in merchants:
         m["lifecycle"] = lifecycle(ctx, m["id"])
         admitted = [e for e in m["lifecycle"] if e["kind"] == "merchant_admitted"]
         m["admitted_by"] = admitted[-1]["signers"] if admitted else []
@@ -74,8 +81,10 @@ def alliance_page(ctx: Ctx) -> Page:
                                           "ORDER BY height DESC LIMIT ?", (evidence_shown_max,))]
     data = {"members": members, "threshold": members[0]["threshold"] if members else 0,
             "validators": validator_status(ctx), "validator_sets": sets,
-            "regulator": regulator, "merchants": merchants[:merchants_shown_max],
-            "merchants_total": len(merchants), "governance": history,
+            "regulator": regulator, "merchants": merchants,
+            "merchants_total": ctx.read(lambda v: v.merchants.count()),
+            "merchants_next": link("/alliance", merchants_after=more) if more else None,
+            "governance": history,
             "next": link("/alliance", before=f"{last['height']}.{last['idx']}.{last['n']}")
             if last else None, "evidence": evidence}
     return Page("alliance.html", "Alliance", data)

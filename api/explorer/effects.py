@@ -44,6 +44,8 @@ def _points(w: Words, amount: int, code: str) -> Words:
 
 
 def _merchant(w: Words, names: Directory, merchant_id: str) -> Words:
+    if merchant_id not in names.merchants:  # a rejected or lapsed application: no page
+        return w.t(merchant_id)
     return w.a(names.merchant(merchant_id), f"/merchants/{merchant_id}")
 
 
@@ -122,7 +124,9 @@ def event_words(names: Directory, kind: str, subject: str, detail: str) -> Words
     if kind.startswith("merchant_"):
         verb = {"merchant_applied": "applied to join the alliance",
                 "merchant_admitted": "was admitted by member vote",
-                "merchant_suspended": "was suspended", "merchant_reinstated": "was reinstated"}
+                "merchant_suspended": "was suspended", "merchant_reinstated": "was reinstated",
+                "merchant_rejected": "was refused by member vote",
+                "merchant_lapsed": "saw its application lapse (no vote in time)"}
         _merchant(w, names, subject).t(" " + verb.get(kind, kind.split("_", 1)[1]))
         return w.t(f" ({detail})") if detail and kind != "merchant_applied" else w
     if kind.startswith("member_"):

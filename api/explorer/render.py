@@ -128,11 +128,26 @@ def _html(ctx: Ctx, template: str, page: dict[str, Any], context: dict[str, Any]
         status_code=status, headers=HTML_HEADERS)
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV
+#: injection"): ``=HYPERLINK(...)`` in an order ref would run on the reader's machine.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as every CSV export writes it: text that a spreadsheet would take for a
+    formula gets a leading ``'``; numbers (ints the node writes itself, negative deltas
+    included) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(rows: Rows) -> Response:
+    """Every CSV export goes through here: each cell through :func:`csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(rows.columns)
-    writer.writerows(rows.rows)
+    writer.writerow([csv_cell(c) for c in rows.columns])
+    writer.writerows([csv_cell(c) for c in row] for row in rows.rows)
     headers = {"Content-Disposition": f'attachment; filename="{rows.filename}"'}
     if rows.next:
         headers["Link"] = f'<{rows.next}>; rel="next"'

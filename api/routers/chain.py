@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ledger import merkle
 from ledger.errors import StoreError
@@ -14,6 +14,7 @@ from ledger.receipt import build_receipt
 from ledger.store import stored_record
 
 from ..deps import get_node
+from ..paging import cut, link_next
 from ..problems import Problem, responses
 from ..runtime import Node
 
@@ -63,17 +64,24 @@ def _block_json(node: Node, row: tuple[Any, ...], with_records: bool) -> dict[st
 _BLOCK_SQL = "SELECT height, hash, header, certificate, checkpoint FROM blocks"
 
 
-@router.get("/blocks", summary="Blocks by height range (at most 100)")
-def blocks(node: NodeDep,
+@router.get("/blocks", summary="Blocks in height order (paged: after, limit ≤ 100, next)")
+def blocks(node: NodeDep, request: Request, response: Response,
            from_height: Annotated[int, Query(alias="from", ge=1, le=2**53 - 1)] = 1,
+           after: Annotated[int | None, Query(ge=0, le=2**53 - 1,
+                                              description="the previous page's next")] = None,
            limit: Annotated[int, Query(ge=1, le=blocks_per_fetch_max)] = 20,
            records: Annotated[bool, Query(description="include full records")] = False,
            ) -> dict[str, Any]:
+    """Starts at ``from`` (or just after ``after``). A page holds at least one block and
+    stops before the block that would take it past ``page_bytes_max``."""
+    start = after + 1 if after is not None else from_height
     conn = node.replica.store.thread_reader()
     rows = conn.execute(f"{_BLOCK_SQL} WHERE height >= ? ORDER BY height LIMIT ?",
-                        (from_height, limit)).fetchall()
-    return {"blocks": [_block_json(node, r, records) for r in rows],
-            "height": node.replica.height}
+                        (start, limit + 1)).fetchall()
+    items, cursor = cut(rows, limit, lambda r: str(r[0]),
+                        lambda r: _block_json(node, r, records))
+    return {"blocks": items, "height": node.replica.height,
+            "next": link_next(request, response, cursor)}
 
 
 @router.get("/blocks/{height}", responses=responses(404), summary="One block")
@@ -198,12 +206,13 @@ def tables(node: NodeDep) -> dict[str, Any]:
 
 @router.get("/tables/{name}", responses=responses(400, 404),
             summary="Rows of one table of derived rows, in primary key order")
-def table_rows(node: NodeDep, name: str,
+def table_rows(node: NodeDep, request: Request, response: Response, name: str,
                after: Annotated[str | None, Query(
                    description="JSON array: the key of the last row of the previous page")] = None,
                limit: Annotated[int, Query(ge=1, le=page_rows_max)] = page_rows_max,
                ) -> dict[str, Any]:
-    """A page of rows as arrays in ``columns`` order; ``next`` is the ``after`` of the next page."""
+    """A page of rows as arrays in ``columns`` order (at most ``limit`` rows and about
+    ``page_bytes_max`` bytes); ``next`` is the key whose JSON is the next page's ``after``."""
     listing = {t["name"]: t for t in tables(node)["tables"]}
     table = listing.get(name)
     if table is None or not table["served"] or not table["pk"]:
@@ -226,10 +235,11 @@ def table_rows(node: NodeDep, name: str,
     try:
         rows = node.replica.store.thread_reader().execute(
             f"SELECT {', '.join(f'[{c}]' for c in columns)} FROM [{name}] {where} "
-            f"ORDER BY {order} LIMIT ?", [*params, limit]).fetchall()
+            f"ORDER BY {order} LIMIT ?", [*params, limit + 1]).fetchall()
     except UnicodeEncodeError as exc:
         raise Problem(400, "invalid_parameter", "after holds a string that is not UTF-8") from exc
     at = [columns.index(c) for c in pk]
-    last = [rows[-1][i] for i in at] if len(rows) == limit else None
+    items, cursor = cut(rows, limit, lambda r: json.dumps([r[i] for i in at]), list)
+    link_next(request, response, cursor)
     return {"table": name, "height": node.replica.height, "columns": columns,
-            "rows": [list(r) for r in rows], "next": last}
+            "rows": items, "next": json.loads(cursor) if cursor is not None else None}

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from exchange import queries
 from ledger.limits import page_rows_max
 
 from ..deps import get_node
+from ..paging import After, after_key, cut, link_next
 from ..problems import Problem, responses
 from ..runtime import Node
 
@@ -35,10 +36,13 @@ def read(node: Node, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(replica.app.view, *args, **kwargs)  # type: ignore[attr-defined]
 
 
-@router.get("/programs", summary="Every points program")
-def programs(node: NodeDep, issuer: Annotated[str | None, Query(max_length=40)] = None,
-             ) -> dict[str, Any]:
-    return {"programs": read(node, queries.programs, issuer)}
+@router.get("/programs", summary="Points programs in code order (paged: after, limit, next)")
+def programs(node: NodeDep, request: Request, response: Response,
+             issuer: Annotated[str | None, Query(max_length=40)] = None,
+             after: After = None, limit: Limit = 100) -> dict[str, Any]:
+    found = read(node, queries.programs, issuer, after or "", limit + 1)
+    items, cursor = cut(found, limit, lambda p: p["code"])
+    return {"programs": items, "next": link_next(request, response, cursor)}
 
 
 @router.get("/programs/{code}", responses=responses(400, 404), summary="One program")
@@ -49,10 +53,16 @@ def program(node: NodeDep, code: Code) -> dict[str, Any]:
     return found
 
 
-@router.get("/merchants", summary="Every merchant (issuer) and its profile")
-def merchants(node: NodeDep, status: Annotated[str | None, Query(
-        pattern="^(applied|active|suspended)$")] = None) -> dict[str, Any]:
-    return {"merchants": read(node, queries.merchants, status)}
+@router.get("/merchants", summary="Merchants and their profiles in id order (paged: after, "
+            "limit, next)")
+def merchants(node: NodeDep, request: Request, response: Response,
+              status: Annotated[str | None, Query(
+                  pattern="^(applied|active|suspended)$")] = None,
+              after: After = None, limit: Limit = 100) -> dict[str, Any]:
+    """A pending application (``applied``) carries ``lapses_ms``, when it lapses."""
+    found = read(node, queries.merchants, status, after or "", limit + 1)
+    items, cursor = cut(found, limit, lambda m: m["id"])
+    return {"merchants": items, "next": link_next(request, response, cursor)}
 
 
 @router.get("/merchants/{merchant_id}", responses=responses(400, 404),
@@ -69,9 +79,13 @@ def members(node: NodeDep) -> dict[str, Any]:
     return {"members": read(node, queries.members)}
 
 
-@router.get("/rates", summary="The rate board: rates in effect, pending and history")
-def rates(node: NodeDep) -> dict[str, Any]:
-    return {"rates": read(node, queries.rate_board)}
+@router.get("/rates", summary="The rate board by program: rates in effect, pending and "
+            "history (paged: after, limit, next)")
+def rates(node: NodeDep, request: Request, response: Response, after: After = None,
+          limit: Limit = 100) -> dict[str, Any]:
+    board, cursor = after_key(read(node, queries.rate_board), lambda r: (r["program"],),
+                              after, limit)
+    return {"rates": board, "next": link_next(request, response, cursor)}
 
 
 @router.get("/accounts/{account}/balances", responses=responses(400),
@@ -80,22 +94,28 @@ def balances(node: NodeDep, account: Account) -> dict[str, Any]:
     return read(node, queries.balances, account)
 
 
+HistoryCursor = Annotated[str | None, Query(pattern=r"^\d{1,16}\.-?\d{1,6}\.\d{1,4}$",
+                                            description="the previous page's next")]
+_HISTORY = ("height", "idx", "n", "program", "kind", "delta", "balance", "record", "ref")
+
+
 @router.get("/accounts/{account}/history", responses=responses(400),
-            summary="An account's balance movements, newest first (keyset pagination)")
-def history(node: NodeDep, account: Account, limit: Limit = 50,
-            before: Annotated[str | None, Query(pattern=r"^\d{1,16}\.\d{1,6}\.\d{1,4}$",
-                                                description="cursor from the last page")] = None,
-            ) -> dict[str, Any]:
-    cursor = tuple(int(x) for x in before.split(".")) if before else (2**53, 0, 0)
+            summary="An account's balance movements, newest first (paged: after, limit, next)")
+def history(node: NodeDep, request: Request, response: Response, account: Account,
+            limit: Limit = 50, after: HistoryCursor = None,
+            before: HistoryCursor = None) -> dict[str, Any]:
+    """``before`` is the former name of ``after`` (kept for old clients)."""
+    given = after or before
+    cursor = tuple(int(x) for x in given.split(".")) if given else (2**53, 0, 0)
     rows = node.replica.store.thread_reader().execute(
         "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
         "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "
-        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (account, *cursor, limit)).fetchall()
-    items = [dict(zip(("height", "idx", "n", "program", "kind", "delta", "balance", "record",
-                       "ref"), r, strict=True)) for r in rows]
-    last = items[-1] if len(items) == limit else None
+        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?",
+        (account, *cursor, limit + 1)).fetchall()
+    items, next_cursor = cut(rows, limit, lambda r: f"{r[0]}.{r[1]}.{r[2]}",
+                             lambda r: dict(zip(_HISTORY, r, strict=True)))
     return {"account": account, "items": items,
-            "next": f"{last['height']}.{last['idx']}.{last['n']}" if last else None}
+            "next": link_next(request, response, next_cursor)}
 
 
 @router.get("/quote", responses=responses(400),

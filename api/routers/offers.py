@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from exchange import queries
 from exchange.limits import area_chars_max
 from exchange.state import State
 
+from ..paging import After, Limit, after_key, link_next
 from ..problems import Problem, responses
 from .exchange import Account, NodeDep, read
 
@@ -38,18 +39,33 @@ def _offers_for(view: State, account: str, area: str | None) -> dict[str, Any]:
 
 @router.get("/offers", responses=responses(400, 404),
             summary="Live redemption offers, by area, then yuan value")
-def offers(node: NodeDep, program: ProgramCode = None, area: Area = None) -> dict[str, Any]:
-    """Offers live at the last block's time; ``area`` filters to one area."""
+def offers(node: NodeDep, request: Request, response: Response, program: ProgramCode = None,
+           area: Area = None, after: After = None, limit: Limit = 100) -> dict[str, Any]:
+    """Offers live at the last block's time; ``area`` filters to one area (paged)."""
     found = read(node, _offers, program, area)
     if found is None:
         raise Problem(404, "program_unknown", f"no program {program!r}")
+    found["offers"], cursor = after_key(found["offers"], _order(None), after, limit)
+    found["next"] = link_next(request, response, cursor)
     return found
 
 
 @router.get("/accounts/{account}/offers", responses=responses(400),
             summary="The live offers an account can pay for, directly or after one swap")
-def offers_for(node: NodeDep, account: Account, area: Area = None) -> dict[str, Any]:
+def offers_for(node: NodeDep, request: Request, response: Response, account: Account,
+               area: Area = None, after: After = None, limit: Limit = 100) -> dict[str, Any]:
     """``pay`` is ``direct`` or ``after_swap``; for the latter, ``swap`` is the swap record to
     sign (``give``, ``amount``, ``get``, ``min_out``, rate versions). Offers in ``area`` come
-    first, then the other areas alphabetically, then by yuan value."""
-    return read(node, _offers_for, account, area)
+    first, then the other areas alphabetically, then by yuan value (paged)."""
+    found = read(node, _offers_for, account, area)
+    found["offers"], cursor = after_key(found["offers"], _order(area), after, limit)
+    found["next"] = link_next(request, response, cursor)
+    return found
+
+
+def _order(area: str | None) -> Any:
+    """The sort key of a listed offer (the page cursor): nearest area first, then value."""
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        rank = 0 if o["area"] == area else 1 if o["area"] else 2
+        return rank, o["area"], o["value_micro"], o["price"], o["program"], o["offer"]
+    return key

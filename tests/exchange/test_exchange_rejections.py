@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from exchange import applications, governance, offers, points, programs
 from exchange import codes as C
-from exchange import governance, offers, points, programs
 from exchange import records as R
 from ledger.record import Record
 
@@ -104,7 +104,11 @@ CASES: dict[str, Case] = {
         mp.setattr(governance, "members_max", 4),
         c.rec(R.admit_member, c.members[:3], "m4", "Member 4", c.bob.public_hex))[1],
     C.TOO_MANY_MERCHANTS: lambda c, mp: (
-        mp.setattr(governance, "merchants_max", 2),
+        mp.setattr(applications, "merchants_max", 2),
+        c.one(c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop")),
+        c.rec(R.admit_merchant, c.members[:3], "noodle-shop"))[2],
+    C.TOO_MANY_APPLICATIONS: lambda c, mp: (
+        mp.setattr(applications, "applications_max", 0),
         c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop"))[1],
     C.TOO_MANY_PROGRAMS: lambda c, mp: (
         mp.setattr(programs, "programs_per_merchant_max", 1),
