@@ -28,6 +28,7 @@ RETIRED = "retired"
 MEMBER = "member"
 MERCHANT = "merchant"
 REGULATOR = "regulator"
+VALIDATOR = "validator"  # a member's validator key (owner: the member id)
 
 
 @dataclass(slots=True)
@@ -68,7 +69,8 @@ class Merchant:
 
 @dataclass(frozen=True, slots=True)
 class KeyBinding:
-    """Who a key belongs to (member, merchant or regulator) and whether it is current."""
+    """Who a key belongs to (member, validator, merchant or regulator) and whether it is
+    current. One key, one role: a key is bound at most once, and a bound key holds no points."""
 
     kind: str
     owner: str
