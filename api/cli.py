@@ -56,7 +56,7 @@ def passphrase(env: str | None, *, confirm: bool = False, needed: bool = True) -
         return None
     if not sys.stdin.isatty():
         return None
-    return typer.prompt("passphrase (empty for none)", hide_input=True, default="",
+    return typer.prompt("passphrase", hide_input=True, default="",
                         confirmation_prompt=confirm, show_default=False) or None
 
 
@@ -66,12 +66,23 @@ PassEnv = Annotated[str | None, typer.Option("--passphrase-env", metavar="VAR",
 
 @keys_app.command("new")
 def keys_new(name: Annotated[str, typer.Argument(help="key name in the keystore, or a path")],
-             pass_env: PassEnv = None, json_out: JsonOpt = False) -> None:
-    """Generate a key, saved encrypted with a passphrase (asked for unless given)."""
+             pass_env: PassEnv = None, json_out: JsonOpt = False,
+             plaintext: Annotated[bool, typer.Option(
+                 "--insecure-plaintext",
+                 help="store the key unencrypted (no passphrase); anyone who reads the file "
+                      "can sign as you")] = False) -> None:
+    """Generate a key, saved encrypted with a passphrase (asked for unless given).
+
+    An empty passphrase is refused unless ``--insecure-plaintext`` is given.
+    """
     try:
-        key = keystore.create(name, passphrase(pass_env, confirm=True))
+        secret = None if plaintext else passphrase(pass_env, confirm=True)
+        key = keystore.create(name, secret, plaintext=plaintext)
     except LedgerError as exc:
         fail(str(exc))
+    if plaintext:
+        err.print(f"[bold yellow]warning:[/] {keystore.key_path(name)} is NOT encrypted: "
+                  "anyone who can read it can sign as this key")
     info = {"name": name, "path": str(keystore.key_path(name)), "public_key": key.public_hex,
             "key_id": key.key_id}
     if json_out:

@@ -2,7 +2,9 @@
 
 Keys never leave the machine; the node only ever sees signatures. A passphrase comes from
 ``--passphrase-env VAR`` (the name of an environment variable), ``JIFENTONG_PASSPHRASE``, or
-an interactive prompt.
+an interactive prompt. An empty passphrase is refused (``passphrase_empty``) unless the caller
+asks for a plain, unencrypted key file on purpose (``plaintext=True``, the CLI's
+``--insecure-plaintext``, which also warns on stderr).
 """
 
 from __future__ import annotations
@@ -31,13 +33,21 @@ def key_path(name_or_path: str) -> Path:
     return home() / "keys" / f"{name_or_path}.pem"
 
 
-def create(name_or_path: str, passphrase: str | None, *, overwrite: bool = False) -> SigningKey:
-    """Generate a key and save it (encrypted when a passphrase is given)."""
+def create(name_or_path: str, passphrase: str | None, *, overwrite: bool = False,
+           plaintext: bool = False) -> SigningKey:
+    """Generate a key and save it: encrypted with ``passphrase``, or, only when ``plaintext``
+    is asked for explicitly, unencrypted (then ``passphrase`` must be empty)."""
+    if plaintext and passphrase:
+        raise KeyFileError("a plaintext key file takes no passphrase", code="passphrase_conflict")
+    if not plaintext and not passphrase:
+        raise KeyFileError("an empty passphrase would store the key unencrypted; choose a "
+                           "passphrase, or ask for an unencrypted file with "
+                           "--insecure-plaintext", code="passphrase_empty")
     path = key_path(name_or_path)
     if path.exists() and not overwrite:
         raise KeyFileError(f"{path} exists already; choose another name", code="key_exists")
     key = SigningKey.generate()
-    key.save(path, passphrase)
+    key.save(path, passphrase or None)
     return key
 
 

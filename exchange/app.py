@@ -25,7 +25,7 @@ from .env import Env
 from .errors import invariant
 from .expiry import expire_due
 from .genesis import Params, parse_genesis
-from .model import ACTIVE, CURRENT, MEMBER, REGULATOR, KeyBinding, Member
+from .model import ACTIVE, CURRENT, MEMBER, REGULATOR, VALIDATOR, KeyBinding, Member
 from .rates import activate_rates, prune_pending
 from .schema import Spec
 from .state import State
@@ -139,6 +139,8 @@ class ExchangeApp:
         for m in genesis.members:
             s.members.put(m.id, Member(m.id, m.name, m.key, m.validator_key, ACTIVE, 0, 0))
             s.keys.put(m.key, KeyBinding(MEMBER, m.id, CURRENT, 0))
+            if m.validator_key is not None:
+                s.keys.put(m.validator_key, KeyBinding(VALIDATOR, m.id, CURRENT, 0))
             env.event("member_admitted", m.id, m.name)
         changes = collect_changes(s, appended=env.appended())
         s.commit()

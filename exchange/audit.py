@@ -2,7 +2,7 @@
 
 After every ``execute`` (always on, even under ``python -O``), for what the block touched:
 each program's counters balance (supply = issued - redeemed - swapped_out + swapped_in -
-expired) and are non-negative; each holding is positive with lots that sum to it; the change
+expired) and are non-negative; each holding is positive with lots that sum to at most it; the change
 of the balances of each program equals the change of its supply; the change of the positions
 sums to zero (so the positions still do).
 
@@ -57,14 +57,15 @@ def audit(s: State) -> list[str]:
     problems: list[str] = []
     programs = dict(s.programs.items())
     sums: dict[str, int] = defaultdict(int)
-    for (account, code), (held, lots) in s.holdings.all_items():
+    for (account, code), (held, lots, earned) in s.holdings.all_items():
         sums[code] += held
-        if held <= 0:
-            problems.append(f"holding {account[:12]}/{code} is {held}")
-        if lots and sum(map(_amount, lots)) != held:
-            problems.append(f"lots of {account[:12]}/{code} do not sum to its balance")
+        if held <= 0 or not 0 <= earned <= held:
+            problems.append(f"holding {account[:12]}/{code} is {held} ({earned} earned)")
+        lapsing = sum(map(_amount, lots))
         if code not in programs:
             problems.append(f"holding of unknown program {code}")
+        elif lapsing > held or (programs[code].expiry_days and lapsing != held):
+            problems.append(f"lots of {account[:12]}/{code} do not match its balance")
     for code, p in programs.items():
         if not p.balanced():
             problems.append(f"{code}: supply does not balance its counters")

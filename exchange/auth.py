@@ -24,9 +24,13 @@ def any_retired(s: State, signers: Sequence[str]) -> bool:
 
 
 def key_taken(s: State, key: str) -> bool:
-    """True when ``key`` is bound to a party (or retired), or holds points as a customer.
+    """True when ``key`` is bound to a role (member, validator, merchant or regulator; current
+    or retired), or holds points as a customer.
 
-    A party's key must never hold points: they would be stranded when the key is rotated.
+    One key, one role: every place a key is bound (genesis, admitting a member and its
+    validator, a merchant's application, a rotation) asks this first, and points only ever go
+    to keys no role holds (``recipient_not_customer``), so a party's key never holds points
+    that a rotation would strand.
     """
     if s.keys.get(key) is not None:
         return True

@@ -54,7 +54,7 @@ class ExpiryIndex:
         """Index every lot of the committed holdings (after a restore)."""
         self.buckets.clear()
         self.heap.clear()
-        for key, (_, lots) in holdings:
+        for key, (_, lots, _) in holdings:
             for expires_ms, _ in lots:
                 self.add(expires_ms, key)
 
@@ -77,13 +77,13 @@ def expire_due(s: State, env: Env) -> None:
         holding = s.holdings.get(key)
         if holding is None or not holding[1] or holding[1][0][0] > now:
             continue  # stale index entry: the lot was spent or already lapsed
-        held, lots = holding
+        held, lots, earned = holding
         i = lapsed = 0
         while i < len(lots) and lots[i][0] <= now:
             lapsed += lots[i][1]
             i += 1
         left = held - lapsed
-        s.holdings.put(key, (left, lots[i:]) if left else None)
+        s.holdings.put(key, (left, lots[i:], min(earned, left)) if left else None)
         program = s.programs.edit(key[1])
         program.supply -= lapsed
         program.expired += lapsed

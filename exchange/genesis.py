@@ -120,9 +120,11 @@ def parse_genesis(doc: Mapping[str, Any]) -> AppGenesis:
         raise GenesisError("regulator has exactly the fields name, key")
     if not is_name(reg["name"]) or not is_key(reg["key"]):
         raise GenesisError("regulator needs a display name and a 64-hex public key")
-    keys = [m.key for m in members] + [reg["key"]]
+    keys = [m.key for m in members] + [m.validator_key for m in members if m.validator_key]
+    keys.append(reg["key"])
     if len(set(keys)) != len(keys):
-        raise GenesisError("member and regulator keys must be distinct")
+        raise GenesisError("member, validator and regulator keys must be distinct: one key, "
+                           "one role")
     return AppGenesis(members, reg["name"], reg["key"], _params(doc["params"]))
 
 

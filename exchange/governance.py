@@ -35,6 +35,7 @@ from .model import (
     MERCHANT,
     RETIRED,
     SUSPENDED,
+    VALIDATOR,
     KeyBinding,
     Member,
 )
@@ -60,7 +61,9 @@ def admit_member(s: State, env: Env, rec: Record, write: bool) -> str:
         return refused
     if s.members.get(p["member"]) is not None:
         return MEMBER_EXISTS
-    if key_taken(s, p["key"]) or _validator_key_taken(s, p["validator_key"]):
+    validator_key = p["validator_key"]
+    if key_taken(s, p["key"]) or (validator_key is not None and (
+            validator_key == p["key"] or key_taken(s, validator_key))):
         return KEY_IN_USE
     if s.members.count() >= members_max:
         return TOO_MANY_MEMBERS
@@ -69,6 +72,8 @@ def admit_member(s: State, env: Env, rec: Record, write: bool) -> str:
     s.members.put(p["member"], Member(p["member"], p["name"], p["key"], p["validator_key"],
                                       ACTIVE, env.height, env.height))
     s.keys.put(p["key"], KeyBinding(MEMBER, p["member"], CURRENT, env.height))
+    if validator_key is not None:
+        s.keys.put(validator_key, KeyBinding(VALIDATOR, p["member"], CURRENT, env.height))
     env.members_changed = True
     env.event("member_admitted", p["member"], p["name"])
     return OK
@@ -164,7 +169,7 @@ def rotate_key(s: State, env: Env, rec: Record, write: bool) -> str:
         refused = vote(s, env, signers)
         if refused:
             return refused
-    if key_taken(s, p["new_key"]) or _validator_key_taken(s, p["new_key"]):
+    if key_taken(s, p["new_key"]):
         return KEY_IN_USE
     if party.status == APPLIED:  # an applicant lets its application lapse and applies again
         return STATUS_INVALID
@@ -176,10 +181,6 @@ def rotate_key(s: State, env: Env, rec: Record, write: bool) -> str:
     edited.pubkey = p["new_key"]
     env.event("key_rotated", f"{p['party']}:{p['id']}", p["new_key"])
     return OK
-
-
-def _validator_key_taken(s: State, key: str | None) -> bool:
-    return key is not None and any(m.validator_key == key for _, m in s.members.items())
 
 
 def _set_member_status(s: State, env: Env, member: str, status: str, event: str,

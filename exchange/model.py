@@ -3,9 +3,13 @@
 Mutable objects (programs, counters) are copied on their first edit in a block, so the
 committed state is never touched by ``execute``. Holdings are plain tuples for speed::
 
-    Holding = (balance, ((expires_ms, amount), ...))   # lots sorted by expiry, oldest first
+    Holding = (balance, ((expires_ms, amount), ...), earned)   # lots oldest first
 
-A program whose points never lapse keeps no lots, only the balance.
+Lots are the points that lapse; the rest of the balance never does (all of it in a program
+with an expiry period; in a program without one, only points a swap brought from a program
+whose points lapse have lots, keeping that expiry). ``earned`` is how many of the points
+their issuer issued (``exchange.issue``) and no swap minted: the only points a promotion
+bonus applies to (ECONOMICS.md section 7). Every debit takes the other points first.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 Lot = tuple[int, int]  # (expires_ms, amount)
-Holding = tuple[int, tuple[Lot, ...]]
+Holding = tuple[int, tuple[Lot, ...], int]
 
 ACTIVE = "active"
 APPLIED = "applied"
@@ -24,6 +28,7 @@ RETIRED = "retired"
 MEMBER = "member"
 MERCHANT = "merchant"
 REGULATOR = "regulator"
+VALIDATOR = "validator"  # a member's validator key (owner: the member id)
 
 
 @dataclass(slots=True)
@@ -64,7 +69,8 @@ class Merchant:
 
 @dataclass(frozen=True, slots=True)
 class KeyBinding:
-    """Who a key belongs to (member, merchant or regulator) and whether it is current."""
+    """Who a key belongs to (member, validator, merchant or regulator) and whether it is
+    current. One key, one role: a key is bound at most once, and a bound key holds no points."""
 
     kind: str
     owner: str

@@ -32,11 +32,12 @@ from .codes import (
     TOO_MANY_OFFERS,
 )
 from .env import Env
-from .holdings import balance
+from .holdings import balance, unearned
 from .limits import amount_max, area_chars_max, offer_window_ms_max, offers_per_program_max
 from .model import Offer, Program
 from .pricing import swap_amounts
 from .programs import active_promotion
+from .rates import minting_rate
 from .schema import Spec, is_code, is_id, is_int, is_name, is_printable, well_formed
 from .state import State
 from .swap import SwapPlan, price_swap
@@ -122,9 +123,11 @@ def cheapest_swap(s: State, now_ms: int, day: int, account: str, give: Program, 
     promotion = active_promotion(s, get.code, give.code, now_ms)
     bonus_bp = promotion.bonus_bp if promotion else 0
     least = max(1, get.min_in)
+    rate_get, minted = minting_rate(get), unearned(s, account, give.code)
 
     def out(amount: int) -> int:  # non-decreasing in amount
-        base, _, bonus = swap_amounts(amount, give.rate, get.rate, get.step_in, bonus_bp)
+        base, _, bonus = swap_amounts(amount, give.rate, rate_get, get.step_in, bonus_bp,
+                                      minted)
         return base + bonus if base >= least else 0
 
     if held <= 0 or out(held) < need:

@@ -60,7 +60,7 @@ def issue(s: State, env: Env, rec: Record, write: bool) -> str:
     edited = s.programs.edit(program.code)
     edited.supply += amount
     edited.issued += amount
-    credit(s, env, p["to"], program, amount, "issue", p["ref"])
+    credit(s, env, p["to"], program, amount, "issue", p["ref"], earned=True)
     return OK
 
 

@@ -7,8 +7,14 @@ Swap of ``x`` points of A (rate ``ra``) into B (rate ``rb``), step ``s``, bonus 
 
     base  = floor(x * rb / ra), rounded down to a multiple of s
     taken = ceil(base * ra / rb)          # only the A points needed; taken <= x
-    bonus = floor(base * bp / 10_000)     # B's own promotion, at B's cost
+    bonus = floor(eligible_base * bp / 10_000)   # B's own promotion, at B's cost
     value minted (base) = base * unit_b <= taken * unit_a = value burned
+
+A bonus applies only to the A points their issuer issued (not minted by a swap): of
+``taken``, the holder's ``unearned`` points go first, and ``eligible_base`` is the part of
+``base`` the rest buys, ``min(base, floor((taken - unearned) * rb / ra))`` (all of ``base``
+when every point taken was earned). During a pending rate change of B, ``rb`` is the lower
+of B's two rates (:func:`exchange.rates.minting_rate`).
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ def value(points: int, rate: int) -> int:
 
 
 def swap_amounts(amount: int, rate_give: int, rate_get: int, step: int,
-                 bonus_bp: int) -> tuple[int, int, int]:
-    """(base, taken, bonus) for giving ``amount`` points; see the module docstring."""
+                 bonus_bp: int, unearned: int = 0) -> tuple[int, int, int]:
+    """(base, taken, bonus) for giving ``amount`` points of which the first ``unearned``
+    were minted by a swap; see the module docstring."""
     base = amount * rate_get // rate_give
     if step > 1:
         base -= base % step
     taken = -(-base * rate_give // rate_get)
-    bonus = base * bonus_bp // BP
-    return base, taken, bonus
+    eligible = taken - unearned
+    if eligible <= 0 or not bonus_bp:
+        return base, taken, 0
+    eligible_base = base if eligible >= taken else min(base, eligible * rate_get // rate_give)
+    return base, taken, eligible_base * bonus_bp // BP

@@ -99,7 +99,7 @@ def create_program(s: State, env: Env, rec: Record, write: bool) -> str:
 
 
 def update_program(s: State, env: Env, rec: Record, write: bool) -> str:
-    """The issuer replaces a program's terms (all but rate and expiry), at once."""
+    """The active issuer replaces a program's terms (all but rate and expiry), at once."""
     p = rec.payload
     if not well_formed(p, UPDATE):
         return PAYLOAD_MALFORMED
@@ -110,8 +110,9 @@ def update_program(s: State, env: Env, rec: Record, write: bool) -> str:
         return PROGRAM_UNKNOWN
     if program.code in p["accepts"]:
         return SAME_PROGRAM
-    if not signs_for_merchant(s, rec.signers, program.issuer):
-        return NOT_AUTHORIZED
+    refused = issuer_refusal(s, rec.signers, program)  # a suspended issuer changes no terms
+    if refused:
+        return refused
     rates = (program.rate, program.pending_rate or program.rate)
     if p["cap"] * max(map(unit_value, rates)) > program_value_max:
         return CAP_TOO_LARGE

@@ -93,7 +93,7 @@ def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
         total += worth
         holdings.append({
             "program": code, "name": p.name, "issuer": p.issuer, "balance": held[0],
-            "value_micro": worth,
+            "value_micro": worth, "earned": held[2],
             "lots": [{"expires_ms": t, "amount": a} for t, a in held[1]],
             "expiring_soon": sum(a for t, a in held[1] if t <= now + soon_ms)})
     return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total}
@@ -116,7 +116,7 @@ def quote(s: State, give: str, amount: int, get: str, holder: str | None = None,
         return {"code": plan, "give": give, "get": get, "amount": amount}
     return {"code": OK, "give": give, "get": get, "amount": amount,
             "give_version": a.rate_version, "get_version": b.rate_version,
-            "give_rate": a.rate, "get_rate": b.rate, "taken": plan.taken, "base": plan.base,
+            "give_rate": a.rate, "get_rate": plan.rate_get, "taken": plan.taken, "base": plan.base,
             "bonus": plan.bonus, "out": plan.out,
             "bonus_bp": plan.promotion.bonus_bp if plan.promotion else 0,
             "promotion_end_ms": plan.promotion.end_ms if plan.promotion else None,
@@ -159,7 +159,7 @@ def offers_for(s: State, account: str, area: str | None = None,
                 "give": plan.give.code, "amount": plan.taken, "get": program.code,
                 "min_out": offer.price - have, "out": plan.out, "bonus": plan.bonus,
                 "give_version": plan.give.rate_version, "get_version": program.rate_version,
-                "give_rate": plan.give.rate, "get_rate": program.rate,
+                "give_rate": plan.give.rate, "get_rate": plan.rate_get,
                 "value_burned_micro": plan.value_burned}})
     return sorted(found, key=_nearest(area))
 

@@ -6,6 +6,12 @@ time is at or after ``pending_ms`` the pending rate takes effect. A swap must qu
 version in effect: quoting an older one is ``rate_version_stale``; quoting a pending or
 unknown one is ``rate_version_not_in_effect``. So a swap quoted during the notice period
 executes at the old rate, and nobody is surprised by a rate they did not see.
+
+The notice is no arbitrage window: while a rate change of P is pending, swaps *into* P mint
+at the lower of P's two rates (:func:`minting_rate`: fewer points, each worth the more), and
+swaps *out of* P take the rate in effect. Points bought before the change are then never
+worth more after it than they cost, and holders are not surprised: what they hold is priced
+as they saw it until the new rate is in effect (ECONOMICS.md section 8).
 """
 
 from __future__ import annotations
@@ -86,6 +92,13 @@ def prune_pending(s: State) -> None:
     done = [code for code in s.pending_rates
             if (p := s.programs.base.get(code)) is None or p.pending_version is None]
     s.pending_rates.difference_update(done)
+
+
+def minting_rate(program: Program) -> int:
+    """The rate at which a swap mints ``program``'s points: the rate in effect, or during a
+    pending change the lower of the two (the one that mints fewer points)."""
+    pending = program.pending_rate
+    return program.rate if pending is None or pending > program.rate else pending
 
 
 def version_code(program: Program, quoted: int) -> str | None:

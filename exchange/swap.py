@@ -4,6 +4,11 @@ Only the A points needed are taken; the value minted (before a promotion bonus) 
 the value burned; there is no fee. B's posted rate and swap-in rules are B's standing, signed
 consent to mint. Every swap between two issuers leaves an obligation: A's issuer owes B's
 issuer the value minted (the bonus is B's own cost and owed by nobody).
+
+No value from nothing (ECONOMICS.md sections 5, 7, 8): a bonus applies only to A points their
+issuer issued, never to points a swap minted; during a pending rate change of B, B's points
+are minted at the lower of its two rates; the points minted lapse no later than the earliest
+lot of A given for them.
 """
 
 from __future__ import annotations
@@ -30,12 +35,12 @@ from .codes import (
 )
 from .env import Env
 from .errors import invariant
-from .holdings import balance, credit, debit
+from .holdings import balance, credit, debit, unearned
 from .limits import amount_max, counter_max
 from .model import ACTIVE, Flow, Obligation, Position, Program, Promotion
 from .pricing import swap_amounts, unit_value
 from .programs import active_promotion
-from .rates import version_code
+from .rates import minting_rate, version_code
 from .schema import Spec, is_code_ref, is_int, well_formed
 from .state import State
 
@@ -53,6 +58,7 @@ class SwapPlan:
     base: int
     bonus: int
     promotion: Promotion | None
+    rate_get: int
     value_burned: int
     value_minted: int
 
@@ -104,8 +110,10 @@ def price_swap(s: State, now_ms: int, day: int, holder: str | None, give: Progra
     if holder is not None and balance(s, holder, give.code) < amount:
         return INSUFFICIENT_BALANCE
     promotion = active_promotion(s, get.code, give.code, now_ms)
-    base, taken, bonus = swap_amounts(amount, give.rate, get.rate, get.step_in,
-                                      promotion.bonus_bp if promotion else 0)
+    rate_get = minting_rate(get)
+    base, taken, bonus = swap_amounts(amount, give.rate, rate_get, get.step_in,
+                                      promotion.bonus_bp if promotion else 0,
+                                      0 if holder is None else unearned(s, holder, give.code))
     if base == 0 or base < get.min_in:
         return BELOW_MINIMUM
     out = base + bonus
@@ -115,13 +123,13 @@ def price_swap(s: State, now_ms: int, day: int, holder: str | None, give: Progra
         return DAILY_CAP_EXCEEDED
     if get.supply + out > get.cap:
         return CAP_EXCEEDED
-    value_minted = base * unit_value(get.rate)
+    value_minted = base * unit_value(rate_get)
     if (get.issued + get.swapped_in + out > counter_max
             or _flow_overflows(s, give.code, get.code, value_minted)
             or _owing_overflows(s, give.issuer, get.issuer, value_minted)):
         return COUNTER_LIMIT_REACHED
-    return SwapPlan(give, get, taken, base, bonus, promotion, taken * unit_value(give.rate),
-                    value_minted)
+    return SwapPlan(give, get, taken, base, bonus, promotion, rate_get,
+                    taken * unit_value(give.rate), value_minted)
 
 
 def apply_swap(s: State, env: Env, holder: str, plan: SwapPlan) -> None:
@@ -137,10 +145,11 @@ def apply_swap(s: State, env: Env, holder: str, plan: SwapPlan) -> None:
     edited.swapped_in += plan.base
     edited.issued += plan.bonus
     edited.promoted += plan.bonus
-    debit(s, env, holder, give.code, plan.taken, "swap_out", get.code)
-    credit(s, env, holder, get, plan.base, "swap_in", give.code)
+    lots, _ = debit(s, env, holder, give.code, plan.taken, "swap_out", get.code)
+    until_ms = lots[0][0] if lots else 0  # the earliest lot given (0: none of them lapses)
+    credit(s, env, holder, get, plan.base, "swap_in", give.code, until_ms=until_ms)
     if plan.bonus:
-        credit(s, env, holder, get, plan.bonus, "bonus", give.code)
+        credit(s, env, holder, get, plan.bonus, "bonus", give.code, until_ms=until_ms)
     s.inbound.put(get.code, (env.day, inbound_today(s, get.code, env.day) + plan.out))
     flow = s.flows.edit_or_add((give.code, get.code), Flow)
     flow.swaps += 1
@@ -157,8 +166,8 @@ def apply_swap(s: State, env: Env, holder: str, plan: SwapPlan) -> None:
         "holder": holder, "give": give.code, "get": get.code, "taken": plan.taken,
         "base": plan.base, "bonus": plan.bonus, "out": plan.out,
         "give_version": give.rate_version, "get_version": get.rate_version,
-        "give_rate": give.rate, "get_rate": get.rate, "value_burned": plan.value_burned,
-        "value_minted": plan.value_minted, "bonus_value": plan.bonus * unit_value(get.rate)})
+        "give_rate": give.rate, "get_rate": plan.rate_get, "value_burned": plan.value_burned,
+        "value_minted": plan.value_minted, "bonus_value": plan.bonus * unit_value(plan.rate_get)})
 
 
 def inbound_today(s: State, program: str, day: int) -> int:

@@ -68,8 +68,8 @@ SPECS: tuple[TableSpec, ...] = (
     _spec("x_promotions", ("program", "source", "start_ms"), {
         "program": S, "source": S, "start_ms": N, "end_ms": N, "bonus_bp": N, "height": N,
         "record": S}),
-    _spec("x_balances", ("account", "program"), {"account": S, "program": S, "balance": N},
-          indexes=(("program",),)),
+    _spec("x_balances", ("account", "program"), {"account": S, "program": S, "balance": N,
+                                                 "earned": N}, indexes=(("program",),)),
     _spec("x_lots", ("account", "program", "expires_ms"), {
         "account": S, "program": S, "expires_ms": N, "amount": N}, indexes=(("expires_ms",),)),
     _spec("x_inbound", ("program",), {"program": S, "day": N, "amount": N}),
@@ -191,11 +191,11 @@ def state_rows(s: State, name: str) -> list[Values]:
             values = VALUES_OF[name]
             return [values(to_row(key, value)) for key, value in getattr(s, attr).base.items()]
     if name == BALANCES:
-        return [(account, program, held)
-                for (account, program), (held, _) in s.holdings.base.items()]
+        return [(account, program, held, earned)
+                for (account, program), (held, _, earned) in s.holdings.base.items()]
     if name == LOTS:
         return [(account, program, expires_ms, amount)
-                for (account, program), (_, lots) in s.holdings.base.items()
+                for (account, program), (_, lots, _) in s.holdings.base.items()
                 for expires_ms, amount in lots]
     if name == "x_promotions":
         return [VALUES_OF[name](promotion_row(program, source, p))
@@ -236,7 +236,8 @@ def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
             (row["expires_ms"], row["amount"]))
     for row in rows.get("x_balances", ()):
         key = (row["account"], row["program"])
-        s.holdings.base[key] = (row["balance"], tuple(sorted(lots.get(key, ()))))
+        s.holdings.base[key] = (row["balance"], tuple(sorted(lots.get(key, ()))),
+                                row["earned"])
     s.expiry.rebuild(s.holdings.base.items())
     s.pending_rates.clear()
     s.pending_rates.update(code for code, p in s.programs.base.items()

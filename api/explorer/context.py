@@ -71,7 +71,7 @@ class Directory:
         kind, owner = self.keys.get(key, ("customer", key))
         if kind == "merchant":
             return Party(kind, owner, self.merchant(owner), f"/merchants/{owner}")
-        if kind == "member":
+        if kind in ("member", "validator"):
             return Party(kind, owner, self.members.get(owner, owner), "/alliance#members")
         if kind == "regulator":
             return Party(kind, owner, self.regulator or owner, "/alliance#regulator")

@@ -39,6 +39,21 @@ def test_keys_new_and_show_with_a_passphrase(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "exists already" in again.output
 
 
+def test_keys_new_refuses_an_empty_passphrase_unless_plaintext_is_asked_for(
+        tmp_path: Path) -> None:
+    env = {"JIFENTONG_HOME": str(tmp_path), "EMPTY": ""}
+    refused = runner.invoke(app, ["keys", "new", "bob", "--passphrase-env", "EMPTY"], env=env)
+    assert refused.exit_code == 2 and "empty passphrase" in refused.output
+    assert "--insecure-plaintext" in refused.output
+    assert not (tmp_path / "keys" / "bob.pem").exists()
+    made = runner.invoke(app, ["keys", "new", "bob", "--insecure-plaintext", "--json"],
+                         env=env)
+    assert made.exit_code == 0, made.output
+    assert "NOT encrypted" in made.stderr
+    assert json.loads(made.stdout)["name"] == "bob"
+    assert (tmp_path / "keys" / "bob.pem").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+
+
 def test_init_from_the_example_config(tmp_path: Path) -> None:
     done = runner.invoke(app, ["init", str(REPO / "docs/alliance.example.toml"), "--data",
                                str(tmp_path / "d")])

@@ -109,3 +109,17 @@ def test_a_key_that_holds_points_cannot_become_a_partys_key(alliance: Chain) -> 
     assert c.one(c.rec(R.apply_merchant, c.alice, "alice-tea", "Alice Tea")) == "key_in_use"
     rotate = c.rec(R.rotate_key, c.bp, "merchant", "burger-palace", c.alice.public_hex)
     assert c.one(rotate) == "key_in_use"
+
+
+def test_a_suspended_merchant_cannot_change_its_program_terms(alliance: Chain) -> None:
+    """Cap, transferability and accepted programs are frozen while the issuer is suspended."""
+    c = alliance
+    assert c.vote(R.suspend_merchant, "burger-palace", "audit") == "ok"
+    before = c.snapshot()
+    update = c.rec(R.update_program, c.bp, "bp", "汉堡宫积分", 10**12, True, 1, 1, 10**12,
+                   ["vk"])
+    assert c.one(update) == "issuer_suspended"
+    assert c.snapshot() == before
+    assert c.vote(R.reinstate_merchant, "burger-palace") == "ok"
+    assert c.one(c.rec(R.update_program, c.bp, "bp", "汉堡宫积分", 10**12, True, 1, 1, 10**12,
+                       ["vk"])) == "ok"

@@ -58,6 +58,13 @@ def test_earning_and_spending_shapes(before: tuple[tuple[int, int], ...], spent:
     assert _rows(before, tuple(left)) == _expected(before, tuple(left))
 
 
-def test_lots_that_do_not_sum_to_the_balance_stop_the_block() -> None:
-    with pytest.raises(InvariantViolation, match="do not sum"):
-        _lot_changes("acct", "vk", (), ((5, 2),), 3, [])
+def test_lots_that_exceed_the_balance_stop_the_block() -> None:
+    with pytest.raises(InvariantViolation, match="exceed its balance"):
+        _lot_changes("acct", "vk", (), ((5, 2), (6, 2)), 3, [])
+
+
+def test_lots_below_the_balance_are_points_that_never_lapse() -> None:
+    """A program without expiry may hold lots that a swap brought with their expiry."""
+    out: list[Change] = []
+    _lot_changes("acct", "nx", (), ((5, 2),), 3, out)
+    assert out == [Change("x_lots", ("acct", "nx", 5), ("acct", "nx", 5, 2))]
