@@ -3,6 +3,8 @@ friendly 404s, links that all resolve, and figures that agree with the state the
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -169,16 +171,54 @@ def test_inclusion_proof_and_receipt_check_out(http: TestClient, node: Node,
     assert download.json() == build_receipt(node.replica.store, sample["swap"])
 
 
-def test_csv_exports(http: TestClient, node: Node, sample: dict[str, Any]) -> None:
-    holders = http.get("/programs/vk/holders.csv")
-    assert holders.headers["content-type"].startswith("text/csv")
-    lines = holders.text.strip().split("\n")
-    assert lines[0] == "account,balance,value_micro"
-    balances = [int(line.split(",")[1]) for line in lines[1:]]
+def _cells(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+#: CSV column -> where its JSON twin keeps the cell (a key, or a function of the JSON row).
+CSV_TWINS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("/blocks.csv", "/blocks.json", "blocks", {
+        "height": "height", "hash": "hash", "time_ms": "time", "records": "records",
+        "total": "total", "proposer": "proposer"}),
+    ("/blocks/{height}/records.csv", "/blocks/{height}.json", "records", {
+        "height": "height", "idx": "idx", "id": "id", "type": "type",
+        "signer": lambda r: r["signer"]["id"], "seq": "seq", "summary": "summary"}),
+    ("/records.csv", "/records.json", "records", {
+        "height": "height", "idx": "idx", "id": "id", "type": "type",
+        "signer": lambda r: r["signer"]["id"], "summary": "summary"}),
+    ("/accounts/{account}/history.csv", "/accounts/{account}.json", "history", {
+        "height": "height", "idx": "idx", "n": "n", "program": "program", "kind": "kind",
+        "delta": "delta", "balance": "balance", "record": "record", "ref": "ref"}),
+    ("/programs/vk/holders.csv", "/programs/vk.json", "holders.top", {
+        "account": "account", "balance": "balance", "value_micro": "value_micro"}),
+]
+
+
+@pytest.mark.parametrize(("csv_url", "json_url", "rows_at", "columns"), CSV_TWINS,
+                         ids=[t[0].split("/")[-1] if "{" not in t[0] else t[0].split("}")[-1]
+                              for t in CSV_TWINS])
+def test_csv_exports_equal_their_json_twins_cell_by_cell(
+        http: TestClient, sample: dict[str, Any], csv_url: str, json_url: str, rows_at: str,
+        columns: dict[str, Any]) -> None:
+    answer = http.get(csv_url.format(**sample))
+    assert answer.headers["content-type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(answer.text)))
+    assert table[0] == list(columns)  # the documented column order
+    twin: Any = http.get(json_url.format(**sample)).json()
+    for key in rows_at.split("."):
+        twin = twin[key]
+    assert len(twin) >= 2 and len(table) - 1 >= len(twin)  # the CSV pages are longer
+    for csv_row, json_row in zip(table[1:], twin, strict=False):
+        expected = [_cells(where(json_row) if callable(where) else json_row[where])
+                    for where in columns.values()]
+        assert csv_row == expected
+
+
+def test_csv_exports_hold_every_row(http: TestClient, node: Node, sample: dict[str, Any]) -> None:
+    holders = http.get("/programs/vk/holders.csv").text.strip().split("\n")
+    balances = [int(line.split(",")[1]) for line in holders[1:]]
     assert balances == sorted(balances, reverse=True)
     assert len(balances) == http.get("/programs/vk.json").json()["holders"]["holders"]
-    history = http.get(f"/accounts/{sample['account']}/history.csv").text.strip().split("\n")
-    assert history[0].startswith("height,idx,n,program,kind,delta")
     records = http.get(f"/blocks/{sample['height']}/records.csv").text.strip().split("\n")
     assert len(records) - 1 == http.get(f"/blocks/{sample['height']}.json").json()["header"][
         "records"]

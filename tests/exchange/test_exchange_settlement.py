@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchange import queries
 from exchange import records as R
+from exchange.limits import micro_per_fen
 from exchange.model import Position
 from exchange.settlement import net_positions
+from exchange.state import State
 
 Chain = Any  # the conftest driver
 
@@ -56,6 +61,22 @@ def test_partial_settlement_leaves_the_rest_owed(alliance: Chain) -> None:
     assert c.one(too_much) == "settle_exceeds_position"
 
 
+@pytest.mark.parametrize(("payer", "payee"), [
+    ("village-kitchen", "burger-palace"),  # VK owes ¥8; BP's net is 0: owed nothing
+    ("noodle-shop", "burger-palace"),  # NS is owed ¥8 and owes nothing; BP is owed nothing
+    ("burger-palace", "noodle-shop"),  # NS is owed ¥8; BP's net is 0: owes nothing
+], ids=["payee owed nothing", "payer owes nothing, payee owed nothing", "payer owes nothing"])
+def test_a_payment_beyond_either_position_is_refused_and_changes_nothing(
+        alliance: Chain, payer: str, payee: str) -> None:
+    c = _triangle(alliance)
+    keys = {"village-kitchen": c.vk, "burger-palace": c.bp, "noodle-shop": c.ns}
+    before = queries.obligations(c.app.view)
+    settle = c.rec(R.settle, [keys[payer], keys[payee]], payer, payee, 800)
+    assert c.one(settle) == "settle_exceeds_position"
+    assert queries.obligations(c.app.view) == before
+    assert c.app.audit() == []
+
+
 def test_settle_needs_both_issuers_signatures_in_order(alliance: Chain) -> None:
     c = _triangle(alliance)
     swapped = c.rec(R.settle, [c.ns, c.vk], "village-kitchen", "noodle-shop", 800)
@@ -72,9 +93,44 @@ def test_swaps_between_two_programs_of_one_issuer_leave_no_obligation(alliance: 
     assert queries.regulator_report(c.app.view)["flows"][0]["value_micro"] == 1_000_000
 
 
-def test_payments_below_one_fen_are_left_for_a_later_statement() -> None:
-    positions = {"a": Position(payable=9_999), "b": Position(receivable=9_999)}
-    assert [p.amount_fen for p in net_positions(positions)] == [0]
+NETTING_EXAMPLE = re.compile(r"\*Example \(netting order\)\.\*(.*?)\n\n", re.S)
+
+
+def test_the_netting_order_is_the_documented_worked_example() -> None:
+    """docs/ECONOMICS.md §9: largest debtor pays largest creditor, ties by merchant id."""
+    yuan = 100 * micro_per_fen
+    nets = {"alpha": -5, "beta": -3, "gamma": 4, "delta": 4}
+    positions = {m: Position(receivable=max(n, 0) * yuan, payable=max(-n, 0) * yuan)
+                 for m, n in nets.items()}
+    payments = [f"{p.payer} pays {p.payee} ¥{p.amount_micro // yuan}"
+                for p in net_positions(positions)]
+    assert payments == ["alpha pays delta ¥4", "beta pays gamma ¥3", "alpha pays gamma ¥1"]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ECONOMICS.md").read_text()
+    example = NETTING_EXAMPLE.search(doc)
+    assert example is not None, "ECONOMICS.md lost its netting-order example"
+    assert ", then ".join(payments) in " ".join(example.group(1).split())
+
+
+def test_the_statement_leaves_sub_fen_payments_for_a_later_statement() -> None:
+    """A payment under 1 fen cannot be carried by a settle record: the statement omits it,
+    and the position stays on the books (docs/ECONOMICS.md §9)."""
+    s = State()
+    s.params.put("last_time_ms", 1)
+    s.positions.put("a", Position(payable=3 * micro_per_fen + 9_999))
+    s.positions.put("b", Position(receivable=3 * micro_per_fen))
+    s.positions.put("c", Position(receivable=9_999))
+    s.positions.put("d", Position(payable=micro_per_fen - 1))
+    s.positions.put("e", Position(receivable=micro_per_fen - 1))
+    s.positions.put("f", Position(payable=micro_per_fen))  # exactly 1 fen: in the statement
+    s.positions.put("g", Position(receivable=micro_per_fen))
+    statement = queries.statement(s)
+    assert statement["payments"] == [
+        {"payer": "a", "payee": "b", "amount_micro": 30_000, "amount_fen": 3},
+        {"payer": "f", "payee": "g", "amount_micro": 10_000, "amount_fen": 1}]
+    assert [p.amount_micro for p in net_positions(dict(s.positions.items()))] == \
+        [30_000, 10_000, 9_999, 9_999]  # the netting keeps them; only the statement omits
+    assert [p["net_micro"] for p in statement["positions"]] == [
+        -39_999, 30_000, 9_999, -9_999, 9_999, -10_000, 10_000]
 
 
 @settings(max_examples=60, deadline=None)

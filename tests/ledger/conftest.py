@@ -6,20 +6,23 @@ Fixtures that build things return plain callables, so tests need not import this
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.application import ValidatorInfo
+from ledger.application import BlockContext, ValidatorInfo, next_state
+from ledger.block import Block, Header, records_root
 from ledger.clock import ManualClock
 from ledger.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
+from ledger.genesis import Genesis, validator_set_hash
 from ledger.keys import SigningKey
+from ledger.node import Replica
 from ledger.record import Record, make_body, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
@@ -153,3 +156,26 @@ def snapshot() -> Callable[[Consortium], Any]:
         return replicas, [table_digests(f) for f in files], len(consortium.mempool)
 
     return take
+
+
+def forge_block(proposer: Replica, chosen: Sequence[Record], **header: Any) -> Block:
+    """The block a byzantine ``proposer`` would send next: ``chosen`` as given (no sequence,
+    chain or signature filter), root, count, total and state computed honestly from them by
+    the proposer's application, then any header field overridden by ``header``."""
+    proposer.discard()
+    height, time_ms = proposer.height + 1, header.pop("time_ms", proposer.time_ms + 1)
+    execution = proposer.app.execute(BlockContext(proposer.chain, height, time_ms), chosen)
+    proposer.app.discard()
+    honest = Header(chain=proposer.chain, height=height, prev=proposer.head_hash.hex(),
+                    time_ms=time_ms, records=len(chosen), total=proposer.total + len(chosen),
+                    root=records_root(chosen).hex(),
+                    state=next_state(proposer.state, execution.changes).hex(),
+                    validators=validator_set_hash(proposer.validators).hex(),
+                    proposer=proposer.key.public_hex if proposer.key else "")
+    return Block(dataclasses.replace(honest, **header), tuple(chosen))
+
+
+@pytest.fixture
+def forge() -> Callable[..., Block]:
+    """``forge(proposer, chosen, **header_fields)``: see :func:`forge_block`."""
+    return forge_block

@@ -1,0 +1,114 @@
+"""A byzantine proposer: blocks that break a rule are refused by every validator, unsigned.
+
+The proposer of the next block sends a block it forged (``forge`` in conftest: the header
+computed honestly from the records it chose, then one field bent). Each validator re-executes
+it and refuses with the code of the rule broken; nobody signs, nothing commits, nothing
+changes; once the proposer behaves, the same records commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ledger.block import Block, records_root
+from ledger.consortium import Consortium
+from ledger.errors import ConsensusError, LedgerError
+from ledger.keys import SigningKey
+from ledger.limits import block_time_step_ms_max
+from ledger.node import Proposal, Replica
+from ledger.record import Record
+
+Add = Callable[..., Record]
+Forge = Callable[..., Block]
+Forgery = Callable[[Add, Replica, Forge], Block]
+STRANGER = SigningKey.from_seed(b"\x66" * 32)
+
+
+def _forged_signature(add: Add, proposer: Replica, forge: Forge) -> Block:
+    record = add()
+    forged = Record(record.body, [STRANGER.sign(record.id_bytes)], record.body_bytes)
+    return forge(proposer, [forged])
+
+
+def _equal_sequence(add: Add, proposer: Replica, forge: Forge) -> Block:
+    first = add(1)
+    return forge(proposer, [first, add(2, seq=first.seq)])
+
+
+def _wrong_root(add: Add, proposer: Replica, forge: Forge) -> Block:
+    record, other = add(1), add(2)
+    return forge(proposer, [record], root=records_root([other]).hex())
+
+
+FORGERIES: list[tuple[str, Forgery, str, str]] = [
+    ("forged record signature", _forged_signature, "bad_signature", "does not verify"),
+    ("record of another chain", lambda add, p, forge: forge(p, [add(chain="other-chain")]),
+     "block_invalid", "record of another chain"),
+    ("replayed sequence number", lambda add, p, forge: forge(p, [add(seq=2)]),
+     "block_invalid", "replays a sequence number"),
+    ("equal sequence numbers in one block", _equal_sequence, "block_invalid",
+     "replays a sequence number"),
+    ("wrong Merkle root", _wrong_root, "block_invalid", "Merkle root"),
+    ("wrong record count", lambda add, p, forge: forge(p, [add()], records=2, total=p.total + 2),
+     "block_invalid", "header says 2 records"),
+    ("wrong state commitment", lambda add, p, forge: forge(p, [add()], state="00" * 32),
+     "block_invalid", "state commitment differs"),
+    ("time not after the last block", lambda add, p, forge: forge(p, [add()], time_ms=p.time_ms),
+     "block_invalid", "time does not follow"),
+    ("time too far ahead", lambda add, p, forge: forge(
+        p, [add()], time_ms=p.time_ms + block_time_step_ms_max + 1),
+     "block_invalid", "time does not follow"),
+]
+
+
+@pytest.mark.parametrize(("make", "code", "why"),
+                         [pytest.param(m, c, w, id=i) for i, m, c, w in FORGERIES])
+def test_every_validator_refuses_a_byzantine_block_and_nobody_signs(
+        make_consortium: Callable[..., Consortium], add: Add, forge: Forge,
+        snapshot: Callable[[Consortium], Any], monkeypatch: pytest.MonkeyPatch,
+        make: Forgery, code: str, why: str) -> None:
+    consortium = make_consortium()
+    for _ in range(3):  # the user's sequence numbers 1..3 are committed
+        consortium.submit(add())
+    assert consortium.produce_block() is not None
+    refusals: list[tuple[str, str, str]] = []
+    signers: list[str] = []
+    for replica in consortium.live:
+        honest_validate, honest_sign = replica.validate, replica.sign
+
+        def propose(candidates: Any, now_ms: int, replica: Replica = replica) -> Proposal:
+            return Proposal(make(add, replica, forge))
+
+        def validate(block: Block, replica: Replica = replica,
+                     honest: Callable[[Block], None] = honest_validate) -> None:
+            try:
+                honest(block)
+            except LedgerError as exc:
+                refusals.append((replica.name, exc.code, str(exc)))
+                raise
+
+        def sign(block: Block, replica: Replica = replica, honest: Any = honest_sign) -> Any:
+            signers.append(replica.name)
+            return honest(block)
+
+        monkeypatch.setattr(replica, "propose", propose)
+        monkeypatch.setattr(replica, "validate", validate)
+        monkeypatch.setattr(replica, "sign", sign)
+    consortium.submit(add())  # a candidate, so that a round runs
+    before = snapshot(consortium)
+
+    with pytest.raises(ConsensusError) as caught:
+        consortium.produce_block()
+
+    assert caught.value.code == "no_quorum"
+    assert signers == []
+    assert sorted(name for name, _, _ in refusals) == sorted(r.name for r in consortium.live)
+    for name, refused_code, message in refusals:
+        assert (refused_code, why in message) == (code, True), (name, message)
+    assert snapshot(consortium) == before
+    monkeypatch.undo()  # the proposer behaves again: the queued record commits
+    assert consortium.run_until_idle() == 1
+    assert consortium.heights() == [2, 2, 2, 2]

@@ -1,0 +1,156 @@
+"""ledger.receipt.check_receipt on its own: a good receipt checks, and each lie is named.
+
+Each forged receipt below is consistent in everything but the one rule it breaks (a minted
+validator set also signs its own certificate; a foreign record gets a root and a certificate
+that match it), so only that rule can refuse it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ledger.application import ValidatorInfo
+from ledger.block import Header, records_root
+from ledger.consortium import Consortium
+from ledger.errors import LedgerError
+from ledger.genesis import validator_set_hash
+from ledger.keys import SigningKey
+from ledger.receipt import build_receipt, check_receipt
+from ledger.record import Record, make_body, record_from_wire, sign_body
+
+Receipt = dict[str, Any]
+STRANGERS = [SigningKey.from_seed(bytes([0x50 + i]) * 32) for i in range(4)]
+
+
+def _resign(receipt: Receipt, keys: list[SigningKey], **header: Any) -> None:
+    """Give ``receipt`` the header with ``header`` fields changed, certified by ``keys``."""
+    new = Header.from_json({**receipt["header"], **header})
+    receipt["header"] = new.to_json()
+    receipt["certificate"] = {"height": new.height, "header": new.hash.hex(), "signatures": [
+        {"validator": k.public_hex, "sig": k.sign(new.hash).hex()} for k in keys]}
+
+
+@pytest.fixture
+def receipt(make_consortium: Callable[..., Consortium], add: Callable[..., Record]) -> Receipt:
+    """The receipt of the second of four records committed in one block."""
+    consortium = make_consortium()
+    records = [add(by=i + 1) for i in range(4)]
+    for record in records:
+        consortium.submit(record)
+    consortium.produce_block()
+    made = build_receipt(consortium.live[0].store, records[1].id)
+    assert made is not None and (made["index"], made["tree_size"]) == (1, 4)
+    return made
+
+
+@pytest.fixture
+def trusted(validator_keys: list[SigningKey]) -> set[str]:
+    return {k.public_hex for k in validator_keys}
+
+
+def test_a_good_receipt_checks_against_the_trusted_set(receipt: Receipt, trusted: set[str]) -> None:
+    checked = check_receipt(receipt, trusted)
+    assert (checked.height, checked.index, checked.record_type) == (1, 1, "counter.add")
+    assert checked.record_id == record_from_wire(receipt["record"]).id
+    assert sorted(checked.signers) == sorted(trusted)
+
+
+def _untrusted_set(receipt: Receipt, keys: list[SigningKey]) -> None:
+    strangers = tuple(ValidatorInfo(f"s{i}", k.public_hex) for i, k in enumerate(STRANGERS))
+    receipt["validators"] = [{"name": v.name, "key": v.key} for v in strangers]
+    _resign(receipt, STRANGERS, validators=validator_set_hash(strangers).hex())
+
+
+def _proof_missing(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["inclusion_proof"] = []
+
+
+def _proof_altered(receipt: Receipt, keys: list[SigningKey]) -> None:
+    first = bytearray.fromhex(receipt["inclusion_proof"][0])
+    first[0] ^= 1
+    receipt["inclusion_proof"][0] = first.hex()
+
+
+def _proof_of_another_index(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["index"] = 0
+
+
+def _below_quorum(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["certificate"]["signatures"] = receipt["certificate"]["signatures"][:2]
+
+
+def _vote_by_a_stranger(receipt: Receipt, keys: list[SigningKey]) -> None:
+    header = Header.from_json(receipt["header"])
+    receipt["certificate"]["signatures"][2:] = [
+        {"validator": STRANGERS[0].public_hex, "sig": STRANGERS[0].sign(header.hash).hex()}]
+
+
+def _record_of_another_chain(receipt: Receipt, keys: list[SigningKey]) -> None:
+    """A block holding one foreign record, and a certificate for it (validators' keys)."""
+    user = SigningKey.from_seed(b"u" * 32)
+    foreign = sign_body(make_body("other-chain", "counter.add", [user.public_hex], 1,
+                                  {"name": "a", "by": 1}), [user])
+    receipt.update(record=foreign.to_wire(), index=0, tree_size=1, inclusion_proof=[])
+    header = receipt["header"]
+    _resign(receipt, keys, records=1, total=1, root=records_root([foreign]).hex())
+    assert receipt["header"]["chain"] == header["chain"] == "test-chain"
+
+
+def _validators_not_the_headers(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["validators"] = receipt["validators"][:3]  # 3 of 3 signed: a quorum of the rest
+
+
+def _tree_size_not_the_headers(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["tree_size"] = 5
+
+
+def _record_signature_forged(receipt: Receipt, keys: list[SigningKey]) -> None:
+    record = record_from_wire(receipt["record"])
+    receipt["record"]["signatures"] = [STRANGERS[0].sign(record.id_bytes).hex()]
+
+
+def _certificate_of_another_height(receipt: Receipt, keys: list[SigningKey]) -> None:
+    receipt["certificate"]["height"] = 2
+
+
+LIES: list[tuple[str, Callable[..., None], str]] = [
+    ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator"),
+    ("inclusion proof missing", _proof_missing, "proof_malformed"),
+    ("inclusion proof altered", _proof_altered, "root_mismatch"),
+    ("proof of another index", _proof_of_another_index, "root_mismatch"),
+    ("certificate short of quorum", _below_quorum, "certificate_below_quorum"),
+    ("a stranger's vote for the quorum", _vote_by_a_stranger, "certificate_below_quorum"),
+    ("record of another chain", _record_of_another_chain, "receipt_chain_mismatch"),
+    ("validator list not the header's", _validators_not_the_headers,
+     "receipt_validators_mismatch"),
+    ("tree size not the header's", _tree_size_not_the_headers, "receipt_size_mismatch"),
+    ("record signature forged", _record_signature_forged, "bad_signature"),
+    ("certificate of another height", _certificate_of_another_height,
+     "certificate_wrong_header"),
+]
+
+
+@pytest.mark.parametrize(("lie", "code"), [pytest.param(f, c, id=i) for i, f, c in LIES])
+def test_a_forged_receipt_is_refused_with_the_rule_it_breaks(
+        receipt: Receipt, trusted: set[str], validator_keys: list[SigningKey],
+        lie: Callable[..., None], code: str) -> None:
+    forged = copy.deepcopy(receipt)
+    lie(forged, validator_keys)
+    with pytest.raises(LedgerError) as caught:
+        check_receipt(forged, trusted)
+    assert caught.value.code == code, caught.value
+
+
+def test_without_a_trusted_set_a_minted_validator_set_is_believed(
+        receipt: Receipt, trusted: set[str]) -> None:
+    """Why the trusted set matters: a receipt whose strangers certify themselves checks."""
+    _untrusted_set(receipt, [])
+    assert sorted(check_receipt(receipt).signers) == sorted(k.public_hex for k in STRANGERS)
+    with pytest.raises(LedgerError) as caught:
+        check_receipt(receipt, trusted)
+    assert caught.value.code == "receipt_untrusted_validator"
+

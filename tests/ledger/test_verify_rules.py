@@ -1,0 +1,106 @@
+"""The verifier's rules that only they can enforce: each tampering below is made consistent in
+everything else (Merkle root recomputed, header re-certified with the validator keys, derived
+rows untouched because the replay does not change), so one rule alone must find it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ledger.block import records_root
+from ledger.consortium import Consortium
+from ledger.keys import SigningKey
+from ledger.record import Record, make_body, sign_body
+
+from .chains import build, each_store, read, recertify, verify
+
+Add = Callable[..., Record]
+
+
+def _bodies(data: Path, height: int) -> list[Record]:
+    with sqlite3.connect(data / "node-0.sqlite") as conn:
+        rows = conn.execute("SELECT body FROM records WHERE height = ? ORDER BY idx", (height,))
+        return [Record(json.loads(b), [], b.encode()) for (b,) in rows]
+
+
+@pytest.mark.parametrize("replayed", [7, 2], ids=["equal to the previous", "of an earlier block"])
+def test_a_replayed_sequence_number_is_found_by_the_sequence_rule_alone(
+        make_consortium: Callable[..., Consortium], add: Add, user: SigningKey,
+        validator_keys: list[SigningKey], tmp_path: Path, replayed: int) -> None:
+    consortium = make_consortium()
+    build(consortium, add)  # one signer, sequence numbers 1..12, three per block
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    body = json.loads(read(data, "SELECT body FROM records WHERE height = 3 AND idx = 1")[0])
+    assert body["seq"] == 8
+    replay = sign_body(make_body(genesis.chain, body["type"], body["signers"], replayed,
+                                 body["payload"]), [user])  # same effect, reused number
+    each_store(data, "UPDATE records SET id = ?, seq = ?, body = ?, sigs = ? "
+               "WHERE height = 3 AND idx = 1", (replay.id, replayed, replay.body_bytes.decode(),
+                                                replay.signatures[0].hex()))
+    root = records_root(_bodies(data, 3)).hex()
+    recertify(data, 3, validator_keys, lambda h: h.update(root=root))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.record) == (
+        "sequence_not_increasing", 3, replay.id), failure
+    assert failure.found == replayed
+
+
+def test_evidence_that_is_a_vote_for_the_committed_header_is_forged(
+        make_consortium: Callable[..., Consortium], add: Add,
+        validator_keys: list[SigningKey], tmp_path: Path) -> None:
+    """An honest validator's real vote, filed as evidence against it, must not frame it."""
+    consortium = make_consortium()
+    consortium.replicas[3].byzantine = True  # type: ignore[union-attr]
+    build(consortium, add, blocks=2)
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    honest = validator_keys[2]
+    header, header_hash = read(data, "SELECT header, hash FROM blocks WHERE height = 2")
+    each_store(data, "UPDATE evidence SET validator = ?, header = ?, header_hash = ?, sig = ? "
+               "WHERE height = 2", (honest.public_hex, header, header_hash,
+                                    honest.sign(bytes.fromhex(header_hash)).hex()))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.table) == ("evidence_forged", 2, "evidence")
+    assert "committed header" in failure.detail
+
+
+def test_reordered_records_of_one_signer_break_the_sequence(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    consortium = make_consortium()
+    build(consortium, add)
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    for a, b in ((0, -1), (1, 0), (-1, 1)):
+        each_store(data, "UPDATE records SET idx = ? WHERE height = 3 AND idx = ?", (b, a))
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height) == ("sequence_not_increasing", 3), failure
+
+
+def test_reordered_records_of_different_signers_break_the_merkle_root(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    consortium = make_consortium()
+    signers = [SigningKey.from_seed(bytes([0x30 + i]) * 32) for i in range(3)]
+    for key in signers:
+        consortium.submit(add(key=key))
+    consortium.produce_block()
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    for a, b in ((0, -1), (1, 0), (-1, 1)):
+        each_store(data, "UPDATE records SET idx = ? WHERE height = 1 AND idx = ?", (b, a))
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height) == ("merkle_root_mismatch", 1), failure
+
+
