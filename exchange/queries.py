@@ -65,8 +65,22 @@ def program(s: State, code: str) -> Json | None:
     return _program(found) if found is not None else None
 
 
+def pending_points(s: State, account: str) -> list[Json]:
+    """An account's pending (not yet spendable, voidable) issues, by vesting time."""
+    found = []
+    for issue, held in s.pending.all_items():
+        if held.account == account and not held.void_record:
+            p = s.programs.get(held.program)
+            found.append({"issue": issue, "program": held.program, "amount": held.amount,
+                          "vests_ms": held.vests_ms,
+                          "value_micro": value(held.amount, p.rate) if p else 0})
+    return sorted(found, key=lambda e: (e["vests_ms"], e["issue"]))
+
+
 def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
-    """An account's holdings: points, yuan value, lots and what lapses within ``soon_ms``."""
+    """An account's holdings: points, yuan value, lots and what lapses within ``soon_ms``;
+    ``pending`` lists issues still in their return window (shown, not spendable, not in
+    ``value_micro``)."""
     now = s.param("last_time_ms")
     holdings, total = [], 0
     for code, p in s.programs.items():
@@ -80,7 +94,8 @@ def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
             "value_micro": worth,
             "lots": [{"expires_ms": t, "amount": a} for t, a in held[1]],
             "expiring_soon": sum(a for t, a in held[1] if t <= now + soon_ms)})
-    return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total}
+    return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total,
+            "pending": pending_points(s, account)}
 
 
 def quote(s: State, give: str, amount: int, get: str, holder: str | None = None,
