@@ -16,7 +16,16 @@ from ledger.clock import ManualClock
 from ledger.keys import SigningKey
 from ledger.record import Record, sign_body
 
-from .district import CHAIN, DAY_MS, MEMBERS, MERCHANTS, START_MS, MerchantSpec
+from .district import (
+    CHAIN,
+    DAY_MS,
+    MEMBERS,
+    MERCHANTS,
+    REFUND_PERCENT,
+    RETURN_DAYS,
+    START_MS,
+    MerchantSpec,
+)
 from .runtime import Node
 
 Tick = Callable[[int, int, str], None]  # (days done, days, what)
@@ -109,6 +118,8 @@ class Simulation:
         self.customers = [derive_key(district.seed, f"customer:{i}") for i in range(customers)]
         self.favourites = [self._pick_favourites(0) for _ in self.customers]
         self.orders = 0
+        self.returns = random.Random(district.seed + 1)  # own stream: purchases stay as they were
+        self.refunds: dict[int, list[tuple[str, str]]] = {}  # day -> [(program, issue id)]
 
     def _pick_favourites(self, day: int) -> list[str]:
         open_now = [m.program for m in MERCHANTS if m.joins_day <= day]
@@ -136,7 +147,8 @@ class Simulation:
             key = d.merchants[m.program]
             d.add(rec.create_program(CHAIN, key.public_hex, d.seq(key), m.id, m.program,
                                      m.program_name, m.rate, m.expiry_days, _cap(m),
-                                     m.transferable, daily_in_cap=_cap(m) // 10), [key])
+                                     m.transferable, daily_in_cap=_cap(m) // 10,
+                                     return_days=RETURN_DAYS.get(m.program, 0)), [key])
         d.flush(at_ms + 120_000)
         # swap rules can only name programs that exist: set them once everyone is open
         open_now = {p["code"] for p in queries.programs(d.view)}
@@ -175,6 +187,7 @@ class Simulation:
             key = d.merchants["bp"]
             d.add(rec.withdraw_offer(CHAIN, key.public_hex, d.seq(key), "bp",
                                      offer_id("milkshake")), [key])
+        self.refund(day)
         if day == 15:
             joining = [m for m in MERCHANTS if m.joins_day == 15]
             self.admit(joining, base + 8 * HOUR_MS)
@@ -208,6 +221,17 @@ class Simulation:
         self.orders += 1
         d.add(rec.issue(CHAIN, key.public_hex, d.seq(key), code, customer.public_hex, points,
                         f"{code.upper()}-{day + 1:02d}-{self.orders:05d} ¥{spend}"), [key])
+        window = RETURN_DAYS.get(code, 0)
+        if window and self.returns.randrange(100) < REFUND_PERCENT:
+            back = day + self.returns.randint(1, window - 1)
+            self.refunds.setdefault(back, []).append((code, d.pending[-1].id))
+
+    def refund(self, day: int) -> None:
+        """The purchases returned today: their issuers void the still-pending points."""
+        d = self.d
+        for code, issue in self.refunds.pop(day, []):
+            key = d.merchants[code]
+            d.add(rec.void_issue(CHAIN, key.public_hex, d.seq(key), issue, "refund"), [key])
 
     def holdings(self, customer: SigningKey) -> dict[str, int]:
         found = queries.balances(self.d.view, customer.public_hex)["holdings"]

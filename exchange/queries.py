@@ -16,6 +16,7 @@ from .offers import cheapest_swap
 from .pricing import unit_value, value
 from .settlement import net_positions
 from .state import State
+from .statement import date_of, district_rollforward, month_days
 from .swap import price_swap
 from .tables import program_row
 
@@ -222,8 +223,10 @@ def statement(s: State) -> Json:
                          if p.amount_micro >= micro_per_fen]}
 
 
-def regulator_report(s: State) -> Json:
-    """Per issuer: points issued, redeemed, expired, swapped in/out; liability vs cap; flows."""
+def regulator_report(s: State, month: str | None = None) -> Json:
+    """Per issuer: points issued, redeemed, expired, swapped in/out; liability vs cap; flows;
+    and ``books``, the liability roll-forward of every issuer and of the district for
+    ``month`` (YYYY-MM; default: the month of the last block)."""
     issuers = []
     for mid, m in s.merchants.items():
         own = [_program(p) for _, p in s.programs.items() if p.issuer == mid]
@@ -235,8 +238,12 @@ def regulator_report(s: State) -> Json:
     flows = [{"source": src, "target": dst, "swaps": f.swaps, "given": f.given,
               "received": f.received, "bonus": f.bonus, "value_micro": f.value}
              for (src, dst), f in s.flows.items()]
+    if month is None:
+        today = (s.param("last_time_ms") + s.param("day_offset_ms")) // day_ms
+        month = date_of(today).strftime("%Y-%m")
     return {"as_of_ms": s.param("last_time_ms"), "issuers": issuers, "flows": flows,
-            "positions": _positions(s), "statement": statement(s)["payments"]}
+            "positions": _positions(s), "statement": statement(s)["payments"],
+            "books": {"month": month, **district_rollforward(s, *month_days(month))}}
 
 
 def _positions(s: State) -> list[Json]:
