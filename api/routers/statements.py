@@ -62,7 +62,7 @@ def last_before(store: Store, time_ms: int, top: int) -> int:
 
 def _height(store: Store, height: int) -> dict[str, Any]:
     header = store.header(height) if height else None
-    return {"height": height, "header_hash": header.hash().hex() if header else None,
+    return {"height": height, "header_hash": header.hash.hex() if header else None,
             "time_ms": header.time_ms if header else None}
 
 
