@@ -250,6 +250,7 @@ def chain_figures(path: Path, records: int, progress: Progress, figures: Figures
     """Verification, explorer latency and disk use on a synthetic district of ``records``."""
     from exchange.app import ExchangeApp
 
+    from .bench_books import statement_ms, statement_runs
     from .bench_chain import build_chain
     from .explorer.bench import page_latencies
 
@@ -270,8 +271,13 @@ def chain_figures(path: Path, records: int, progress: Progress, figures: Figures
     node = Node(DataDir(path), ExchangeApp, produce=False)
     try:
         latencies = page_latencies(node, requests=600)
+        statement = statement_ms(node)
     finally:
         node.close()
+    figures.put("statement_ms", statement, f"one merchant's statement for the month of the "
+                f"last block at {total:,} records (range sums over x_books and x_dues, "
+                "aging over the lots, certified heights); median of "
+                f"{statement_runs} runs")
     figures.put("explorer_p50_ms", latencies["explorer_p50_ms"],
                 f"600 requests over every page kind and JSON twin at {total:,} records, "
                 "in-process ASGI (no network), warm caches")

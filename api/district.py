@@ -42,6 +42,11 @@ class MerchantSpec:
     joins_day: int = 0
 
 
+#: Return windows in days (refunds void the pending points); programs not named have none.
+RETURN_DAYS = {"fm": 7, "ib": 14, "ss": 3}
+#: Share of purchases at those merchants that are refunded within the window, in percent.
+REFUND_PERCENT = 4
+
 MEMBERS = (
     MemberSpec("chunxi-association", "春熙路商会 Chunxi Road Merchants Association"),
     MemberSpec("jinjiang-bank", "锦江商业银行 Jinjiang Commercial Bank"),

@@ -14,7 +14,7 @@ from ledger.limits import request_bytes_max
 
 from . import problems
 from .explorer import router as explorer_router
-from .routers import chain, exchange, offers, ops, records
+from .routers import chain, exchange, offers, ops, records, statements
 from .runtime import Node
 
 log = logging.getLogger("jifentong.access")
@@ -117,7 +117,8 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
                          static_url=DOCS_STATIC, swagger_ui_parameters={"validatorUrl": None})
     app.state.node = node
     problems.install(app)
-    for router in (records.router, chain.router, exchange.router, offers.router, ops.router):
+    for router in (records.router, chain.router, exchange.router, offers.router, ops.router,
+                       statements.router):
         app.include_router(router)
     if explorer:
         app.include_router(explorer_router)

@@ -17,7 +17,16 @@ from ledger.keys import SigningKey
 from ledger.record import sign_body
 
 from .client import record_ttl_ms_default
-from .district import CHAIN, DAY_MS, MEMBERS, MERCHANTS, START_MS, MerchantSpec
+from .district import (
+    CHAIN,
+    DAY_MS,
+    MEMBERS,
+    MERCHANTS,
+    REFUND_PERCENT,
+    RETURN_DAYS,
+    START_MS,
+    MerchantSpec,
+)
 from .runtime import Node
 
 Tick = Callable[[int, int, str], None]  # (days done, days, what)
@@ -58,7 +67,7 @@ class District:
         self.node, self.clock, self.seed = node, clock, seed
         self.seqs: dict[str, int] = {}
         self.pending: list[tuple[list[SigningKey], Callable[..., dict[str, Any]],
-                                 tuple[Any, ...], dict[str, Any]]] = []
+                                 tuple[Any, ...], dict[str, Any], list[str]]] = []
         self.summary = Summary()
         self.members = [derive_key(seed, f"member:{m.id}") for m in MEMBERS]
         self.merchants = {m.program: derive_key(seed, f"merchant:{m.id}") for m in MERCHANTS}
@@ -72,11 +81,14 @@ class District:
         return self.seqs[key.public_hex]
 
     def add(self, keys: list[SigningKey], build: Callable[..., dict[str, Any]],
-            *args: Any, **kwargs: Any) -> None:
+            *args: Any, **kwargs: Any) -> list[str]:
         """Queue ``build(*args, **kwargs)`` (an ``exchange.records`` builder) signed by
         ``keys``: like a till, the session signs it when it sends it, ``expires`` counted
-        from that moment (:data:`SESSION_TTL_MS`)."""
-        self.pending.append((keys, build, args, kwargs))
+        from that moment (:data:`SESSION_TTL_MS`). Returns a list that receives the
+        record's id once the session sends it."""
+        ticket: list[str] = []
+        self.pending.append((keys, build, args, kwargs, ticket))
+        return ticket
 
     def vote(self, build: Callable[..., dict[str, Any]], *args: Any) -> None:
         """A governance record signed by three of the four members (the threshold)."""
@@ -88,8 +100,11 @@ class District:
         """Sign and submit this session's records and commit them in blocks stamped
         ``at_ms``."""
         self.clock.set(at_ms)
-        records = [sign_body(build(*args, expires=at_ms + SESSION_TTL_MS, **kwargs), keys)
-                   for keys, build, args, kwargs in self.pending]
+        records = []
+        for keys, build, args, kwargs, ticket in self.pending:
+            records.append(sign_body(build(*args, expires=at_ms + SESSION_TTL_MS, **kwargs),
+                                     keys))
+            ticket.append(records[-1].id)
         errors = self.node.submit_many(records)
         for record, error in zip(records, errors, strict=True):
             if error is not None:
@@ -121,6 +136,8 @@ class Simulation:
         self.customers = [derive_key(district.seed, f"customer:{i}") for i in range(customers)]
         self.favourites = [self._pick_favourites(0) for _ in self.customers]
         self.orders = 0
+        self.returns = random.Random(district.seed + 1)  # own stream: purchases stay as they were
+        self.refunds: dict[int, list[tuple[str, list[str]]]] = {}  # day -> [(program, issue)]
 
     def _pick_favourites(self, day: int) -> list[str]:
         open_now = [m.program for m in MERCHANTS if m.joins_day <= day]
@@ -147,7 +164,8 @@ class Simulation:
             key = d.merchants[m.program]
             d.add([key], rec.create_program, CHAIN, key.public_hex, d.seq(key), m.id, m.program,
                   m.program_name, m.rate, m.expiry_days, _cap(m),
-                  m.transferable, daily_in_cap=_cap(m) // 10)
+                  m.transferable, daily_in_cap=_cap(m) // 10,
+                  return_days=RETURN_DAYS.get(m.program, 0))
         d.flush(at_ms + 120_000)
         # swap rules can only name programs that exist: set them once everyone is open
         open_now = {p["code"] for p in queries.programs(d.view)}
@@ -186,6 +204,7 @@ class Simulation:
             key = d.merchants["bp"]
             d.add([key], rec.withdraw_offer, CHAIN, key.public_hex, d.seq(key), "bp",
                   offer_id("milkshake"))
+        self.refund(day)
         if day == 15:
             joining = [m for m in MERCHANTS if m.joins_day == 15]
             self.admit(joining, base + 8 * HOUR_MS)
@@ -217,8 +236,20 @@ class Simulation:
         points = spend * m.rate * m.earn_percent // 100
         key = d.merchants[code]
         self.orders += 1
-        d.add([key], rec.issue, CHAIN, key.public_hex, d.seq(key), code, customer.public_hex,
-              points, f"{code.upper()}-{day + 1:02d}-{self.orders:05d} ¥{spend}")
+        ticket = d.add([key], rec.issue, CHAIN, key.public_hex, d.seq(key), code,
+                       customer.public_hex, points,
+                       f"{code.upper()}-{day + 1:02d}-{self.orders:05d} ¥{spend}")
+        window = RETURN_DAYS.get(code, 0)
+        if window and self.returns.randrange(100) < REFUND_PERCENT:
+            back = day + self.returns.randint(1, window - 1)
+            self.refunds.setdefault(back, []).append((code, ticket))
+
+    def refund(self, day: int) -> None:
+        """The purchases returned today: their issuers void the still-pending points."""
+        d = self.d
+        for code, ticket in self.refunds.pop(day, []):
+            key = d.merchants[code]
+            d.add([key], rec.void_issue, CHAIN, key.public_hex, d.seq(key), ticket[0], "refund")
 
     def holdings(self, customer: SigningKey) -> dict[str, int]:
         found = queries.balances(self.d.view, customer.public_hex)["holdings"]

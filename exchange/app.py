@@ -16,9 +16,21 @@ from typing import Any
 from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
 from ledger.record import Record
 
-from . import applications, governance, offers, points, programs, rates, records, settlement, swap
+from . import (
+    applications,
+    governance,
+    offers,
+    pending,
+    points,
+    programs,
+    rates,
+    records,
+    settlement,
+    swap,
+)
 from .audit import audit, check_block
 from .auth import any_retired
+from .books import record_books
 from .changes import collect_changes
 from .codes import KEY_RETIRED, TYPE_UNKNOWN
 from .env import Env
@@ -54,6 +66,7 @@ HANDLERS: dict[str, Handler] = {
     records.SETTLE: settlement.settle,
     records.OFFER: offers.publish,
     records.WITHDRAW_OFFER: offers.withdraw,
+    records.VOID_ISSUE: pending.void_issue,
 }
 
 # The payload fields of every record type (docs/ECONOMICS.md documents each).
@@ -78,6 +91,7 @@ PAYLOADS: dict[str, Spec] = {
     records.SETTLE: settlement.SETTLE,
     records.OFFER: offers.OFFER,
     records.WITHDRAW_OFFER: offers.WITHDRAW_OFFER,
+    records.VOID_ISSUE: pending.VOID_ISSUE,
 }
 
 PARAM_NAMES = ("member_quorum_percent", "rate_notice_ms", "day_offset_ms", "application_ttl_ms")
@@ -168,12 +182,14 @@ class ExchangeApp:
         s.discard()
         env = Env(self.params, ctx.height, ctx.time_ms)
         activate_rates(s, env)
+        pending.vest_due(s, env)
         expire_due(s, env)
         applications.lapse_applications(s, env)
         codes: list[str] = []
         for idx, record in enumerate(records):
             env.begin_record(idx, record.id)
             codes.append(judge(s, env, record, write=True))
+        record_books(s, env)
         s.params.put(LAST_HEIGHT, ctx.height)
         s.params.put(LAST_TIME, ctx.time_ms)
         balance_delta: dict[str, int] = {}
@@ -191,6 +207,7 @@ class ExchangeApp:
         self.state.commit()
         if self._executed_time_ms is not None:
             self.state.expiry.prune(self._executed_time_ms)
+            self.state.vesting.prune(self._executed_time_ms)
         prune_pending(self.state)
         self._executed_time_ms = None
 

@@ -1,13 +1,14 @@
 """Invariants: cheap ones after every block (on the overlay only), a full audit on demand.
 
 After every ``execute`` (always on, even under ``python -O``), for what the block touched:
-each program's counters balance (supply = issued - redeemed - swapped_out + swapped_in -
-expired) and are non-negative; each holding is positive with lots that sum to at most it; the change
-of the balances of each program equals the change of its supply; the change of the positions
-sums to zero (so the positions still do).
+each program's counters balance (supply + pending = issued - voided - redeemed - swapped_out
++ swapped_in - expired) and are non-negative; each holding is positive with lots that sum to
+it; the change of the balances of each program equals the change of its supply; the change
+of the positions sums to zero (so the positions still do).
 
 :func:`audit` checks the whole committed state (tests, the verification script): the sum of
-all balances of each program is its supply, and flows, obligations and positions agree.
+all balances of each program is its supply, its pending entries sum to its pending points,
+and flows, obligations and positions agree.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def check_block(s: State, balance_delta: dict[str, int]) -> None:
 def _check_program(p: Program) -> None:
     invariant(p.balanced(), f"program {p.code}: supply does not balance its counters")
     counters = (p.supply, p.issued, p.promoted, p.redeemed, p.swapped_in, p.swapped_out,
-                p.expired)
+                p.expired, p.pending, p.voided)
     invariant(min(counters) >= 0, f"program {p.code}: a counter is negative")
     invariant(p.promoted <= p.issued, f"program {p.code}: promoted beyond issued")
 
@@ -74,9 +75,23 @@ def audit(s: State) -> list[str]:
         rate = s.rates.get((code, p.rate_version))
         if rate is None or rate.rate != p.rate:
             problems.append(f"{code}: rate in effect has no matching rate version")
+    _audit_pending(s, programs, problems)
     _audit_flows(s, programs, problems)
     _audit_positions(s, problems)
     return problems
+
+
+def _audit_pending(s: State, programs: dict[str, Program], problems: list[str]) -> None:
+    pending: dict[str, int] = defaultdict(int)
+    for issue, held in s.pending.all_items():
+        if held.amount <= 0 or held.program not in programs:
+            problems.append(f"pending issue {issue[:12]} is malformed")
+        if not held.void_record:
+            pending[held.program] += held.amount
+    for code, p in programs.items():
+        if pending.get(code, 0) != p.pending:
+            problems.append(f"{code}: pending entries sum to {pending.get(code, 0)}, "
+                            f"pending {p.pending}")
 
 
 def _audit_flows(s: State, programs: dict[str, Program], problems: list[str]) -> None:

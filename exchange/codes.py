@@ -18,6 +18,9 @@ REJECTIONS: tuple[tuple[str, str], ...] = (
     ("member_unknown", "no member has the id the payload names"),
     ("merchant_unknown", "no merchant has the id the payload names"),
     ("program_unknown", "no program has the code the payload names"),
+    ("issue_not_pending", "no pending points have this issue id (unknown, not an issue or vested)"),
+    ("void_not_own", "a void is not signed by the current key of the points' issuer alone"),
+    ("issue_already_voided", "the pending points of this issue were voided already"),
     ("same_account", "a transfer names its own holder as the recipient"),
     ("same_program", "a swap or promotion names one program on both sides"),
     ("same_merchant", "a settlement names one merchant as payer and payee"),
@@ -71,6 +74,9 @@ AMOUNT_INVALID = "amount_invalid"
 MEMBER_UNKNOWN = "member_unknown"
 MERCHANT_UNKNOWN = "merchant_unknown"
 PROGRAM_UNKNOWN = "program_unknown"
+ISSUE_NOT_PENDING = "issue_not_pending"
+VOID_NOT_OWN = "void_not_own"
+ISSUE_ALREADY_VOIDED = "issue_already_voided"
 SAME_ACCOUNT = "same_account"
 SAME_PROGRAM = "same_program"
 SAME_MERCHANT = "same_merchant"

@@ -28,6 +28,8 @@ program_value_max = 10**15
 rate_max = micro_per_yuan
 #: Expiry period of a program, in days (0 means points never lapse).
 expiry_days_max = 3650
+#: Return window of a program, in days (0 means issued points vest at once).
+return_days_max = 90
 #: Promotion bonus, in basis points of the swapped amount (10,000 = +100%).
 bonus_bp_max = 10_000
 #: Length of one promotion window (one year).

@@ -105,14 +105,19 @@ class Program:
     swapped_in: int = 0
     swapped_out: int = 0
     expired: int = 0
+    return_days: int = 0  # days an issue stays pending and voidable (0 = vests at once)
+    pending: int = 0  # issued points not yet vested (and not voided): not spendable
+    voided: int = 0  # pending points the issuer voided (refunds)
 
     def copy(self) -> Program:
         return replace(self)
 
     def balanced(self) -> bool:
-        """supply = issued - redeemed - swapped_out + swapped_in - expired (bonus is issued)."""
-        return self.supply == (self.issued - self.redeemed - self.swapped_out
-                               + self.swapped_in - self.expired)
+        """supply + pending = issued - voided - redeemed - swapped_out + swapped_in - expired
+        (bonus is issued; pending points are issued but not yet in anyone's balance)."""
+        return self.supply + self.pending == (self.issued - self.voided - self.redeemed
+                                              - self.swapped_out + self.swapped_in
+                                              - self.expired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +204,52 @@ class Position:
 
     def copy(self) -> Position:
         return Position(self.receivable, self.payable, self.paid, self.received)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingIssue:
+    """The points of one issue during its program's return window, keyed by the issue's id.
+
+    ``void_record`` is the id of the void that cancelled them ("" while pending); a voided
+    entry is kept until the window ends so that a second void is named as such.
+    """
+
+    account: str
+    program: str
+    amount: int
+    vests_ms: int
+    height: int
+    void_record: str = ""
+
+
+@dataclass(slots=True)
+class Book:
+    """One program's movements on one day at one rate version (points; see exchange.books).
+
+    ``vested`` counts points that became spendable (issued at once, vested, swapped in,
+    bonus); ``pending`` is the program's pending points after the last block counted here.
+    """
+
+    issued: int = 0
+    bonus: int = 0
+    voided: int = 0
+    redeemed: int = 0
+    swapped_in: int = 0
+    swapped_out: int = 0
+    expired: int = 0
+    vested: int = 0
+    pending: int = 0
+
+    def copy(self) -> Book:
+        return replace(self)
+
+
+@dataclass(slots=True)
+class Due:
+    """What one issuer came to owe another (accrued) and paid it (settled) on one day (µ¥)."""
+
+    accrued: int = 0
+    settled: int = 0
+
+    def copy(self) -> Due:
+        return Due(self.accrued, self.settled)

@@ -1,5 +1,8 @@
 """Issue, transfer and redeem: points minted by their issuer, moved or spent by their holder.
 
+An issue of a program with a return window is held pending (``exchange.pending``) and counts
+against the cap at once; only vested points are in a balance, so only they can move.
+
 Only a program's issuer mints it, and not while suspended or beyond the issuance cap. Only the
 holder's signature moves or spends holdings: transfers (if the program allows them) keep the
 points' expiry; redemptions burn points at the issuer against an order reference, and stay
@@ -27,6 +30,7 @@ from .codes import (
 from .env import Env
 from .holdings import balance, credit, credit_lots, debit
 from .limits import amount_max, counter_max
+from .pending import hold
 from .schema import Spec, is_code_ref, is_int, is_key, is_ref, well_formed
 from .state import State
 
@@ -51,15 +55,18 @@ def issue(s: State, env: Env, rec: Record, write: bool) -> str:
         return refused
     if s.keys.get(p["to"]) is not None:
         return RECIPIENT_NOT_CUSTOMER
-    if program.supply + amount > program.cap:
+    if program.supply + program.pending + amount > program.cap:
         return CAP_EXCEEDED
     if program.issued + program.swapped_in + amount > counter_max:
         return COUNTER_LIMIT_REACHED
     if not write:
         return OK
     edited = s.programs.edit(program.code)
-    edited.supply += amount
     edited.issued += amount
+    if program.return_days:
+        hold(s, env, p["to"], program, amount, p["ref"])  # pending: voidable, not spendable
+        return OK
+    edited.supply += amount
     credit(s, env, p["to"], program, amount, "issue", p["ref"], earned=True)
     return OK
 

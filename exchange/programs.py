@@ -41,6 +41,7 @@ from .limits import (
     programs_per_merchant_max,
     promotion_window_ms_max,
     promotions_per_pair_max,
+    return_days_max,
 )
 from .model import ACTIVE, SUSPENDED, Program, Promotion, RateVersion
 from .pricing import is_valid_rate, unit_value
@@ -52,6 +53,7 @@ _TERMS: Spec = (("name", is_name), ("cap", is_int), ("transferable", is_bool),
                 ("accepts", is_codes))
 CREATE: Spec = (("merchant", is_id), ("program", is_code), ("rate", is_int),
                 ("expiry_days", lambda v: type(v) is int and 0 <= v <= expiry_days_max),
+                ("return_days", lambda v: type(v) is int and 0 <= v <= return_days_max),
                 *_TERMS)
 UPDATE: Spec = (("program", is_code), *_TERMS)
 PROMOTE: Spec = (("program", is_code), ("source", is_code), ("bonus_bp", is_int),
@@ -92,7 +94,7 @@ def create_program(s: State, env: Env, rec: Record, write: bool) -> str:
     s.programs.put(code, Program(
         code, p["name"], merchant.id, p["rate"], 1, None, None, None, p["expiry_days"],
         p["cap"], p["transferable"], p["min_in"], p["step_in"], p["daily_in_cap"],
-        tuple(sorted(p["accepts"])), env.height))
+        tuple(sorted(p["accepts"])), env.height, return_days=p["return_days"]))
     s.rates.put((code, 1), RateVersion(p["rate"], env.time_ms, env.time_ms, env.height, rec.id))
     env.event("program_created", code, p["name"])
     return OK

@@ -16,6 +16,7 @@ from .offers import cheapest_swap
 from .pricing import unit_value, value
 from .settlement import net_positions
 from .state import State
+from .statement import date_of, district_rollforward, month_days
 from .swap import price_swap
 from .tables import program_row
 
@@ -81,8 +82,22 @@ def program(s: State, code: str) -> Json | None:
     return _program(found) if found is not None else None
 
 
+def pending_points(s: State, account: str) -> list[Json]:
+    """An account's pending (not yet spendable, voidable) issues, by vesting time."""
+    found = []
+    for issue, held in s.pending.all_items():
+        if held.account == account and not held.void_record:
+            p = s.programs.get(held.program)
+            found.append({"issue": issue, "program": held.program, "amount": held.amount,
+                          "vests_ms": held.vests_ms,
+                          "value_micro": value(held.amount, p.rate) if p else 0})
+    return sorted(found, key=lambda e: (e["vests_ms"], e["issue"]))
+
+
 def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
-    """An account's holdings: points, yuan value, lots and what lapses within ``soon_ms``."""
+    """An account's holdings: points, yuan value, lots and what lapses within ``soon_ms``;
+    ``pending`` lists issues still in their return window (shown, not spendable, not in
+    ``value_micro``)."""
     now = s.param("last_time_ms")
     holdings, total = [], 0
     for code, p in s.programs.items():
@@ -96,7 +111,8 @@ def balances(s: State, account: str, soon_ms: int = 7 * day_ms) -> Json:
             "value_micro": worth, "earned": held[2],
             "lots": [{"expires_ms": t, "amount": a} for t, a in held[1]],
             "expiring_soon": sum(a for t, a in held[1] if t <= now + soon_ms)})
-    return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total}
+    return {"account": account, "as_of_ms": now, "holdings": holdings, "value_micro": total,
+            "pending": pending_points(s, account)}
 
 
 def quote(s: State, give: str, amount: int, get: str, holder: str | None = None,
@@ -223,8 +239,10 @@ def statement(s: State) -> Json:
                          if p.amount_micro >= micro_per_fen]}
 
 
-def regulator_report(s: State) -> Json:
-    """Per issuer: points issued, redeemed, expired, swapped in/out; liability vs cap; flows."""
+def regulator_report(s: State, month: str | None = None) -> Json:
+    """Per issuer: points issued, redeemed, expired, swapped in/out; liability vs cap; flows;
+    and ``books``, the liability roll-forward of every issuer and of the district for
+    ``month`` (YYYY-MM; default: the month of the last block)."""
     issuers = []
     for mid, m in s.merchants.items():
         own = [_program(p) for _, p in s.programs.items() if p.issuer == mid]
@@ -236,8 +254,12 @@ def regulator_report(s: State) -> Json:
     flows = [{"source": src, "target": dst, "swaps": f.swaps, "given": f.given,
               "received": f.received, "bonus": f.bonus, "value_micro": f.value}
              for (src, dst), f in s.flows.items()]
+    if month is None:
+        today = (s.param("last_time_ms") + s.param("day_offset_ms")) // day_ms
+        month = date_of(today).strftime("%Y-%m")
     return {"as_of_ms": s.param("last_time_ms"), "issuers": issuers, "flows": flows,
-            "positions": _positions(s), "statement": statement(s)["payments"]}
+            "positions": _positions(s), "statement": statement(s)["payments"],
+            "books": {"month": month, **district_rollforward(s, *month_days(month))}}
 
 
 def _positions(s: State) -> list[Json]:

@@ -35,12 +35,13 @@ SWAP = "exchange.swap"
 SETTLE = "exchange.settle"
 OFFER = "exchange.offer"
 WITHDRAW_OFFER = "exchange.withdraw_offer"
+VOID_ISSUE = "exchange.void_issue"
 
 TYPES: tuple[str, ...] = (
     ADMIT_MEMBER, SUSPEND_MEMBER, REINSTATE_MEMBER, APPLY_MERCHANT, ADMIT_MERCHANT,
     REJECT_MERCHANT, SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM,
     UPDATE_PROGRAM, POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE, OFFER,
-    WITHDRAW_OFFER,
+    WITHDRAW_OFFER, VOID_ISSUE,
 )
 
 Body = dict[str, Any]
@@ -114,13 +115,15 @@ def rotate_key(chain: str, signers: Sequence[str], seq: int, party: str, party_i
 def create_program(chain: str, key: str, seq: int, merchant: str, program: str, name: str,
                    rate: int, expiry_days: int, cap: int, transferable: bool = False,
                    min_in: int = 1, step_in: int = 1, daily_in_cap: int = 10**12,
-                   accepts: Sequence[str] = (), *, expires: int) -> Body:
-    """A merchant opens a program with its first posted rate (version 1, in effect at once)."""
+                   accepts: Sequence[str] = (), return_days: int = 0, *,
+                   expires: int) -> Body:
+    """A merchant opens a program with its first posted rate (version 1, in effect at once);
+    with ``return_days`` > 0 its issues stay pending (voidable on a refund) that many days."""
     return make_body(chain, CREATE_PROGRAM, [key], seq, {
         "merchant": merchant, "program": program, "name": name, "rate": rate,
-        "expiry_days": expiry_days, "cap": cap, "transferable": transferable,
-        "min_in": min_in, "step_in": step_in, "daily_in_cap": daily_in_cap,
-        "accepts": list(accepts)}, expires=expires)
+        "expiry_days": expiry_days, "return_days": return_days, "cap": cap,
+        "transferable": transferable, "min_in": min_in, "step_in": step_in,
+        "daily_in_cap": daily_in_cap, "accepts": list(accepts)}, expires=expires)
 
 
 def update_program(chain: str, key: str, seq: int, program: str, name: str, cap: int,
@@ -197,4 +200,11 @@ def withdraw_offer(chain: str, key: str, seq: int, program: str, offer: str,
                    *, expires: int) -> Body:
     """The issuer ends one of its offers early."""
     return make_body(chain, WITHDRAW_OFFER, [key], seq, {"program": program, "offer": offer},
+                     expires=expires)
+
+
+def void_issue(chain: str, key: str, seq: int, issue: str, reason: str = "",
+               *, expires: int) -> Body:
+    """The issuer voids the still-pending points of its issue ``issue`` (a refund)."""
+    return make_body(chain, VOID_ISSUE, [key], seq, {"issue": issue, "reason": reason},
                      expires=expires)

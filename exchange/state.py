@@ -17,6 +17,8 @@ from typing import Any, Generic, TypeVar
 from .errors import ReadOnlyState
 from .expiry import ExpiryIndex
 from .model import (
+    Book,
+    Due,
     Flow,
     Holding,
     KeyBinding,
@@ -24,6 +26,7 @@ from .model import (
     Merchant,
     Obligation,
     Offer,
+    PendingIssue,
     Position,
     Program,
     Promotion,
@@ -142,7 +145,7 @@ class State:
 
     NAMES = ("params", "regulator", "members", "merchants", "keys", "programs", "rates",
              "promotions", "holdings", "inbound", "flows", "obligations", "positions",
-             "offers", "applications")
+             "offers", "applications", "pending", "books", "dues")
 
     def __init__(self, source: State | None = None) -> None:
         def table(name: str) -> Any:
@@ -163,9 +166,14 @@ class State:
         self.positions: Table[str, Position] = table("positions")
         self.offers: Table[str, tuple[Offer, ...]] = table("offers")  # by program, id order
         self.applications: Table[str, int] = table("applications")  # merchant -> lapses_ms
+        # Refunds and the issuer's books (exchange.pending, exchange.books).
+        self.pending: Table[str, PendingIssue] = table("pending")  # by issue record id
+        self.books: Table[tuple[str, int, int], Book] = table("books")  # program, day, version
+        self.dues: Table[tuple[str, str, int], Due] = table("dues")  # debtor, creditor, day
         # Lazy indexes (hints checked against the tables; shared with the view, unused there).
         self.expiry: ExpiryIndex = source.expiry if source is not None else ExpiryIndex()
         self.pending_rates: set[str] = source.pending_rates if source is not None else set()
+        self.vesting: ExpiryIndex = source.vesting if source is not None else ExpiryIndex()
 
     def tables(self) -> list[Table[Any, Any]]:
         """Every table, in a fixed order."""

@@ -121,7 +121,7 @@ def price_swap(s: State, now_ms: int, day: int, holder: str | None, give: Progra
         return MIN_OUT_NOT_MET
     if inbound_today(s, get.code, day) + out > get.daily_in_cap:
         return DAILY_CAP_EXCEEDED
-    if get.supply + out > get.cap:
+    if get.supply + get.pending + out > get.cap:
         return CAP_EXCEEDED
     value_minted = base * unit_value(rate_get)
     if (get.issued + get.swapped_in + out > counter_max

@@ -14,6 +14,7 @@ from typing import Any
 
 from ledger.application import Row, TableSpec, Values
 
+from .books import BOOK_PLAIN, BOOK_SPECS
 from .env import EVENTS, HISTORY, SWAPS
 from .model import (
     Flow,
@@ -27,6 +28,7 @@ from .model import (
     Promotion,
     RateVersion,
 )
+from .pending import rebuild_vesting
 from .state import State
 
 S, N = str, int
@@ -44,7 +46,7 @@ PROGRAM_COLUMNS: dict[str, type] = {
     "pending_version": N, "pending_ms": N, "expiry_days": N, "cap": N, "transferable": N,
     "min_in": N, "step_in": N, "daily_in_cap": N, "accepts": S, "created_height": N,
     "supply": N, "issued": N, "promoted": N, "redeemed": N, "swapped_in": N, "swapped_out": N,
-    "expired": N}
+    "expired": N, "return_days": N, "pending": N, "voided": N}
 
 OFFER_COLUMNS: dict[str, type] = {
     "program": S, "offer": S, "item": S, "price": N, "area": S, "valid_from_ms": N,
@@ -91,6 +93,7 @@ SPECS: tuple[TableSpec, ...] = (
     _spec(EVENTS, ("height", "idx", "n"), {**_N, "kind": S, "subject": S, "detail": S,
                                            "record": S}, restore=False,
           indexes=(("subject",),)),
+    *BOOK_SPECS,
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 #: A row built as {column: value} -> its values in the table's column order (a Change's row).
@@ -112,7 +115,8 @@ def program_row(code: str, p: Program) -> Row:
             "accepts": ",".join(p.accepts), "created_height": p.created_height,
             "supply": p.supply, "issued": p.issued, "promoted": p.promoted,
             "redeemed": p.redeemed, "swapped_in": p.swapped_in, "swapped_out": p.swapped_out,
-            "expired": p.expired}
+            "expired": p.expired, "return_days": p.return_days, "pending": p.pending,
+            "voided": p.voided}
 
 
 def _program_from(row: Row) -> tuple[str, Program]:
@@ -167,6 +171,7 @@ PLAIN: tuple[tuple[str, str, ToRow, FromRow], ...] = (
         "received": v.received, "net": v.net},
      lambda r: (r["merchant"], Position(
          r["receivable"], r["payable"], r["paid"], r["received"]))),
+    *BOOK_PLAIN,
 )
 
 
@@ -239,6 +244,7 @@ def restore_state(s: State, rows: Mapping[str, Iterable[Row]]) -> None:
         s.holdings.base[key] = (row["balance"], tuple(sorted(lots.get(key, ()))),
                                 row["earned"])
     s.expiry.rebuild(s.holdings.base.items())
+    rebuild_vesting(s.vesting, s.pending.base)
     s.pending_rates.clear()
     s.pending_rates.update(code for code, p in s.programs.base.items()
                            if p.pending_version is not None)

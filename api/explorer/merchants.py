@@ -57,5 +57,6 @@ def merchant_page(ctx: Ctx, merchant_id: str) -> Page:
         for row in side:
             row["name"] = ctx.names.merchant(row["merchant"])
     data = {"merchant": found, "position": position, **debts,
-            "lifecycle": lifecycle(ctx, merchant_id)}
+            "lifecycle": lifecycle(ctx, merchant_id),
+            "statement": f"/merchants/{merchant_id}/statements/{ctx.clock.date(ctx.now_ms())[:7]}"}
     return Page("merchant.html", found["name"], data)

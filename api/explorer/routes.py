@@ -29,6 +29,7 @@ from . import (
     records,
     search,
     settlement,
+    statements,
 )
 from .render import View, respond
 
@@ -69,6 +70,10 @@ export("/blocks/{height}/records.csv", blocks.block_records_csv, ("height",))
 export("/records/{record_id}/receipt.json", records.receipt, ("record_id",))
 export("/accounts/{key}/history.csv", accounts.history_csv, ("key",))
 export("/programs/{code}/holders.csv", programs.holders_csv, ("code",))
+export("/merchants/{merchant_id}/statements/{month}.csv", statements.statement_csv,
+       ("merchant_id", "month"))
+page("/merchants/{merchant_id}/statements/{month}", statements.statement_page,
+     params=("merchant_id", "month"))
 
 page("/", home.home_page)
 page("/blocks", blocks.blocks_page, csv=blocks.blocks_csv)

@@ -153,5 +153,7 @@ def obligations(node: NodeDep) -> dict[str, Any]:
 
 @router.get("/regulator/report",
             summary="Per issuer: issued, redeemed, expired, swapped; liability vs cap; flows")
-def regulator_report(node: NodeDep) -> dict[str, Any]:
-    return read(node, queries.regulator_report)
+def regulator_report(node: NodeDep, month: Annotated[str | None, Query(
+        pattern=r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$",
+        description="YYYY-MM of the roll-forward in books")] = None) -> dict[str, Any]:
+    return read(node, queries.regulator_report, month)

@@ -69,6 +69,21 @@ def _owing(c: Chain) -> None:
     assert c.one(_swap(c)) == "ok"
 
 
+def _pending_issue(c: Chain) -> str:
+    """VK opens a program with a 7-day return window and issues 500 pending points to Alice."""
+    assert c.one(c.rec(R.create_program, c.vk, "village-kitchen", "vkr", "乡村基退货积分", 100,
+                       30, 10**9, return_days=7)) == "ok"
+    issue = c.rec(R.issue, c.vk, "vkr", c.alice.public_hex, 500, "receipt 1")
+    assert c.one(issue) == "ok"
+    return issue.id
+
+
+def _voided(c: Chain) -> str:
+    issue = _pending_issue(c)
+    assert c.one(c.rec(R.void_issue, c.vk, issue, "refund")) == "ok"
+    return issue
+
+
 CASES: dict[str, Case] = {
     C.TYPE_UNKNOWN: lambda c, _: c.raw("exchange.mint", c.vk, {"program": "vk"}),
     C.KEY_RETIRED: lambda c, _: _rotated(c),
@@ -78,6 +93,10 @@ CASES: dict[str, Case] = {
     C.MEMBER_UNKNOWN: lambda c, _: c.rec(R.suspend_member, c.members[:3], "nobody"),
     C.MERCHANT_UNKNOWN: lambda c, _: c.rec(R.admit_merchant, c.members[:3], "nobody"),
     C.PROGRAM_UNKNOWN: lambda c, _: c.rec(R.issue, c.vk, "nope", c.alice.public_hex, 5),
+    C.ISSUE_NOT_PENDING: lambda c, _: (_earn(c), c.rec(
+        R.void_issue, c.vk, c.rows("x_history")[-1]["record"], "refund"))[1],
+    C.VOID_NOT_OWN: lambda c, _: c.rec(R.void_issue, c.bp, _pending_issue(c), "refund"),
+    C.ISSUE_ALREADY_VOIDED: lambda c, _: c.rec(R.void_issue, c.vk, _voided(c), "again"),
     C.SAME_ACCOUNT: lambda c, _: (_earn(c), c.rec(R.transfer, c.alice, "vk",
                                                   c.alice.public_hex, 5))[1],
     C.SAME_PROGRAM: lambda c, _: (_earn(c), _swap(c, get="vk"))[1],

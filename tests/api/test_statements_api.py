@@ -1,0 +1,103 @@
+"""Issuer statements over HTTP: JSON with certified heights, CSV, the explorer page, the
+regulator's books and the problems for bad input, on a small demo district with refunds."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.demo import build_demo
+from api.runtime import Node
+from api.server import create_app
+from api.serving import open_exchange_node
+from exchange.statement import FIELDS, FLOWS
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    path = tmp_path_factory.mktemp("statements") / "demo"
+    build_demo(path, seed=7, customers=80, days=10)
+    opened = open_exchange_node(path, produce=False)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def http(node: Node) -> Iterator[TestClient]:
+    with TestClient(create_app(node)) as client:
+        yield client
+
+
+def _ties(fig: dict[str, int]) -> bool:
+    moved = sum(sign * fig[name] for name, sign in FLOWS) + fig.get("revaluation", 0)
+    return fig["closing"] == fig["opening"] + moved
+
+
+def test_the_demo_refunds_and_its_statement_ties_out_with_certified_heights(
+        http: TestClient, node: Node) -> None:
+    conn = node.replica.store.thread_reader()
+    voids = conn.execute("SELECT COUNT(*) FROM records WHERE type = 'exchange.void_issue'")
+    assert voids.fetchone()[0] > 0  # the demo refunds some purchases
+    answer = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"})
+    assert answer.status_code == 200
+    found = answer.json()
+    for unit in ("points", "yuan"):
+        assert set(FIELDS) <= set(found[unit]) and _ties(found[unit])
+        assert all(type(v) is int for v in found[unit].values())
+    assert found["points"]["voided"] > 0 and found["points"]["issued"] > 0
+    program = http.get("/v1/programs/fm").json()
+    assert found["points"]["closing"] == program["supply"] + program["pending"]
+    closing = found["heights"]["closing"]
+    stored = conn.execute("SELECT hash FROM blocks WHERE height = ?",
+                          (closing["height"],)).fetchone()[0]
+    assert closing["height"] == node.replica.height and closing["header_hash"] == stored
+
+
+def test_csv_holds_the_same_figures(http: TestClient) -> None:
+    params = {"month": "2026-10", "format": "csv"}
+    text = http.get("/v1/merchants/fresh-mart/statement", params=params).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    found = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"}).json()
+    total = {r["unit"]: r for r in rows if r["program"] == "total"}
+    assert {k: int(total["points"][k]) for k in FIELDS} == found["points"]
+    assert {k: int(total["fen"][k]) for k in FIELDS} == {k: found["yuan"][k] for k in FIELDS}
+
+
+@pytest.mark.parametrize(("params", "status", "code"), [
+    ({"month": "2026-13"}, 400, "period_invalid"),
+    ({"from": "2026-10-05", "to": "2026-10-01"}, 400, "period_invalid"),
+    ({}, 400, "period_invalid"),
+])
+def test_bad_periods_are_problems(http: TestClient, params: dict[str, str], status: int,
+                                  code: str) -> None:
+    answer = http.get("/v1/merchants/fresh-mart/statement", params=params)
+    assert answer.status_code == status and answer.json()["code"] == code
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_unknown_merchant_is_404(http: TestClient) -> None:
+    answer = http.get("/v1/merchants/nobody/statement", params={"month": "2026-10"})
+    assert answer.status_code == 404 and answer.json()["code"] == "merchant_unknown"
+
+
+def test_the_explorer_page_and_its_twins(http: TestClient) -> None:
+    page = http.get("/merchants/fresh-mart/statements/2026-10")
+    assert page.status_code == 200 and "Voided (refunds)" in page.text
+    twin = http.get("/merchants/fresh-mart/statements/2026-10.json").json()
+    assert _ties(twin["points"]) and twin["months"] == {"previous": "2026-09",
+                                                         "next": "2026-11"}
+    assert http.get("/merchants/fresh-mart/statements/2026-10.csv").status_code == 200
+    assert http.get("/merchants/fresh-mart/statements/oct").status_code == 400
+    assert "/merchants/fresh-mart/statements/2026-10" in http.get("/merchants/fresh-mart").text
+
+
+def test_the_regulator_report_has_the_district_roll_forward(http: TestClient) -> None:
+    books = http.get("/v1/regulator/report", params={"month": "2026-10"}).json()["books"]
+    district = books["district"]
+    assert _ties(district["points"]) and _ties(district["yuan"])
+    for name in FIELDS:
+        assert district["points"][name] == sum(i["points"][name] for i in books["issuers"])
