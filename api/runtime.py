@@ -92,6 +92,11 @@ class Node:
         """The replica that serves reads (the most advanced live one)."""
         return self.consortium.gateway()
 
+    def record_expires(self, ttl_ms: int = 600_000) -> int:
+        """An ``expires`` for a record this node's clock would take now: the candidate block
+        time plus ``ttl_ms`` (for in-process tools and tests that sign beside the node)."""
+        return self.replica.block_time(self.consortium.clock.peek_ms()) + ttl_ms
+
     # -- writes ----------------------------------------------------------------------------
 
     def submit(self, record: Record) -> None:

@@ -16,11 +16,13 @@ from ledger.record import Record, make_body, parse_record, sign_body
 from ledger.sigpool import SignaturePool
 
 CHAIN = "counter-test"
+EXPIRES = 1_767_225_600_000 + 1_800_000  # the counter node's clock starts at 2026-01-01
 USER = SigningKey.from_seed(b"a" * 32)
 
 
 def counter(seq: int, key: SigningKey = USER) -> Record:
-    body = make_body(CHAIN, "counter.add", [key.public_hex], seq, {"name": "n", "by": 1})
+    body = make_body(CHAIN, "counter.add", [key.public_hex], seq, {"name": "n", "by": 1},
+                     expires=EXPIRES)
     return parse_record(sign_body(body, [key]).wire_bytes())
 
 

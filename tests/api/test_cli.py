@@ -85,7 +85,7 @@ def test_receipt_check_exits_1_on_a_tampered_receipt(tmp_path: Path, counter_nod
     node = counter_node
     user = SigningKey.from_seed(b"r" * 32)
     record = sign_body(make_body("counter-test", "counter.add", [user.public_hex], 1,
-                                 {"name": "n", "by": 1}), [user])
+                                 {"name": "n", "by": 1}, expires=node.record_expires()), [user])
     node.submit(record)  # type: ignore[attr-defined]
     node.produce_now()  # type: ignore[attr-defined]
     receipt = build_receipt(node.replica.store, record.id)  # type: ignore[attr-defined]

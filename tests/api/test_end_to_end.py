@@ -110,22 +110,24 @@ def _story(client: Client) -> None:
 
     # two merchants apply and are admitted by member vote
     committed(vk.sign_body(rec.apply_merchant(chain, vk.public, vk.next_seq(),
-                                              "village-kitchen", "乡村基 Village Kitchen")))
+                                              "village-kitchen", "乡村基 Village Kitchen",
+                                              expires=vk.expires())))
     committed(bp.sign_body(rec.apply_merchant(chain, bp.public, bp.next_seq(), "burger-palace",
-                                              "汉堡宫 Burger Palace")))
-    vote(lambda s, n: rec.admit_merchant(chain, s, n, "village-kitchen"))
-    vote(lambda s, n: rec.admit_merchant(chain, s, n, "burger-palace"))
+                                              "汉堡宫 Burger Palace", expires=vk.expires())))
+    vote(lambda s, n: rec.admit_merchant(chain, s, n, "village-kitchen", expires=vk.expires()))
+    vote(lambda s, n: rec.admit_merchant(chain, s, n, "burger-palace", expires=vk.expires()))
     assert {m["id"] for m in client.merchants("active")} == {"village-kitchen", "burger-palace"}
     committed(vk.sign_body(rec.create_program(chain, vk.public, vk.next_seq(), "village-kitchen",
-                                              "vk", "乡村基积分", 100, 90, 10_000_000)))
+                                              "vk", "乡村基积分", 100, 90, 10_000_000,
+                                              expires=vk.expires())))
     committed(bp.sign_body(rec.create_program(chain, bp.public, bp.next_seq(), "burger-palace",
                                               "bp", "汉堡宫积分", 1000, 60, 100_000_000,
-                                              accepts=["vk"])))
+                                              accepts=["vk"], expires=vk.expires())))
 
     # the customer earns 800 VK points over three meals
     for points, ref in ((300, "lunch"), (200, "tea"), (300, "dinner")):
         committed(vk.sign_body(rec.issue(chain, vk.public, vk.next_seq(), "vk", customer.public,
-                                         points, ref)))
+                                         points, ref, expires=vk.expires())))
     assert client.balances(customer.public)["holdings"][0]["balance"] == 800
 
     # swaps them for Burger Palace points at the posted rates: 800 / 100 * 1000 = 8000
@@ -133,20 +135,20 @@ def _story(client: Client) -> None:
     assert (quote["code"], quote["out"], quote["taken"]) == ("ok", 8000, 800)
     committed(customer.sign_body(rec.swap(chain, customer.public, customer.next_seq(), "vk", 800,
                                           "bp", quote["out"], quote["give_version"],
-                                          quote["get_version"])))
+                                          quote["get_version"], expires=vk.expires())))
     held = {h["program"]: h["balance"] for h in client.balances(customer.public)["holdings"]}
     assert held.get("vk", 0) == 0 and held["bp"] == 8000
 
     # redeems a burger
     committed(customer.sign_body(rec.redeem(chain, customer.public, customer.next_seq(), "bp",
-                                            8000, "BP-0001 classic burger")))
+                                            8000, "BP-0001 classic burger", expires=vk.expires())))
 
     # the statement: Village Kitchen owes Burger Palace ¥8.00; a settle record clears it
     payments = client.statement()["payments"]
     assert payments == [{"payer": "village-kitchen", "payee": "burger-palace",
                          "amount_micro": 8_000_000, "amount_fen": 800}]
     body = rec.settle(chain, vk.public, bp.public, vk.next_seq(), "village-kitchen",
-                      "burger-palace", 800, "bank transfer 2026-11-23")
+                      "burger-palace", 800, "bank transfer 2026-11-23", expires=vk.expires())
     committed(sign_body(body, [vk.key, bp.key]))
     assert client.statement()["payments"] == []
     report = client.regulator_report()

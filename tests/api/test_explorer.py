@@ -357,7 +357,8 @@ def test_pages_follow_a_growing_chain(tmp_path: Path, demo_dir: Path) -> None:
             key = SigningKey.load(path / "keys" / "merchants" / "village-kitchen.pem")
             seq = grown.replica.seqs.get(key.public_hex, 0) + 1
             record = sign_body(rec.issue("chunxi-road-alliance", key.public_hex, seq, "vk",
-                                         holder, 1234, "T-1"), [key])
+                                         holder, 1234, "T-1",
+                                         expires=grown.record_expires()), [key])
             grown.submit(record)
             pending = client.get(f"/records/{record.id}")
             assert pending.status_code == 200 and "pending" in pending.text

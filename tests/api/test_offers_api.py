@@ -110,7 +110,8 @@ def test_what_customers_can_pay_for(client: Client, node: Node) -> None:
             assert o["held"] < o["price"] <= o["held"] + s["out"]
             assert s["amount"] <= balances[s["give"]]
             body = R.swap(node.genesis.chain, customer.public_hex, 10**6, s["give"], s["amount"],
-                          s["get"], s["min_out"], s["give_version"], s["get_version"])
+                          s["get"], s["min_out"], s["give_version"], s["get_version"],
+                          expires=node.record_expires())
             assert node.replica.app.check(sign_body(body, [customer])) == "ok"  # type: ignore
     assert seen["after_swap"] > 0  # three days of purchases rarely pay for a whole item
     nobody = "ab" * 32
@@ -121,7 +122,8 @@ def test_a_customer_holding_enough_pays_directly(client: Client, node: Node) -> 
     merchant = derive_key(SEED, "merchant:burger-palace")
     customer = derive_key(SEED, "offers-test-customer")
     body = R.issue(node.genesis.chain, merchant.public_hex,
-                   client.last_seq(merchant.public_hex) + 1, "bp", customer.public_hex, 20_000)
+                   client.last_seq(merchant.public_hex) + 1, "bp", customer.public_hex, 20_000,
+                   expires=node.record_expires())
     assert node.submit_many([sign_body(body, [merchant])]) == [None]
     assert node.produce_now() == 1
     found = client.offers_for(customer.public_hex, area="Chunxi Road")

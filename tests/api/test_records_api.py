@@ -22,12 +22,13 @@ from ledger.receipt import check_receipt
 from ledger.record import Record, make_body, sign_body
 
 CHAIN = "counter-test"
+EXPIRES = 1_767_225_600_000 + 1_800_000  # the counter node's clock starts at 2026-01-01
 USER = SigningKey.from_seed(b"u" * 32)
 
 
 def counter(seq: int, by: int = 1, chain: str = CHAIN, key: SigningKey = USER) -> Record:
     return sign_body(make_body(chain, "counter.add", [key.public_hex], seq,
-                               {"name": "visits", "by": by}), [key])
+                               {"name": "visits", "by": by}, expires=EXPIRES), [key])
 
 
 def snapshot(node: Node) -> tuple[Any, ...]:

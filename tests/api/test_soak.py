@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.client import Client
+from api.client import Client, now_ms
 from api.datadir import create_data_dir
 from api.workload import SmallAlliance
 from ledger.record import Record
@@ -67,7 +67,8 @@ class Server:
 
 @pytest.fixture
 def alliance_server(tmp_path: Path) -> Iterator[tuple[Server, SmallAlliance]]:
-    alliance = SmallAlliance("soak-alliance", customers=CLIENTS)
+    alliance = SmallAlliance("soak-alliance", customers=CLIENTS,
+                             expires=now_ms() + 1_800_000)  # the server's clock is real
     create_data_dir(tmp_path / "data", alliance.genesis(interval_ms=100), [alliance.validator])
     server = Server(tmp_path / "data")
     server.start()

@@ -71,13 +71,15 @@ def extend(path: Path) -> None:
             first = seq(merchant)
             for i in range(count):
                 node.submit(sign_body(R.issue(genesis.chain, merchant.public_hex, first + i,
-                                              code, account, 10 + i), [merchant]))
+                                              code, account, 10 + i,
+                                              expires=node.record_expires()), [merchant]))
             if produce:
                 node.produce_now()
 
         start = node.replica.time_ms + 86_400_000  # a second promotion: x_promotions rows
         node.submit(sign_body(R.promote(genesis.chain, merchant.public_hex, seq(merchant), code,
-                                        other, 500, start, start + 86_400_000), [merchant]))
+                                        other, 500, start, start + 86_400_000,
+                                        expires=node.record_expires()), [merchant]))
         node.produce_now()
         node.consortium.replicas[3].byzantine = True  # type: ignore[union-attr]
         issue(1)
@@ -86,7 +88,8 @@ def extend(path: Path) -> None:
         retired = genesis.validators[3].name
         voters = [members[m] for m in sorted(members) if m != retired][:3]
         node.submit(sign_body(R.suspend_member(genesis.chain, [k.public_hex for k in voters],
-                                               seq(voters[0]), retired, "tamper suite"), voters))
+                                               seq(voters[0]), retired, "tamper suite",
+                                               expires=node.record_expires()), voters))
         node.produce_now()
         issue(2)
         issue(2, produce=False)
@@ -310,7 +313,8 @@ def test_records_reordered_inside_a_block_break_the_sequence_rule(data: Path) ->
 def test_a_record_spliced_in_from_another_chain_is_found(data: Path) -> None:
     key = SigningKey.from_seed(b"s" * 32)
     foreign = sign_body(make_body("another-alliance", R.ISSUE, [key.public_hex], 1, {
-        "program": "x", "to": key.public_hex, "amount": 1, "ref": ""}), [key])
+        "program": "x", "to": key.public_hex, "amount": 1, "ref": ""},
+        expires=1), [key])  # another chain: found before its expiry
     height = busiest_block(data)
     each_store(data, "INSERT INTO records SELECT height, MAX(idx) + 1, ?, ?, ?, 1, ?, ? "
                "FROM records WHERE height = ?", (foreign.id, foreign.type, key.public_hex,

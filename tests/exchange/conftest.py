@@ -76,7 +76,9 @@ class Chain:
 
     def rec(self, build: Callable[..., dict[str, Any]], keys: SigningKey | Sequence[SigningKey],
             *args: Any, **kwargs: Any) -> Record:
-        """Build with ``build`` (a function of exchange.records) and sign with ``keys``."""
+        """Build with ``build`` (a function of exchange.records) and sign with ``keys``;
+        ``expires`` defaults to an hour after the last block (the exchange does not read it:
+        the ledger checks it)."""
         keys = [keys] if isinstance(keys, SigningKey) else list(keys)
         first = list(inspect.signature(build).parameters)[1]
         if first == "signers":
@@ -87,6 +89,7 @@ class Chain:
             head = (keys[0].public_hex,)
         signer = keys[0].public_hex
         self.seqs[signer] = seq = self.seqs.get(signer, 0) + 1
+        kwargs.setdefault("expires", self.time_ms + HOUR)
         return sign_body(build(CHAIN, *head, seq, *args, **kwargs), keys)
 
     def raw(self, type_: str, keys: SigningKey | Sequence[SigningKey],
@@ -95,8 +98,8 @@ class Chain:
         keys = [keys] if isinstance(keys, SigningKey) else list(keys)
         signer = keys[0].public_hex
         self.seqs[signer] = seq = self.seqs.get(signer, 0) + 1
-        return sign_body(make_body(CHAIN, type_, [k.public_hex for k in keys], seq, payload),
-                         keys)
+        return sign_body(make_body(CHAIN, type_, [k.public_hex for k in keys], seq, payload,
+                                   expires=self.time_ms + HOUR), keys)
 
     def block(self, *records: Record, at: int | None = None, step_ms: int = 1000) -> list[str]:
         """Execute one block (at ``at`` or ``step_ms`` after the last) and commit it."""

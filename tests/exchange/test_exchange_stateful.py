@@ -282,7 +282,7 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
                     assert o["held"] + sw["out"] >= o["price"] and sw["min_out"] <= sw["out"]
                     body = R.swap("test-alliance", who.public_hex, 10**9, sw["give"],
                                   sw["amount"], sw["get"], sw["min_out"], sw["give_version"],
-                                  sw["get_version"])
+                                  sw["get_version"], expires=self.c.time_ms + self.c.HOUR)
                     assert self.c.app.check(sign_body(body, [who])) == "ok"
 
     return Exchange

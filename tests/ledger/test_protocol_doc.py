@@ -52,7 +52,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     def rec(key: SigningKey, seq: int, name: str, by: int) -> Record:
         return sign_body(make_body(CHAIN, "counter.add", [key.public_hex], seq,
-                                   {"name": name, "by": by}), [key])
+                                   {"name": name, "by": by}, expires=T0 + 600_000), [key])
 
     records = [rec(alice, 1, "coffee", 5), rec(bob, 1, "tea", 3), rec(alice, 2, "coffee", -2)]
     for record in records:
@@ -190,3 +190,19 @@ def test_by_hand_receipt_check_refuses_untrusted_validators(doc: str, example: A
     check = _by_hand_checker(doc)
     with pytest.raises(AssertionError):
         check(example["receipt"], [v.key for v in example["validators"][:3]])
+
+
+def test_section_16_quotes_the_values_section_15_computes(doc: str, example: Any) -> None:
+    """The by-hand walk through r3's receipt abbreviates the values of block 1 (issue 20:
+    it once quoted a header hash that no block has)."""
+    walk = doc[doc.index("## 16."):doc.index("## 17.")]
+    header = example["blocks"][0][0].header
+    quoted = set(re.findall(r"([0-9a-f]{8})…([0-9a-f]{4})", walk))
+    assert (header.hash.hex()[:8], header.hash.hex()[-4:]) in quoted
+    assert (header.root[:8], header.root[-4:]) in quoted
+    known = {(v[:8], v[-4:]) for v in (header.hash.hex(), header.root,
+                                       validator_set_hash(example["validators"]).hex())}
+    leaves = [merkle.leaf_hash(r.id_bytes) for r in example["blocks"][0][0].records]
+    values = [*leaves, *merkle.inclusion_proof(leaves, 2)]
+    known |= {(v.hex()[:8], v.hex()[-4:]) for v in values}
+    assert quoted <= known, f"section 16 quotes values no block has: {quoted - known}"
