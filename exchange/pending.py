@@ -112,7 +112,7 @@ def vest_due(s: State, env: Env) -> None:
         edited = s.programs.edit(program_code)
         edited.pending -= held.amount
         edited.supply += held.amount
-        credit(s, env, held.account, edited, held.amount, VEST, issue)  # ref: the issue
+        credit(s, env, held.account, edited, held.amount, VEST, issue, earned=True)  # ref: issue
 
 
 def rebuild_vesting(index: ExpiryIndex, pending: dict[str, PendingIssue]) -> None:

@@ -25,6 +25,9 @@ from ledger.record import Record, make_body, record_from_wire, sign_body
 Receipt = dict[str, Any]
 STRANGERS = [SigningKey.from_seed(bytes([0x50 + i]) * 32) for i in range(4)]
 
+#: ``expires`` of the records built here (as in conftest: half an hour after genesis).
+EXPIRES = 1_700_000_000_000 + 1_800_000
+
 
 def _resign(receipt: Receipt, keys: list[SigningKey], **header: Any) -> None:
     """Give ``receipt`` the header with ``header`` fields changed, certified by ``keys``."""
@@ -93,7 +96,7 @@ def _record_of_another_chain(receipt: Receipt, keys: list[SigningKey]) -> None:
     """A block holding one foreign record, and a certificate for it (validators' keys)."""
     user = SigningKey.from_seed(b"u" * 32)
     foreign = sign_body(make_body("other-chain", "counter.add", [user.public_hex], 1,
-                                  {"name": "a", "by": 1}), [user])
+                                  {"name": "a", "by": 1}, expires=EXPIRES), [user])
     receipt.update(record=foreign.to_wire(), index=0, tree_size=1, inclusion_proof=[])
     header = receipt["header"]
     _resign(receipt, keys, records=1, total=1, root=records_root([foreign]).hex())
