@@ -85,10 +85,10 @@ def admit_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,
 
 
 def reject_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,
-                    reason: str = "") -> Body:
+                    reason: str = "", *, expires: int) -> Body:
     """Members reject a pending application: it is removed and its id and key are freed."""
     return make_body(chain, REJECT_MERCHANT, signers, seq,
-                     {"merchant": merchant, "reason": reason})
+                     {"merchant": merchant, "reason": reason}, expires=expires)
 
 
 def suspend_merchant(chain: str, signers: Sequence[str], seq: int, merchant: str,

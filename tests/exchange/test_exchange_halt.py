@@ -112,7 +112,7 @@ def test_the_nineteenth_swap_is_refused_and_the_chain_goes_on(attack: Attack) ->
     unrelated = c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 500)
     assert run.block(unrelated) == ["ok"]
     assert run.height == height + 1 and len(run.journal) == 0
-    assert (c.alice.public_hex, "vk", 500) in run.rows("x_balances")
+    assert (c.alice.public_hex, "vk", 500, 500) in run.rows("x_balances")  # earned: all
     after = {t: run.rows(t) for t in before}
     assert _without_vk(after) == _without_vk(before)  # Mallory's rows: as they were
     assert run.block(c.rec(R.issue, c.vk, "vk", c.bob.public_hex, 7)) == ["ok"]
@@ -138,5 +138,5 @@ def test_a_swap_past_the_bound_that_slips_through_is_left_out_not_a_halt(
     assert run.height == height + 1 and len(run.journal) == 0
     assert run.consortium.unprocessable == 1 and run.consortium.votes_withheld == 0
     assert all(r[6] <= counter_max for r in run.rows("x_flows"))
-    assert (c.alice.public_hex, "vk", 500) in run.rows("x_balances")
+    assert (c.alice.public_hex, "vk", 500, 500) in run.rows("x_balances")  # earned: all
     assert run.block(c.rec(R.issue, c.vk, "vk", c.bob.public_hex, 7)) == ["ok"]
