@@ -37,8 +37,9 @@ def test_a_replayed_sequence_number_is_found_by_the_sequence_rule_alone(
     data, genesis = tmp_path / "chain", consortium.genesis
     body = json.loads(read(data, "SELECT body FROM records WHERE height = 3 AND idx = 1")[0])
     assert body["seq"] == 8
+    # same effect, reused number
     replay = sign_body(make_body(genesis.chain, body["type"], body["signers"], replayed,
-                                 body["payload"], expires=body["expires"]), [user])  # same effect, reused number
+                                 body["payload"], expires=body["expires"]), [user])
     each_store(data, "UPDATE records SET id = ?, seq = ?, body = ?, sigs = ? "
                "WHERE height = 3 AND idx = 1", (replay.id, replayed, replay.body_bytes.decode(),
                                                 replay.signatures[0].hex()))
