@@ -13,8 +13,9 @@ from ledger.limits import request_bytes_max
 
 from . import problems
 from .explorer import router as explorer_router
-from .routers import chain, exchange, offers, ops, records
+from .routers import chain, events, exchange, offers, ops, records
 from .runtime import Node
+from .wallet.routes import router as wallet_router
 
 log = logging.getLogger("jifentong.access")
 
@@ -99,8 +100,10 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
     problems.install(app)
     for router in (records.router, chain.router, exchange.router, offers.router, ops.router):
         app.include_router(router)
+    app.include_router(events.router)
     if explorer:
         app.include_router(explorer_router)
+        app.include_router(wallet_router)
     app.add_middleware(LimitsMiddleware, node=node)
     return app
 
@@ -125,5 +128,6 @@ _TAGS = [
     {"name": "records", "description": "Submit signed records (idempotent by record id)."},
     {"name": "chain", "description": "Blocks, certificates, proofs and checkpoints."},
     {"name": "exchange", "description": "Programs, rates, balances, quotes, settlement."},
+    {"name": "events", "description": "A live stream of committed records (SSE)."},
     {"name": "operations", "description": "Health and metrics."},
 ]

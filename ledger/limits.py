@@ -29,3 +29,9 @@ validators_max = 64
 blocks_per_fetch_max = 100
 #: Milliseconds a block's time may run ahead of the previous one (sanity bound, 10 years).
 block_time_step_ms_max = 10 * 365 * 24 * 3600 * 1000
+#: Event streams (GET /v1/events) one node serves at once; beyond it, 503 with Retry-After.
+event_streams_max = 64
+#: Lifetime of one event stream; the client reconnects with Last-Event-ID (10 minutes).
+event_stream_ms_max = 10 * 60 * 1000
+#: Blocks one event stream reads per poll while it catches up (then it yields to others).
+event_blocks_per_poll_max = 20
