@@ -91,7 +91,7 @@ function render() {
   $('history').replaceChildren(...state.history.map((item) => el('li', {},
     el('span', {}, `${t('kind_' + item.kind)} ${item.delta > 0 ? '+' : ''}${item.delta.toLocaleString()} ${label(item.program)}`),
     el('span', { className: 'muted' }, ` #${item.height}`),
-    ...(item.record ? [el('button', { type: 'button', className: 'link', textContent: t('check_this'), onclick: () => receipt(item.record) })] : []))));
+    ...(item.record ? [el('button', { type: 'button', className: 'link', textContent: t('check_this'), ariaLabel: `${t('check_this')} #${item.height}.${item.idx}`, onclick: () => receipt(item.record) })] : []))));
 }
 
 function fill(select, codes) {

@@ -1,0 +1,236 @@
+"""张三's phone and the shop's till in Debian's Chromium: the whole story, live.
+
+A demo chain is served by uvicorn with a block producer. Two browser contexts: the phone
+(390×844) runs /wallet, the till (1280×800) runs /till with Village Kitchen's key file, then
+Burger Palace's. Every request of both is inspected: none leaves 127.0.0.1 and no body holds
+a private key. Screenshots go to ``test-artifacts/screenshots/wallet-*.png``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.client import Client, Wallet
+from api.demo import build_demo
+from api.server import create_app
+from api.serving import open_exchange_node
+from exchange import records as rec
+from ledger.keys import SigningKey
+from tests.api.test_browser import ARGS, CHROMIUM, DESKTOP, PHONE, SHOTS, _free_port, sync_api
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A producing node over a small demo chain: (base URL, data dir)."""
+    import uvicorn
+
+    path = tmp_path_factory.mktemp("wallet") / "demo"
+    build_demo(path, seed=7, customers=30, days=3)
+    node = open_exchange_node(path)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="wallet-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", path
+    server.should_exit = True
+    thread.join(timeout=10)
+    node.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Device:
+    """One browser context (a phone or a till) that records requests and console errors."""
+
+    def __init__(self, browser: Any, base: str, viewport: dict[str, int], name: str) -> None:
+        self.base, self.name = base, name
+        self.context = browser.new_context(viewport=viewport, locale="zh-CN",
+                                           accept_downloads=True)
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.context.on("request", lambda r: self.requests.append(
+            (r.method, r.url, r.post_data_buffer or b"")))
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def _route(self, route: Any) -> None:
+        if route.request.url.startswith(self.base + "/") or route.request.url.startswith("blob:"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def goto(self, path: str) -> Any:
+        response = self.page.goto(self.base + path)
+        assert response is not None and response.status == 200, path
+        return self.page
+
+    def shot(self, step: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"wallet-{step}-{self.name}.png"
+        self.page.screenshot(path=str(path), full_page=False)
+        return path
+
+    def bodies(self) -> list[bytes]:
+        return [body for _, _, body in self.requests if body]
+
+
+def secrets_of(key: SigningKey) -> list[bytes]:
+    """Every spelling of a private key a page could leak: seed hex, base64, PKCS#8 base64."""
+    seed = key.seed()
+    der_b64 = b"".join(key.to_pem().splitlines()[1:-1])
+    return [seed.hex().encode(), base64.b64encode(seed), base64.urlsafe_b64encode(seed).rstrip(
+        b"="), der_b64]
+
+
+def wallet_secrets(page: Any) -> list[bytes]:
+    """The phone's private key, read back from IndexedDB: seed hex, JWK d, PKCS#8 base64."""
+    found = page.evaluate("""async () => {
+        const store = await import('/wallet/static/store.js');
+        const pair = await store.get('wallet-key');
+        const der = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
+        const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
+        const seed = der.slice(-32);
+        const hex = Array.from(seed, b => b.toString(16).padStart(2, '0')).join('');
+        return [hex, jwk.d, btoa(String.fromCharCode(...der)), btoa(String.fromCharCode(...seed))];
+    }""")
+    return [s.encode() for s in found]
+
+
+def test_story_till_issues_wallet_swaps_redeems_and_checks_receipt(
+        live: tuple[str, Path], browser: Any) -> None:
+    base, data = live
+    with Client(base) as node:
+        story(base, data, node, browser)
+
+
+def story(base: str, data: Path, node: Client, browser: Any) -> None:
+    """The five steps of the issue, each with its screenshots."""
+    now = int(time.time() * 1000)
+    burger = Wallet(SigningKey.load(data / "keys/merchants/burger-palace.pem"), node)
+    for body in (rec.promote(burger.chain, burger.public, burger.next_seq(), "bp", "vk", 2000,
+                             now - MINUTE_MS, now + HOUR_MS),
+                 rec.offer(burger.chain, burger.public, burger.next_seq(), "bp", "burger-1",
+                           "经典汉堡 classic burger", 8000, "Chunxi Road", now - MINUTE_MS,
+                           now + DAY_MS)):
+        assert node.submit(burger.sign_body(body), wait=True)["status"] == "committed"
+
+    phone = Device(browser, base, PHONE, "phone")
+    till = Device(browser, base, DESKTOP, "till")
+    wallet = phone.goto("/wallet")
+    wallet.get_by_role("button", name="创建我的钥匙").click()
+    key_text = wallet.locator("#my-key")
+    key_text.wait_for()
+    customer = key_text.inner_text().strip()
+    assert len(customer) == 64
+    phone.shot("0-new")
+
+    # 1. The till (Village Kitchen) issues 800 VK points for a ¥80 meal to 张三's key.
+    desk = till.goto("/till")
+    desk.locator("#key-file").set_input_files(str(data / "keys/merchants/village-kitchen.pem"))
+    desk.get_by_role("button", name="载入").click()
+    desk.get_by_text("商户：乡村基 Village Kitchen").wait_for()
+    desk.get_by_label("顾客收款码").fill(customer)
+    desk.get_by_label("消费金额（元）").fill("80")
+    desk.get_by_text("将发放 800 VK").wait_for()
+    till.shot("1-issue")
+    desk.get_by_role("button", name="发放积分").click()
+    desk.get_by_text("已发放 800 VK").wait_for()
+    till.shot("1-issued")
+
+    # 2. 张三 sees them arrive (live, through the event stream) and opens his offers.
+    wallet.locator("#holdings").get_by_text("800 分").wait_for()
+    assert wallet.locator("#total").inner_text() == "¥8.00"
+    phone.shot("2-points")
+    wallet.get_by_role("link", name="优惠").click()
+    card = wallet.locator("#offer-list li", has_text="经典汉堡")
+    card.wait_for()
+    assert "先兑换" in card.inner_text()
+    phone.shot("2-offers")
+
+    # 3. During Burger Palace's promotion he swaps VK→BP at the quoted rate.
+    card.get_by_role("button", name="用这个优惠").click()
+    quote = wallet.locator("#quote")
+    quote.get_by_text("活动加赠 20%").wait_for()
+    expected = node.quote("vk", int(wallet.locator("#swap-amount").input_value()), "bp",
+                          customer)
+    assert expected["bonus_bp"] == 2000
+    assert f"→ {expected['out']:,} BP" in quote.inner_text()
+    assert f"版本{expected['get_version']}" in quote.inner_text()
+    phone.shot("3-quote")
+    wallet.get_by_role("button", name="按此报价兑换").click()
+    wallet.locator("#result-text").get_by_text("已兑换").wait_for()
+    wallet.locator("#receipt-verdict").get_by_text("✓ 凭证有效").wait_for()
+    phone.shot("3-swapped")
+
+    # 4. Burger Palace's till shows an order code; 张三 pays with it; the feed shows it live.
+    till.context.close()
+    till = Device(browser, base, DESKTOP, "till-bp")
+    desk = till.goto("/till")
+    desk.locator("#key-file").set_input_files(str(data / "keys/merchants/burger-palace.pem"))
+    desk.get_by_role("button", name="载入").click()
+    order = desk.locator("#order-code")
+    order.wait_for()
+    code = order.inner_text().strip()
+    assert code.startswith("BU-")
+    till.shot("4-order")
+    assert wallet.locator("#redeem-program").input_value() == "bp"
+    assert wallet.locator("#redeem-amount").input_value() == "8000"
+    wallet.get_by_label("订单码").fill(code)
+    wallet.get_by_role("button", name="消费", exact=True).click()
+    wallet.locator("#result-text").get_by_text(f"已消费 8,000 BP，订单 {code}").wait_for()
+    desk.locator("#feed").get_by_text(f"8,000 BP 消费 · 订单 {code}").wait_for()
+    assert desk.locator("#sum-redeemed").inner_text() == "8,000"
+    till.shot("4-feed")
+
+    # 5. 张三 checks his receipt in the browser; a tampered copy is refused.
+    verdict = wallet.locator("#receipt-verdict")
+    verdict.get_by_text("✓ 凭证有效").wait_for()
+    phone.shot("5-receipt")
+    receipt = json.loads(wallet.locator("#receipt-text").input_value())
+    receipt["record"]["body"]["payload"]["amount"] = 80
+    wallet.locator("#receipt-text").fill(json.dumps(receipt))
+    wallet.get_by_role("button", name="核对", exact=True).click()
+    verdict.get_by_text("✗ 凭证无效：bad_signature").wait_for()
+    phone.shot("5-tampered")
+
+    # Nothing left 127.0.0.1, no body held a private key, no console errors.
+    secrets = wallet_secrets(wallet) + secrets_of(SigningKey.load(
+        data / "keys/merchants/village-kitchen.pem")) + secrets_of(SigningKey.load(
+            data / "keys/merchants/burger-palace.pem"))
+    for device in (phone, till):
+        assert not device.outside, device.outside
+        assert not device.errors, device.errors
+        for body in device.bodies():
+            assert not any(s in body for s in secrets), body[:200]
+    assert any(b'"type":"exchange.swap"' in body for body in phone.bodies())
+    phone.context.close()
+    till.context.close()
