@@ -4,10 +4,11 @@ Each event is one committed record: ``id: <height>.<index>``, ``event: record`` 
 ``data`` with the record's type, signers, payload, block time and its balance movements
 (``effects``, from the exchange's history rows). Filters (``program``, ``account``,
 ``merchant``) keep the records that touch them. A client resumes with ``Last-Event-ID``
-(``H`` or ``H.I``: everything after it) or starts at a height with ``from``; with neither it
-gets what commits from now on. A stream closes after ``event_stream_ms_max``; EventSource
-clients reconnect on their own with ``Last-Event-ID``. At most ``event_streams_max`` streams
-at once: beyond that, 503 ``too_many_streams`` with ``Retry-After``.
+(``H`` or ``H.I``: everything after it) or starts at a height with ``from`` (or at a time,
+``since_ms``); with neither it gets what commits from now on. A stream closes after
+``event_stream_ms_max``; EventSource clients reconnect on their own with ``Last-Event-ID``.
+At most ``event_streams_max`` streams at once: beyond that, 503 ``too_many_streams`` with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ def slots_of(request: Request) -> StreamSlots:
     if not hasattr(state, "event_slots"):
         state.event_slots = StreamSlots()
     return state.event_slots  # type: ignore[no-any-return]
+
+
+def first_height_since(node: Node, since_ms: int) -> int:
+    """The first height whose block time is at least ``since_ms`` (head + 1 if none)."""
+    store = node.replica.store
+    low, high = 1, store.height() + 1
+    while low < high:  # block times only grow with height
+        middle = (low + high) // 2
+        header = store.header(middle)
+        if header is not None and header.time_ms < since_ms:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def start_after(last_event_id: str | None, from_height: int | None, head: int) -> tuple[int, int]:
@@ -173,9 +188,13 @@ async def events(request: Request, node: NodeDep, program: Filter = None,
                  merchant: Filter = None,
                  from_height: Annotated[int | None, Query(alias="from", ge=1,
                                                           le=2**53 - 1)] = None,
+                 since_ms: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
                  last_event_id: Annotated[str | None, Header(max_length=40)] = None,
                  ) -> StreamingResponse:
-    """``text/event-stream``; filters combine (all must hold). Resume with ``Last-Event-ID``."""
+    """``text/event-stream``; filters combine (all must hold). Resume with ``Last-Event-ID``;
+    start at a height with ``from`` or at the first block at or after ``since_ms``."""
+    if from_height is None and since_ms is not None:
+        from_height = await run_in_threadpool(first_height_since, node, since_ms)
     after = start_after(last_event_id, from_height, node.replica.height)
     slots = slots_of(request)
     if not slots.take():

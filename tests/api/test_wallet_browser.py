@@ -125,6 +125,23 @@ def wallet_secrets(page: Any) -> list[bytes]:
     return [s.encode() for s in found]
 
 
+def tamper_amount(receipt: dict[str, Any]) -> dict[str, Any]:
+    receipt["record"]["body"]["payload"]["amount"] = 80
+    return receipt
+
+
+def tamper_proof(receipt: dict[str, Any]) -> dict[str, Any]:
+    receipt["index"] = (receipt["index"] + 1) % max(receipt["tree_size"], 2)
+    receipt["inclusion_proof"] = receipt["inclusion_proof"] or ["00" * 32]
+    return receipt
+
+
+def tamper_vote(receipt: dict[str, Any]) -> dict[str, Any]:
+    for vote in receipt["certificate"]["signatures"]:
+        vote["sig"] = ("1" if vote["sig"][0] == "0" else "0") + vote["sig"][1:]
+    return receipt
+
+
 def test_story_till_issues_wallet_swaps_redeems_and_checks_receipt(
         live: tuple[str, Path], browser: Any) -> None:
     base, data = live
@@ -209,18 +226,28 @@ def story(base: str, data: Path, node: Client, browser: Any) -> None:
     wallet.locator("#result-text").get_by_text(f"已消费 8,000 BP，订单 {code}").wait_for()
     desk.locator("#feed").get_by_text(f"8,000 BP 消费 · 订单 {code}").wait_for()
     assert desk.locator("#sum-redeemed").inner_text() == "8,000"
+    desk.locator("#feed").get_by_text("BP 兑入（来自 VK）").first.wait_for()  # today's swap
+    assert int(desk.locator("#sum-swapped").inner_text().replace(",", "")) == expected["out"]
     till.shot("4-feed")
 
     # 5. 张三 checks his receipt in the browser; a tampered copy is refused.
     verdict = wallet.locator("#receipt-verdict")
     verdict.get_by_text("✓ 凭证有效").wait_for()
     phone.shot("5-receipt")
-    receipt = json.loads(wallet.locator("#receipt-text").input_value())
-    receipt["record"]["body"]["payload"]["amount"] = 80
-    wallet.locator("#receipt-text").fill(json.dumps(receipt))
+    genuine = wallet.locator("#receipt-text").input_value()
+    assert json.loads(genuine)["record"]["body"]["type"] == "exchange.redeem"
+    for change, code in ((tamper_amount, "bad_signature"),
+                         (tamper_proof, "inclusion_proof_invalid"),
+                         (tamper_vote, "certificate_below_quorum")):
+        wallet.locator("#receipt-text").fill(json.dumps(change(json.loads(genuine))))
+        wallet.get_by_role("button", name="核对", exact=True).click()
+        verdict.get_by_text(f"({code})").wait_for()
+        assert verdict.inner_text().startswith("✗ 凭证无效")
+        if code == "bad_signature":
+            phone.shot("5-tampered")
+    wallet.locator("#receipt-text").fill(genuine)
     wallet.get_by_role("button", name="核对", exact=True).click()
-    verdict.get_by_text("✗ 凭证无效：bad_signature").wait_for()
-    phone.shot("5-tampered")
+    verdict.get_by_text("✓ 凭证有效").wait_for()
 
     # Nothing left 127.0.0.1, no body held a private key, no console errors.
     secrets = wallet_secrets(wallet) + secrets_of(SigningKey.load(

@@ -16,7 +16,7 @@ const zh = {
   no_points: '还没有积分。让收银员扫描你的收款码。', no_offers: '暂时没有你能用的优惠。',
   pay_direct: '直接用 {n} {p} 支付', pay_swap: '先兑换 {a} {g} → {o} {p}，再支付',
   use_offer: '用这个优惠', quote_ok: '{a} {g} → {o} {p}', rates: '牌价 {g} 版本{gv}：{gr} 分/元 · {p} 版本{pv}：{pr} 分/元',
-  promo: '🎉 活动加赠 {b}%（{n} 分），至 {t}', lapses: '报价有效至 {t}', lapses_none: '目前没有待生效的牌价变更',
+  promo: '活动加赠 {b}%（{n} 分），至 {t}', lapses: '报价有效至 {t}', lapses_none: '目前没有待生效的牌价变更',
   quote_refused: '不能兑换：{c}', swapped: '已兑换：付出 {a} {g}，得到 {o} {p}（区块 {h}）',
   redeemed: '已消费 {n} {p}，订单 {o}（区块 {h}）', receipt_ok: '✓ 凭证有效：区块 {h}，{v}/{n} 个验证者签名',
   receipt_bad: '✗ 凭证无效：{c}', working: '正在签名并提交…', created: '钥匙已创建。',
@@ -29,7 +29,10 @@ const zh = {
   issue_preview: '将发放 {n} {p}', issued: '已发放 {n} {p} 给 {c}（区块 {h}）', order_h: '收款订单码',
   new_order: '生成新订单码', feed_h: '实时流水', today_h: '今日合计', t_issued: '发放', t_redeemed: '消费',
   t_swapped_in: '兑入', merchant_is: '商户：{m}', not_merchant: '这把钥匙不属于任何商户', feed_empty: '等待交易…',
-  feed_redeem: '{n} {p} 消费 · 订单 {o}', feed_swap: '{n} {p} 兑入（来自 {g}）', feed_issue: '{n} {p} 发放',
+  feed_redeem: '{n} {p} 消费 · 订单 {o}',
+  bad_signature: '签名不符（内容被改动过）', inclusion_proof_invalid: '不在区块里', receipt_untrusted_validator: '验证者不是创世文件里的',
+  certificate_below_quorum: '验证者签名不足', receipt_validators_mismatch: '验证者集合不符', certificate_wrong_header: '证书不属于这个区块',
+  receipt_malformed: '不是凭证', malformed_json: '不是 JSON', insufficient_balance: '积分不够', feed_swap: '{n} {p} 兑入（来自 {g}）', feed_issue: '{n} {p} 发放',
 };
 const en = {
   wallet_title: 'Jifentong wallet', till_title: 'Jifentong till', setup_h: 'Get started',
@@ -47,7 +50,7 @@ const en = {
   no_points: 'No points yet. Let the till scan your receive code.', no_offers: 'No offers you can pay for right now.',
   pay_direct: 'Pay {n} {p} directly', pay_swap: 'Swap {a} {g} → {o} {p} first, then pay',
   use_offer: 'Use this offer', quote_ok: '{a} {g} → {o} {p}', rates: 'Rates {g} v{gv}: {gr} pts/¥ · {p} v{pv}: {pr} pts/¥',
-  promo: '🎉 Promotion bonus {b}% ({n} points), until {t}', lapses: 'Quote valid until {t}', lapses_none: 'No posted rate change pending',
+  promo: 'Promotion bonus {b}% ({n} points), until {t}', lapses: 'Quote valid until {t}', lapses_none: 'No posted rate change pending',
   quote_refused: 'Cannot swap: {c}', swapped: 'Swapped: gave {a} {g}, got {o} {p} (block {h})',
   redeemed: 'Paid {n} {p} for order {o} (block {h})', receipt_ok: '✓ Receipt valid: block {h}, signed by {v} of {n} validators',
   receipt_bad: '✗ Receipt invalid: {c}', working: 'Signing and submitting…', created: 'Your key is ready.',
@@ -60,7 +63,10 @@ const en = {
   issue_preview: 'Will issue {n} {p}', issued: 'Issued {n} {p} to {c} (block {h})', order_h: 'Order code',
   new_order: 'New order code', feed_h: 'Live feed', today_h: 'Today', t_issued: 'Issued', t_redeemed: 'Redeemed',
   t_swapped_in: 'Swapped in', merchant_is: 'Merchant: {m}', not_merchant: 'This key belongs to no merchant', feed_empty: 'Waiting for activity…',
-  feed_redeem: '{n} {p} redeemed · order {o}', feed_swap: '{n} {p} swapped in (from {g})', feed_issue: '{n} {p} issued',
+  feed_redeem: '{n} {p} redeemed · order {o}',
+  bad_signature: 'signature does not match (the content was changed)', inclusion_proof_invalid: 'not in the block', receipt_untrusted_validator: 'a validator not in the genesis',
+  certificate_below_quorum: 'too few validator signatures', receipt_validators_mismatch: 'validator set differs', certificate_wrong_header: 'certificate is for another block',
+  receipt_malformed: 'not a receipt', malformed_json: 'not JSON', insufficient_balance: 'not enough points', feed_swap: '{n} {p} swapped in (from {g})', feed_issue: '{n} {p} issued',
 };
 const TABLES = { zh, en };
 export let lang = localStorage.getItem('jifentong.lang') === 'en' ? 'en' : 'zh';

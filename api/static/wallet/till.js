@@ -83,13 +83,14 @@ function newOrder() {
 
 function follow() {
   const own = new Set(state.programs.map((p) => p.code));
-  const today = Math.floor(Date.now() / 86400000);
-  api.follow({ merchant: state.merchant.id }, (event) => {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  api.follow({ merchant: state.merchant.id, since_ms: midnight.getTime() }, (event) => {
     for (const e of event.effects) {
       if (!own.has(e.program)) continue;
       const kind = e.kind === 'bonus' ? 'swap_in' : e.kind;
       if (!['issue', 'redeem', 'swap_in'].includes(kind)) continue;
-      if (Math.floor(event.time_ms / 86400000) === today) state.sums[kind] += Math.abs(e.delta);
+      if (event.time_ms >= midnight.getTime()) state.sums[kind] += Math.abs(e.delta);
       if (e.kind === 'bonus') continue;
       state.feed.unshift({ kind, n: Math.abs(e.delta), p: e.program, o: event.payload.order, g: event.payload.give, time: event.time_ms, height: event.height });
     }

@@ -161,7 +161,7 @@ async function act(type, payload, done) {
     await refresh();
     return answer;
   } catch (err) {
-    say(t('refused', { c: problemText(err) }));
+    say(t('refused', { c: `${t(problemText(err))} (${problemText(err)})` }));
     return null;
   }
 }
@@ -200,7 +200,7 @@ async function check(text) {
     verdict.textContent = t('receipt_ok', { h: ok.height, v: ok.votes, n: ok.of });
   } catch (err) {
     verdict.className = 'verdict bad';
-    verdict.textContent = t('receipt_bad', { c: problemText(err) });
+    verdict.textContent = t('receipt_bad', { c: `${t(problemText(err))} (${problemText(err)})` });
   }
 }
 
