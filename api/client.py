@@ -10,13 +10,15 @@ numbers each new record itself and signs it before it leaves the machine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 
 from ledger.keys import SigningKey
 from ledger.record import Record, make_body, sign_body
+
+from .event_stream import follow
 
 
 class ClientError(Exception):
@@ -175,6 +177,11 @@ class Client:
 
     def regulator_report(self) -> dict[str, Any]:
         return self._get("/v1/regulator/report")  # type: ignore[no-any-return]
+
+    def events(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Committed records as they land (``GET /v1/events``); see api.event_stream.follow
+        for the filters (``program``, ``account``, ``merchant``) and where to start."""
+        return follow(self.http, **filters)
 
 
 class Wallet:

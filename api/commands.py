@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from . import bench_cmd, cli_admin, cli_ops, verify_cmd
+from . import bench_cmd, cli_admin, cli_ops, cli_wallet, verify_cmd
 from .cli import app
 
 cli_ops.register(app)
 cli_admin.register(app)
 bench_cmd.register(app)
 verify_cmd.register(app)
+cli_wallet.register(app)
