@@ -397,3 +397,64 @@ def test_wallet_restores_a_converted_key_file(live: tuple[str, Path], browser: A
     phone.shot("restored")
     assert not phone.errors and not phone.outside
     phone.context.close()
+
+
+AXE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "npm"
+AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """axe-core from npm, installed for the tests only (.ci/run installs it; never served)."""
+    import shutil
+    import subprocess
+
+    if not AXE.exists() and shutil.which("npm"):
+        subprocess.run(["npm", "install", "--silent", "--no-save", "--prefix", str(AXE_DIR),
+                        "axe-core@4"], capture_output=True, timeout=300, check=False)
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (npm install --prefix .cache/npm "
+                    "axe-core@4, as .ci/run does)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def violations(page: Any, source: str) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+    page.evaluate(source)
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations
+        .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)""")
+    return list(found)
+
+
+def test_wallet_and_till_pass_axe_in_chinese_and_english(
+        live: tuple[str, Path], browser: Any, axe_source: str) -> None:
+    base, data = live
+    phone = Device(browser, base, PHONE, "axe")
+    wallet = phone.goto("/wallet")
+    assert violations(wallet, axe_source) == []  # the first visit: setup only
+    wallet.get_by_role("button", name="创建我的钥匙").click()
+    wallet.locator("#my-key").wait_for()
+    wallet.locator("#holdings li").first.wait_for()
+    assert violations(wallet, axe_source) == []
+    wallet.get_by_role("button", name="English").click()
+    wallet.get_by_role("heading", name="My points").wait_for()
+    assert wallet.locator("html").get_attribute("lang") == "en"
+    assert violations(wallet, axe_source) == []
+    phone.shot("english")
+    wallet.keyboard.press("Tab")  # from the toggle on to the tabs, and back, by keyboard
+    assert wallet.evaluate("document.activeElement.textContent") == "Points"
+    wallet.keyboard.press("Shift+Tab")
+    assert wallet.evaluate("document.activeElement.id") == "lang"
+    wallet.keyboard.press("Tab")
+    wallet.keyboard.press("Enter")
+    wallet.wait_for_url("**/wallet#points")
+    till = Device(browser, base, DESKTOP, "axe-till")
+    desk = till.goto("/till")
+    desk.locator("#key-file").set_input_files(str(data / "keys/merchants/village-kitchen.pem"))
+    desk.get_by_role("button", name="载入").click()
+    desk.locator("#order-code").wait_for()
+    assert violations(desk, axe_source) == []
+    for device in (phone, till):
+        assert not device.errors and not device.outside
+        device.context.close()

@@ -80,8 +80,8 @@ export function t(key, values = {}) {
 export function apply(button, onChange) {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
-  button.textContent = lang === 'zh' ? 'EN' : '中文';
-  button.setAttribute('aria-label', lang === 'zh' ? 'English' : '切换到中文');
+  button.textContent = lang === 'zh' ? 'English' : '中文';
+  button.lang = lang === 'zh' ? 'en' : 'zh-CN';
   button.onclick = () => {
     lang = lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('jifentong.lang', lang);
