@@ -86,6 +86,7 @@ export function apply(button, onChange) {
     lang = lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('jifentong.lang', lang);
     apply(button, onChange);
+    document.getElementById('status')?.replaceChildren();
     onChange();
   };
 }

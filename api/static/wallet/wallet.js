@@ -9,7 +9,7 @@ import { checkReceipt } from './receipt.js';
 
 const SLOT = 'wallet-key';
 const SECTIONS = ['tabs', 'points', 'offers', 'swap', 'redeem', 'history-s', 'receive', 'backup'];
-const state = { genesis: null, key: null, programs: [], holdings: [], offer: null, quote: null };
+const state = { genesis: null, key: null, programs: [], holdings: [], offer: null, quote: null, pending: 0 };
 
 const say = (text) => { $('status').textContent = text; };
 const el = (tag, attrs = {}, ...children) => {
@@ -78,6 +78,8 @@ function render() {
   if (!state.balances) return;
   const { holdings } = state;
   $('total').textContent = yuan(state.balances.value_micro);
+  $('pending').hidden = state.pending === 0;
+  $('pending').textContent = t('pending', { n: state.pending });
   $('holdings').replaceChildren(...(holdings.length ? holdings.map((h) => el('li', { className: 'card' },
     el('h3', {}, `${h.name} · ${label(h.program)}`),
     el('p', { className: 'big' }, t('points', { n: h.balance.toLocaleString() })),
@@ -152,8 +154,10 @@ async function requote() {
 
 async function act(type, payload, done) {
   say(t('working'));
+  state.pending += 1;
+  render();
   try {
-    const answer = await signAndSubmit(state.genesis.doc, state.key, type, payload);
+    const answer = await signAndSubmit(state.genesis.doc, state.key, type, payload).finally(() => { state.pending -= 1; });
     $('result').hidden = false;
     $('result-text').textContent = done(answer);
     say(done(answer));
