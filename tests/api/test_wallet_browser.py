@@ -233,6 +233,7 @@ def story(base: str, data: Path, node: Client, browser: Any) -> None:
     # 5. 张三 checks his receipt in the browser; a tampered copy is refused.
     verdict = wallet.locator("#receipt-verdict")
     verdict.get_by_text("✓ 凭证有效").wait_for()
+    verdict.scroll_into_view_if_needed()
     phone.shot("5-receipt")
     genuine = wallet.locator("#receipt-text").input_value()
     assert json.loads(genuine)["record"]["body"]["type"] == "exchange.redeem"
