@@ -459,3 +459,26 @@ def test_wallet_and_till_pass_axe_in_chinese_and_english(
     for device in (phone, till):
         assert not device.errors and not device.outside
         device.context.close()
+
+
+def test_till_loads_a_passphrase_protected_key_file(live: tuple[str, Path], browser: Any,
+                                                    tmp_path: Path) -> None:
+    """A `jifentong keys new` file (PBES2: PBKDF2-SHA-256 + AES-256-CBC) opens in the
+    browser with its passphrase, typed there; a wrong one is refused."""
+    base, data = live
+    protected = tmp_path / "village-kitchen.pem"
+    SigningKey.load(data / "keys/merchants/village-kitchen.pem").save(protected, "店里的口令")
+    assert b"ENCRYPTED" in protected.read_bytes()
+    till = Device(browser, base, DESKTOP, "protected")
+    desk = till.goto("/till")
+    desk.locator("#key-file").set_input_files(str(protected))
+    desk.get_by_label("口令").fill("not the passphrase")
+    desk.get_by_role("button", name="载入").click()
+    desk.get_by_text("口令不对").wait_for()
+    desk.get_by_label("口令").fill("店里的口令")
+    desk.get_by_role("button", name="载入").click()
+    desk.get_by_text("商户：乡村基 Village Kitchen").wait_for()
+    assert not till.errors and not till.outside
+    secrets = secrets_of(SigningKey.load(protected, "店里的口令"))
+    assert not any(s in body for body in till.bodies() for s in secrets)
+    till.context.close()

@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { generateKey, openBackup, pairFromPkcs8, pemToDer, publicHex } from './crypto.js';
 import { parseStrict } from './jcs.js';
+import { decryptPem } from './pkcs8.js';
 import { genesisHash } from './receipt.js';
 import { makeBody, signBody } from './record.js';
 import * as store from './store.js';
@@ -35,10 +36,16 @@ export async function newKey(slot) {
   return saveKey(slot, await generateKey());
 }
 
-/** A key pair from a chosen file: a wallet backup (JSON) or an unencrypted PKCS#8 PEM. */
+/** A key pair from a chosen file: a wallet backup (JSON), or a PKCS#8 PEM (encrypted with
+ * a passphrase by `jifentong keys new`, or not). */
 export async function keyFromFile(text, passphrase) {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) return openBackup(parseStrict(trimmed), passphrase);
+  if (trimmed.includes('BEGIN ENCRYPTED PRIVATE KEY')) {
+    const der = await decryptPem(trimmed, passphrase);
+    // a wrong passphrase passes CBC's padding check about once in 256 tries: the DER tells
+    return pairFromPkcs8(der).catch(() => { throw new Error('wrong_passphrase'); });
+  }
   return pairFromPkcs8(pemToDer(trimmed));
 }
 

@@ -4,7 +4,7 @@ const CACHE = 'jifentong-shell-v1';
 const SHELL = ['/wallet', '/till', '/wallet/manifest.webmanifest', '/wallet/static/wallet.css',
   '/wallet/static/wallet.js', '/wallet/static/till.js', '/wallet/static/common.js', '/wallet/static/api.js',
   '/wallet/static/crypto.js', '/wallet/static/jcs.js', '/wallet/static/record.js', '/wallet/static/receipt.js',
-  '/wallet/static/store.js', '/wallet/static/i18n.js'];
+  '/wallet/static/store.js', '/wallet/static/i18n.js', '/wallet/static/pkcs8.js'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
