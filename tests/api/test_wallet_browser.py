@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.client import Client, Wallet
 from api.demo import build_demo
@@ -482,3 +484,25 @@ def test_till_loads_a_passphrase_protected_key_file(live: tuple[str, Path], brow
     secrets = secrets_of(SigningKey.load(protected, "店里的口令"))
     assert not any(s in body for body in till.bodies() for s in secrets)
     till.context.close()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=JSON_VALUES, ascii_only=st.booleans())
+def test_js_and_python_canonical_bytes_agree_on_any_restricted_json(
+        page: Any, value: Any, ascii_only: bool) -> None:
+    from ledger.canonical import canonical_bytes
+
+    text = json.dumps(value, ensure_ascii=ascii_only, indent=1 if ascii_only else None)
+    got = page.evaluate("""async (text) => {
+        const jcs = await import('/wallet/static/jcs.js');
+        return jcs.canonical(jcs.parseStrict(text));
+    }""", text)
+    assert got.encode() == canonical_bytes(value)
