@@ -398,7 +398,12 @@ def test_wallet_restores_a_converted_key_file(live: tuple[str, Path], browser: A
     saved = json.loads(Path(download.value.path()).read_text())
     assert saved["format"] == "jifentong-wallet-backup" and saved["kdf"]["iterations"] >= 600_000
     phone.shot("restored")
+    worker = wallet.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)")
+    assert worker.endswith("/wallet/sw.js")
     assert not phone.errors and not phone.outside
+    phone.context.set_offline(True)  # the service worker's shell still opens
+    wallet.reload()
+    assert wallet.get_by_role("heading", name="积分通钱包").is_visible()
     phone.context.close()
 
 
