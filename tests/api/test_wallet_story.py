@@ -89,9 +89,11 @@ def story(base: str, data: Path, node: Client, browser: Any) -> None:
     assert wallet.locator("#total").inner_text() == "¥8.00"
     phone.shot("2-points")
     wallet.get_by_role("link", name="优惠").click()
+    wallet.get_by_label("我在哪儿").select_option("Chunxi Road")  # nearby offers first
     card = wallet.locator("#offer-list li", has_text="经典汉堡")
     card.wait_for()
     assert "先兑换" in card.inner_text()
+    assert "Chunxi Road" in wallet.locator("#offer-list li").first.inner_text()
     phone.shot("2-offers")
 
     # 3. During Burger Palace's promotion he swaps VK→BP at the quoted rate.
@@ -160,6 +162,9 @@ def story(base: str, data: Path, node: Client, browser: Any) -> None:
         assert not device.errors, device.errors
         for body in device.bodies():
             assert not any(s in body for s in secrets), body[:200]
-    assert any(b'"type":"exchange.swap"' in body for body in phone.bodies())
+    swaps = [json.loads(b)["body"] for b in phone.bodies() if b'"type":"exchange.swap"' in b]
+    assert [s["payload"] for s in swaps] == [{
+        "give": "vk", "amount": expected["taken"], "get": "bp", "min_out": expected["out"],
+        "give_version": expected["give_version"], "get_version": expected["get_version"]}]
     phone.context.close()
     till.context.close()

@@ -35,6 +35,7 @@ async function start() {
   $('copy-key').onclick = async () => { await navigator.clipboard?.writeText(state.key.pub).catch(() => {}); say(t('copied')); };
   $('backup-go').onclick = backup;
   for (const id of ['swap-give', 'swap-amount', 'swap-get']) $(id).addEventListener('input', requote);
+  $('area').addEventListener('change', () => { localStorage.setItem('jifentong.area', $('area').value); refresh(); });
   scanner($('scan-order'), $('order'));
   if (state.key) await ready(state.key); else $('setup').hidden = false;
 }
@@ -63,9 +64,13 @@ async function restore() {
 
 async function refresh() {
   const pub = state.key.pub;
-  const [programs, balances, offers, history] = await Promise.all([
+  const area = localStorage.getItem('jifentong.area') || '';
+  const [programs, balances, offers, history, merchants] = await Promise.all([
     api.getJson('/v1/programs'), api.getJson(`/v1/accounts/${pub}/balances`),
-    api.getJson(`/v1/accounts/${pub}/offers`), api.getJson(`/v1/accounts/${pub}/history`, { limit: 20 })]);
+    api.getJson(`/v1/accounts/${pub}/offers`, { area }), api.getJson(`/v1/accounts/${pub}/history`, { limit: 20 }),
+    api.getJson('/v1/merchants', { status: 'active' })]);
+  state.area = area;
+  state.areas = [...new Set(merchants.merchants.map((m) => m.area).filter(Boolean))].sort();
   state.programs = programs.programs;
   state.holdings = balances.holdings;
   state.balances = balances;
@@ -86,6 +91,8 @@ function render() {
     el('p', {}, t('worth', { v: yuan(h.value_micro) })),
     ...(h.expiring_soon ? [el('p', { className: 'warn', role: 'note' }, t('expiring', { n: h.expiring_soon, d: when(h.lots[0].expires_ms) }))] : []),
   )) : [el('li', {}, t('no_points'))]));
+  $('area').replaceChildren(el('option', { value: '' }, t('area_any')), ...state.areas.map((a) => el('option', { value: a }, a)));
+  $('area').value = state.areas.includes(state.area) ? state.area : '';
   $('offer-list').replaceChildren(...(state.offers.length ? state.offers.map(offerCard) : [el('li', {}, t('no_offers'))]));
   fill($('swap-give'), holdings.map((h) => h.program));
   fill($('swap-get'), state.programs.map((p) => p.code));
