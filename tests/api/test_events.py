@@ -25,7 +25,7 @@ from api.server import create_app
 from api.serving import open_exchange_node
 from exchange import records as rec
 from ledger.keys import SigningKey
-from tests.api.test_browser import _free_port
+from tests.api.serving import free_port
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
     build_demo(path, seed=5, customers=12, days=2)
     node = open_exchange_node(path)
     app = create_app(node)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="events-server", daemon=True)

@@ -19,7 +19,8 @@ from api.demo import build_demo
 from api.server import create_app
 from api.serving import open_exchange_node
 from ledger.keys import SigningKey
-from tests.api.test_browser import ARGS, CHROMIUM, SHOTS, _free_port, sync_api
+from tests.api.serving import free_port
+from tests.api.test_browser import ARGS, CHROMIUM, SHOTS, sync_api
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -32,7 +33,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     path = tmp_path_factory.mktemp("wallet") / "demo"
     build_demo(path, seed=7, customers=30, days=3)
     node = open_exchange_node(path)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="wallet-server", daemon=True)
