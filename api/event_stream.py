@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 
-#: Reconnections in a row that bring no event before the iterator gives up.
-reconnects_idle_max = 1000
+from ledger.limits import event_reconnects_idle_max
 
 
 class StreamRefused(Exception):
@@ -59,7 +58,7 @@ def follow(http: httpx.Client, *, program: str | None = None, account: str | Non
                                 ("merchant", merchant), ("from", from_height),
                                 ("since_ms", since_ms)) if v is not None}
     idle = 0
-    while idle < reconnects_idle_max:
+    while idle < event_reconnects_idle_max:
         headers = {"accept": "text/event-stream"}
         if last_event_id is not None:
             headers["last-event-id"] = last_event_id

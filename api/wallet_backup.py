@@ -20,12 +20,11 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ledger.errors import KeyFileError
 from ledger.keys import SigningKey
+from ledger.limits import backup_iterations_max
 
 FORMAT = "jifentong-wallet-backup"
 #: PBKDF2 iterations of a new backup (OWASP's 2023 figure for PBKDF2-HMAC-SHA-256).
 ITERATIONS = 600_000
-#: The most iterations a backup may ask for when it is opened (a bound on the work).
-ITERATIONS_MAX = 10_000_000
 
 
 def _derive(passphrase: str, salt: bytes, iterations: int) -> bytes:
@@ -54,7 +53,7 @@ def open_backup(backup: Any, passphrase: str) -> SigningKey:
         if backup["format"] != FORMAT or backup["version"] != 1:
             raise KeyFileError("not a Jifentong wallet backup", code="key_file_unreadable")
         iterations = int(backup["kdf"]["iterations"])
-        if not 0 < iterations <= ITERATIONS_MAX:
+        if not 0 < iterations <= backup_iterations_max:
             raise KeyFileError("backup asks for too many iterations", code="key_file_unreadable")
         salt = base64.b64decode(backup["kdf"]["salt"], validate=True)
         iv = base64.b64decode(backup["cipher"]["iv"], validate=True)

@@ -35,3 +35,9 @@ event_streams_max = 64
 event_stream_ms_max = 10 * 60 * 1000
 #: Blocks one event stream reads per poll while it catches up (then it yields to others).
 event_blocks_per_poll_max = 20
+#: Streams in a row without an event after which a client's event iterator gives up.
+event_reconnects_idle_max = 1000
+#: Characters one QR code drawn by the node may carry (a public key is 64).
+qr_chars_max = 200
+#: PBKDF2 iterations a wallet backup may ask for when it is opened (a bound on the work).
+backup_iterations_max = 10_000_000

@@ -14,14 +14,14 @@ import segno
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from ledger.limits import qr_chars_max
+
 from ..problems import problem_response
 
 router = APIRouter(include_in_schema=False)
 
 PAGES = Path(__file__).parent / "pages"
 STATIC = Path(__file__).parent.parent / "static" / "wallet"
-#: Characters one QR code may carry (a public key is 64; an order code far less).
-QR_CHARS_MAX = 200
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -74,7 +74,7 @@ def static(name: str) -> Response:
 
 
 @router.get("/wallet/qr.svg")
-def qr(data: Annotated[str, Query(min_length=1, max_length=QR_CHARS_MAX)]) -> Response:
+def qr(data: Annotated[str, Query(min_length=1, max_length=qr_chars_max)]) -> Response:
     """``data`` as a QR code (error correction M), black on white, SVG."""
     out = io.BytesIO()
     segno.make(data, error="m", micro=False).save(out, kind="svg", scale=6, border=2,

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.runtime import Node
 from api.server import create_app
-from api.wallet.routes import QR_CHARS_MAX, STATIC
+from api.wallet.routes import STATIC
+from ledger.limits import qr_chars_max
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def test_qr_code_is_an_svg_and_long_data_is_refused(http: TestClient) -> None:
     answer = http.get("/wallet/qr.svg", params={"data": "ab" * 32})
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
     assert answer.text.startswith("<svg") and "<path" in answer.text
-    refused = http.get("/wallet/qr.svg", params={"data": "x" * (QR_CHARS_MAX + 1)})
+    refused = http.get("/wallet/qr.svg", params={"data": "x" * (qr_chars_max + 1)})
     assert refused.status_code == 400 and refused.json()["code"] == "invalid_parameter"
 
 
