@@ -14,7 +14,7 @@ cannot be sent again days later.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -22,6 +22,8 @@ import httpx
 from ledger.keys import SigningKey
 from ledger.limits import page_rows_max
 from ledger.record import Record, make_body, sign_body
+
+from .event_stream import follow
 
 #: How long after signing a record made by a :class:`Wallet` (and the CLI) may commit: long
 #: enough to submit and wait for a block, far below the alliance's ``record_ttl_ms_max``.
@@ -198,6 +200,11 @@ class Client:
 
     def regulator_report(self) -> dict[str, Any]:
         return self._get("/v1/regulator/report")  # type: ignore[no-any-return]
+
+    def events(self, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Committed records as they land (``GET /v1/events``); see api.event_stream.follow
+        for the filters (``program``, ``account``, ``merchant``) and where to start."""
+        return follow(self.http, **filters)
 
 
 class Wallet:

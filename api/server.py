@@ -14,8 +14,9 @@ from ledger.limits import request_bytes_max
 
 from . import problems
 from .explorer import router as explorer_router
-from .routers import chain, exchange, offers, ops, records, statements
+from .routers import chain, events, exchange, offers, ops, records, statements
 from .runtime import Node
+from .wallet.routes import router as wallet_router
 
 log = logging.getLogger("jifentong.access")
 #: Where /docs and /redoc find their scripts and styles (served by this node).
@@ -120,8 +121,10 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
     for router in (records.router, chain.router, exchange.router, offers.router, ops.router,
                        statements.router):
         app.include_router(router)
+    app.include_router(events.router)
     if explorer:
         app.include_router(explorer_router)
+        app.include_router(wallet_router)
     app.add_middleware(LimitsMiddleware, node=node)
     return app
 
@@ -146,5 +149,6 @@ _TAGS = [
     {"name": "records", "description": "Submit signed records (idempotent by record id)."},
     {"name": "chain", "description": "Blocks, certificates, proofs and checkpoints."},
     {"name": "exchange", "description": "Programs, rates, balances, quotes, settlement."},
+    {"name": "events", "description": "A live stream of committed records (SSE)."},
     {"name": "operations", "description": "Health and metrics."},
 ]

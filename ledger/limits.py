@@ -46,3 +46,15 @@ record_ttl_ms_max_ceiling = 7 * 24 * 3_600_000
 #: so that a refused record sent again gets its first answer. When full, submissions wait
 #: (backpressure) rather than let a refusal be forgotten while it could still commit.
 rejected_ids_max = 1_000_000
+#: Event streams (GET /v1/events) one node serves at once; beyond it, 503 with Retry-After.
+event_streams_max = 64
+#: Lifetime of one event stream; the client reconnects with Last-Event-ID (10 minutes).
+event_stream_ms_max = 10 * 60 * 1000
+#: Blocks one event stream reads per poll while it catches up (then it yields to others).
+event_blocks_per_poll_max = 20
+#: Streams in a row without an event after which a client's event iterator gives up.
+event_reconnects_idle_max = 1000
+#: Characters one QR code drawn by the node may carry (a public key is 64).
+qr_chars_max = 200
+#: PBKDF2 iterations a wallet backup may ask for when it is opened (a bound on the work).
+backup_iterations_max = 10_000_000
