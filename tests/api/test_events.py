@@ -55,11 +55,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
         till = Wallet(SigningKey.load(path / "keys/merchants/village-kitchen.pem"), client)
         zhang = Wallet(ZHANG, client)
         client.submit(till.sign_body(rec.issue(till.chain, till.public, till.next_seq(), "vk",
-                                               zhang.public, 800, "meal")), wait=True)
+                                               zhang.public, 800, "meal",
+                                               expires=till.expires())), wait=True)
         quote = client.quote("vk", 800, "bp", zhang.public)
         client.submit(zhang.sign_body(rec.swap(
             zhang.chain, zhang.public, zhang.next_seq(), "vk", quote["taken"], "bp",
-            quote["out"], quote["give_version"], quote["get_version"])), wait=True)
+            quote["out"], quote["give_version"], quote["get_version"],
+            expires=zhang.expires())), wait=True)
     yield base, app, path
     server.should_exit = True
     thread.join(timeout=10)
@@ -137,7 +139,8 @@ def test_a_new_record_arrives_live_with_its_effects(served: tuple[str, Any, Path
     time.sleep(1.0)  # the stream is open before the record is sent
     with Client(base) as client:
         till = Wallet(SigningKey.load(data / "keys/merchants/village-kitchen.pem"), client)
-        body = rec.issue(till.chain, till.public, till.next_seq(), "vk", customer, 300, "t1")
+        body = rec.issue(till.chain, till.public, till.next_seq(), "vk", customer, 300, "t1",
+                         expires=till.expires())
         answer = client.submit(till.sign_body(body), wait=True)
     event = arrived.get(timeout=20)
     assert event["record"] == answer["id"] and event["type"] == "exchange.issue"

@@ -69,16 +69,18 @@ def test_a_record_signed_in_the_browser_is_byte_identical_to_pythons(
     key = SigningKey.from_seed(bytes(range(32)))
     with Client(live[0]) as node:
         genesis = node.genesis()["genesis"]
-    body = rec.swap(genesis["chain"], key.public_hex, 42, "vk", 667, "bp", 8004, 1, 1)
+    now_ms = 1_767_225_600_000  # the browser's clock, given: its expires is now + 10 minutes
+    body = rec.swap(genesis["chain"], key.public_hex, 42, "vk", 667, "bp", 8004, 1, 1,
+                    expires=now_ms + 600_000)
     der = b"".join(key.to_pem().splitlines()[1:-1]).decode()
-    got = page.evaluate("""async ([genesis, der, payload]) => {
+    got = page.evaluate("""async ([genesis, der, payload, nowMs]) => {
         const c = await import('/wallet/static/crypto.js');
         const r = await import('/wallet/static/record.js');
         const pair = await c.pairFromPkcs8(c.unb64(der));
         const pub = await c.publicHex(pair.publicKey);
-        const body = r.makeBody(genesis, 'exchange.swap', [pub], 42, payload);
+        const body = r.makeBody(genesis, 'exchange.swap', [pub], 42, payload, nowMs);
         return (await r.signBody(body, [pair.privateKey])).wire;
-    }""", [genesis, der, body["payload"]])
+    }""", [genesis, der, body["payload"], now_ms])
     assert got.encode() == sign_body(body, [key]).wire_bytes()
 
 
