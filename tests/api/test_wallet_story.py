@@ -55,10 +55,10 @@ def story(base: str, data: Path, node: Client, browser: Any) -> None:
     now = int(time.time() * 1000)
     burger = Wallet(SigningKey.load(data / "keys/merchants/burger-palace.pem"), node)
     for body in (rec.promote(burger.chain, burger.public, burger.next_seq(), "bp", "vk", 2000,
-                             now - MINUTE_MS, now + HOUR_MS),
+                             now - MINUTE_MS, now + HOUR_MS, expires=burger.expires()),
                  rec.offer(burger.chain, burger.public, burger.next_seq(), "bp", "burger-1",
                            "经典汉堡 classic burger", 8000, "Chunxi Road", now - MINUTE_MS,
-                           now + DAY_MS)):
+                           now + DAY_MS, expires=burger.expires())):
         assert node.submit(burger.sign_body(body), wait=True)["status"] == "committed"
 
     phone = Device(browser, base, PHONE, "phone")
