@@ -174,7 +174,7 @@ def aging(s: State, merchant: str) -> list[Json]:
         buckets[bucket][0] += points
         buckets[bucket][1] += points * unit_value(p.rate)
 
-    for (_, code), (held, lots) in s.holdings.all_items():
+    for (_, code), (held, lots, _) in s.holdings.all_items():
         p = own.get(code)
         if p is None:
             continue
