@@ -93,7 +93,7 @@ class Block(Shape):
 class BlockPage(Shape):
     """A page of blocks (docs/API.md, Pages)."""
 
-    model_config = example({"blocks": [], "height": 11, "next": None})
+    model_config = example({"blocks": [], "height": 11, "next": "6"})
     blocks: list[Block]
     height: int
     next: str | None

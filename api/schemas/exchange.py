@@ -15,7 +15,7 @@ KEY = "02a4b29dcbd67bd1337713aa533fc3f4fa1909ea3a3b6e0c93075a7be855db0e"
 RID = "fe06fd7178e1bffcc60eb44666f61367df634a4885d9c1489ae109c3c26f734e"
 PROGRAM = {
     "code": "bc", "name": "竹林咖啡豆 Bamboo Beans", "issuer": "bamboo-cafe", "rate": 100,
-    "rate_version": 1, "pending_rate": None, "pending_version": None, "pending_ms": None,
+    "rate_version": 1, "pending_rate": 50, "pending_version": 2, "pending_ms": 1791417600000,
     "expiry_days": 180, "cap": 50000000, "transferable": True, "min_in": 1, "step_in": 1,
     "daily_in_cap": 5000000, "accepts": ["bp", "ib", "vk"], "created_height": 3,
     "supply": 4056, "issued": 4056, "promoted": 0, "redeemed": 0, "swapped_in": 0,
@@ -29,6 +29,10 @@ OFFER = {"program": "bp", "offer": "classic-burger", "issuer": "burger-palace",
          "item": "classic burger", "price": 8000, "value_micro": 8000000, "area": "Chunxi Road",
          "valid_from_ms": 1790813040000, "valid_until_ms": 1822406400000, "height": 5,
          "record": RID}
+ACCOUNT_OFFER = {**OFFER, "held": 800, "pay": "after_swap", "swap": {
+    "give": "vk", "amount": 800, "get": "bp", "min_out": 7200, "out": 8000, "bonus": 0,
+    "give_version": 1, "get_version": 1, "give_rate": 100, "get_rate": 1000,
+    "value_burned_micro": 8000000}}
 POSITION = {"merchant": "bamboo-cafe", "receivable_micro": 0, "payable_micro": 8000000,
             "paid_micro": 0, "received_micro": 0, "net_micro": -8000000}
 PAYMENT = {"payer": "bamboo-cafe", "payee": "burger-palace", "amount_micro": 8000000,
@@ -71,7 +75,7 @@ class Program(Shape):
 
 
 class ProgramPage(Shape):
-    model_config = example({"programs": [PROGRAM], "next": None})
+    model_config = example({"programs": [PROGRAM], "next": "bc"})
     programs: list[Program]
     next: str | None
 
@@ -157,9 +161,10 @@ class RatePage(Shape):
 
     model_config = example({"rates": [{
         "program": "bc", "issuer": "bamboo-cafe", "rate": 100, "version": 1,
-        "unit_value_micro": 10000, "pending": None, "history": [
+        "unit_value_micro": 10000, "pending": {
+            "version": 2, "rate": 50, "effective_ms": 1791417600000}, "history": [
             {"version": 1, "rate": 100, "posted_ms": 1790812860000,
-             "effective_ms": 1790812860000, "record": RID}]}], "next": None})
+             "effective_ms": 1790812860000, "record": RID}]}], "next": "bc"})
     rates: list[RateBoardRow]
     next: str | None
 
@@ -224,7 +229,7 @@ class History(Shape):
 
     model_config = example({"account": KEY, "items": [{
         "height": 11, "idx": 1, "n": 0, "program": "vk", "kind": "issue", "delta": 150,
-        "balance": 150, "record": RID, "ref": "VK-02-00014 ¥15"}], "next": None})
+        "balance": 150, "record": RID, "ref": "VK-02-00014 ¥15"}], "next": "11.1.0"})
     account: str
     items: list[Movement]
     next: str | None
@@ -237,8 +242,8 @@ class Quote(Shape):
     model_config = example({
         "code": "ok", "give": "vk", "get": "bp", "amount": 800, "give_version": 1,
         "get_version": 1, "give_rate": 100, "get_rate": 1000, "taken": 800, "base": 8000,
-        "bonus": 0, "out": 8000, "bonus_bp": 0, "promotion_end_ms": None,
-        "value_micro": 8000000, "value_burned_micro": 8000000, "lapses_ms": None})
+        "bonus": 0, "out": 8000, "bonus_bp": 0,
+        "value_micro": 8000000, "value_burned_micro": 8000000, "lapses_ms": 1791417600000})
     code: str
     give: str | None = None
     get: str | None = None
@@ -275,7 +280,8 @@ class Offer(Shape):
 
 
 class OfferPage(Shape):
-    model_config = example({"as_of_ms": 1790939178362, "offers": [OFFER], "next": None})
+    model_config = example({"as_of_ms": 1790939178362, "offers": [OFFER],
+                            "next": '[1, "Chunxi Road", 8000000, 8000, "bp", "classic-burger"]'})
     as_of_ms: int
     offers: list[Offer]
     next: str | None
@@ -298,15 +304,17 @@ class OfferSwap(Shape):
 
 
 class AccountOffer(Offer):
+    """An offer with what the account holds of its program and how it can pay."""
+
+    model_config = example(ACCOUNT_OFFER)
     held: int
     pay: str
     swap: OfferSwap | None
 
 
 class AccountOfferPage(Shape):
-    model_config = example({"account": KEY, "area": None, "as_of_ms": 1790939178362,
-                            "offers": [{**OFFER, "held": 8000, "pay": "direct", "swap": None}],
-                            "next": None})
+    model_config = example({"account": KEY, "area": "Chunxi Road", "as_of_ms": 1790939178362,
+                            "offers": [ACCOUNT_OFFER], "next": "[0, \"Chunxi Road\", 8000000]"})
     account: str
     area: str | None
     as_of_ms: int
