@@ -21,6 +21,7 @@ from ..problems import Problem, responses
 from ..runtime import Node
 from ..schemas import documented
 from ..schemas import exchange as X
+from ..schemas import settlement as S
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
 NodeDep = Annotated[Node, Depends(get_node)]
@@ -150,19 +151,19 @@ def quote(node: NodeDep,
     return found
 
 
-@router.get("/settlement/statement", response_model=documented(X.Settlement),
+@router.get("/settlement/statement", response_model=documented(S.Settlement),
             summary="Net positions and the fewest payments that clear them")
 def statement(node: NodeDep) -> dict[str, Any]:
     return read(node, queries.statement)
 
 
-@router.get("/settlement/obligations", response_model=documented(X.Obligations),
+@router.get("/settlement/obligations", response_model=documented(S.Obligations),
             summary="Gross obligations between issuers")
 def obligations(node: NodeDep) -> dict[str, Any]:
     return read(node, queries.obligations)
 
 
-@router.get("/regulator/report", response_model=documented(X.RegulatorReport),
+@router.get("/regulator/report", response_model=documented(S.RegulatorReport),
             summary="Per issuer: issued, redeemed, expired, swapped; liability vs cap; flows")
 def regulator_report(node: NodeDep, month: Annotated[str | None, Query(
         pattern=r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$",

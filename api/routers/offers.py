@@ -17,7 +17,7 @@ from exchange.state import State
 from ..paging import After, Limit, after_key, link_next
 from ..problems import Problem, responses
 from ..schemas import documented
-from ..schemas import exchange as X
+from ..schemas import settlement as X
 from .exchange import Account, NodeDep, read
 
 router = APIRouter(prefix="/v1", tags=["exchange"])

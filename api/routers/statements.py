@@ -23,7 +23,7 @@ from ..deps import get_node
 from ..problems import Problem, responses
 from ..runtime import Node
 from ..schemas import documented
-from ..schemas.exchange import IssuerStatement
+from ..schemas.settlement import IssuerStatement
 from .exchange import Slug
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
