@@ -1,6 +1,6 @@
-"""ECONOMICS.md §9 "Booking a netted payment": a settle record books its amount on the payer's
-``paid``, the payee's ``received`` and the (payer, payee) obligation, which it creates when
-the payer never owed the payee directly; the gross pairs it bypassed keep their accrual.
+"""Rules issue 20 settled in ECONOMICS.md, held to the code: a netted settle's booking (§9),
+the ends of a promotion window (§7: ``[start_ms, end_ms)``) and the moment a lot lapses (§5:
+the first block at or after the start of day d + n + 1).
 
 Records are built here with the builders and an explicit ``expires`` (independent of the
 shared fixtures), on a one-member alliance of three merchants.
@@ -46,9 +46,9 @@ class Alliance:
             assert self.block(self.signed(R.apply_merchant, [self.keys[m]], m, m)) == ["ok"]
             assert self.block(self.signed(R.admit_merchant, [self.member], m)) == ["ok"]
         accepts = {"vk": [], "bp": ["vk"], "ns": ["bp"]}
-        for m, rate in (("vk", 100), ("bp", 1000), ("ns", 100)):
-            assert self.block(self.signed(R.create_program, [self.keys[m]], m, m, m, rate, 0,
-                                          10**9, accepts=accepts[m])) == ["ok"]
+        for m, rate, expiry_days in (("vk", 100, 30), ("bp", 1000, 0), ("ns", 100, 0)):
+            assert self.block(self.signed(R.create_program, [self.keys[m]], m, m, m, rate,
+                                          expiry_days, 10**9, accepts=accepts[m])) == ["ok"]
 
     def signed(self, build: Callable[..., dict[str, Any]], keys: list[SigningKey],
                *args: Any, **kwargs: Any) -> Record:
@@ -58,9 +58,10 @@ class Alliance:
         signers: tuple[Any, ...] = (head,) if build is R.admit_merchant else tuple(head)
         return sign_body(build(CHAIN, *signers, seq, *args, expires=EXPIRES, **kwargs), keys)
 
-    def block(self, *records: Record) -> list[str]:
+    def block(self, *records: Record, at: int | None = None) -> list[str]:
         self.height += 1
-        execution = self.app.execute(BlockContext(CHAIN, self.height, T0 + self.height * 1000),
+        self.time_ms = T0 + self.height * 1000 if at is None else at
+        execution = self.app.execute(BlockContext(CHAIN, self.height, self.time_ms),
                                      list(records))
         self.app.commit()
         return execution.codes
@@ -85,3 +86,29 @@ def test_a_netted_payment_is_booked_on_its_own_pair_and_clears_the_nets() -> Non
                                ("vk", "ns"): (0, YUAN_8)}
     assert {m: (p.paid, p.received, p.net) for m, p in a.app.view.positions.items()} == {
         "vk": (YUAN_8, 0, 0), "bp": (0, 0, 0), "ns": (0, YUAN_8, 0)}
+
+
+def test_a_promotion_pays_from_its_start_and_not_at_its_end() -> None:
+    a = Alliance()
+    vk, bp, alice = a.keys["vk"], a.keys["bp"], a.alice.public_hex
+    start, end = T0 + day_ms // 2, T0 + day_ms // 2 + 60_000
+    assert a.block(a.signed(R.issue, [vk], "vk", alice, 400)) == ["ok"]
+    assert a.block(a.signed(R.promote, [bp], "bp", "vk", 2500, start, end)) == ["ok"]
+    bonuses = []
+    for at in (start - 1, start, end - 1, end):
+        assert a.block(a.signed(R.swap, [a.alice], "vk", 100, "bp", 1000, 1, 1), at=at) == ["ok"]
+        bonuses.append(a.app.view.flows.get(("vk", "bp")).bonus)  # type: ignore[union-attr]
+    assert bonuses == [0, 250, 500, 500]  # +25% of 1000 at start and at end - 1 only
+
+
+def test_a_lot_lapses_in_the_first_block_at_the_start_of_day_d_plus_n_plus_1() -> None:
+    a = Alliance()
+    vk, alice = a.keys["vk"], a.alice.public_hex
+    assert a.block(a.signed(R.issue, [vk], "vk", alice, 500)) == ["ok"]  # day 19,700, n = 30
+    lapse_ms = (19_700 + 30 + 1) * day_ms  # day_offset_ms is 0 here
+    assert a.app.view.holdings.get((alice, "vk"))[1] == ((lapse_ms, 500),)  # type: ignore[index]
+    a.block(at=lapse_ms - 1)
+    assert a.app.view.holdings.get((alice, "vk")) is not None
+    a.block(at=lapse_ms)
+    assert a.app.view.holdings.get((alice, "vk")) is None
+    assert a.app.view.programs.get("vk").expired == 500  # type: ignore[union-attr]
