@@ -17,6 +17,8 @@ from ..deps import get_node
 from ..paging import cut, link_next
 from ..problems import Problem, responses
 from ..runtime import Node
+from ..schemas import chain as C
+from ..schemas import documented
 
 router = APIRouter(prefix="/v1", tags=["chain"])
 NodeDep = Annotated[Node, Depends(get_node)]
@@ -24,12 +26,14 @@ Height = Annotated[int, Path(ge=1, le=2**53 - 1)]
 RecordId = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="record id (hex)")]
 
 
-@router.get("/genesis", summary="The genesis document and its hash")
+@router.get("/genesis", response_model=documented(C.GenesisAnswer),
+            summary="The genesis document and its hash")
 def genesis(node: NodeDep) -> dict[str, Any]:
     return {"hash": node.genesis.hash.hex(), "genesis": node.genesis.to_json()}
 
 
-@router.get("/status", summary="Chain head, mempool depth, health and validators")
+@router.get("/status", response_model=documented(C.Status),
+            summary="Chain head, mempool depth, health and validators")
 def status(node: NodeDep) -> dict[str, Any]:
     replica = node.replica
     consortium = node.consortium
@@ -64,7 +68,8 @@ def _block_json(node: Node, row: tuple[Any, ...], with_records: bool) -> dict[st
 _BLOCK_SQL = "SELECT height, hash, header, certificate, checkpoint FROM blocks"
 
 
-@router.get("/blocks", summary="Blocks in height order (paged: after, limit ≤ 100, next)")
+@router.get("/blocks", response_model=documented(C.BlockPage),
+            summary="Blocks in height order (paged: after, limit ≤ 100, next)")
 def blocks(node: NodeDep, request: Request, response: Response,
            from_height: Annotated[int, Query(alias="from", ge=1, le=2**53 - 1)] = 1,
            after: Annotated[int | None, Query(ge=0, le=2**53 - 1,
@@ -84,7 +89,8 @@ def blocks(node: NodeDep, request: Request, response: Response,
             "next": link_next(request, response, cursor)}
 
 
-@router.get("/blocks/{height}", responses=responses(404), summary="One block")
+@router.get("/blocks/{height}", response_model=documented(C.Block),
+            responses=responses(404), summary="One block")
 def block(node: NodeDep, height: Height,
           records: Annotated[bool, Query(description="include full records")] = False,
           ) -> dict[str, Any]:
@@ -95,7 +101,8 @@ def block(node: NodeDep, height: Height,
     return _block_json(node, row, records)
 
 
-@router.get("/records/{record_id}", responses=responses(400, 404),
+@router.get("/records/{record_id}", response_model=documented(C.RecordState),
+            responses=responses(400, 404),
             summary="One committed (or pending) record and where it is")
 def record(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
     conn = node.replica.store.thread_reader()
@@ -113,7 +120,8 @@ def record(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
             "record": stored_record(body, sigs).to_wire()}
 
 
-@router.get("/records/{record_id}/receipt", responses=responses(400, 404),
+@router.get("/records/{record_id}/receipt", response_model=documented(C.Receipt),
+            responses=responses(400, 404),
             summary="A receipt: the record, its inclusion proof and the certified header")
 def receipt(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
     out = build_receipt(node.replica.store, record_id)
@@ -122,7 +130,8 @@ def receipt(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
     return out
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint")
+@router.get("/checkpoint", response_model=documented(C.Checkpoint), responses=responses(404),
+            summary="The latest signed checkpoint")
 def checkpoint(node: NodeDep) -> dict[str, Any]:
     height = node.replica.height
     if height == 0:
@@ -130,7 +139,8 @@ def checkpoint(node: NodeDep) -> dict[str, Any]:
     return _checkpoint_at(node, height)
 
 
-@router.get("/checkpoints/{tree_size}", responses=responses(404),
+@router.get("/checkpoints/{tree_size}", response_model=documented(C.Checkpoint),
+            responses=responses(404),
             summary="The signed checkpoint of a given history size (= height)")
 def checkpoint_at(node: NodeDep, tree_size: Height) -> dict[str, Any]:
     return _checkpoint_at(node, tree_size)
@@ -144,7 +154,8 @@ def _checkpoint_at(node: Node, height: int) -> dict[str, Any]:
     return json.loads(row[0])  # type: ignore[no-any-return]
 
 
-@router.get("/proofs/consistency", responses=responses(400, 404),
+@router.get("/proofs/consistency", response_model=documented(C.Consistency),
+            responses=responses(400, 404),
             summary="A consistency proof between two history sizes")
 def consistency(node: NodeDep, first: Annotated[int, Query(ge=1, le=2**53 - 1)],
                 second: Annotated[int, Query(ge=1, le=2**53 - 1)]) -> dict[str, Any]:
@@ -161,7 +172,8 @@ def consistency(node: NodeDep, first: Annotated[int, Query(ge=1, le=2**53 - 1)],
             "consistency_proof": [p.hex() for p in proof]}
 
 
-@router.get("/validators", summary="Validator sets over time, and evidence of misbehaviour")
+@router.get("/validators", response_model=documented(C.Validators),
+            summary="Validator sets over time, and evidence of misbehaviour")
 def validators(node: NodeDep) -> dict[str, Any]:
     store = node.replica.store
     try:
@@ -173,7 +185,7 @@ def validators(node: NodeDep) -> dict[str, Any]:
             "evidence": store.evidence()}
 
 
-@router.get("/signers/{key}/seq", responses=responses(400),
+@router.get("/signers/{key}/seq", response_model=documented(C.SignerSeq), responses=responses(400),
             summary="The last committed sequence number of a signing key")
 def signer_seq(node: NodeDep,
                key: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]) -> dict[str, Any]:
@@ -191,7 +203,8 @@ def _table_columns(node: Node) -> dict[str, list[str]]:
     return {n: [c for (_, c, *_) in conn.execute(f"PRAGMA table_info([{n}])")] for n in names}
 
 
-@router.get("/tables", summary="Every table of the node's store and its columns (for verifiers)")
+@router.get("/tables", response_model=documented(C.Tables),
+            summary="Every table of the node's store and its columns (for verifiers)")
 def tables(node: NodeDep) -> dict[str, Any]:
     """Derived rows (ledger and application tables) are served by ``/v1/tables/{name}``."""
     store = node.replica.store
@@ -204,7 +217,7 @@ def tables(node: NodeDep) -> dict[str, Any]:
                        for n, c in _table_columns(node).items()]}
 
 
-@router.get("/tables/{name}", responses=responses(400, 404),
+@router.get("/tables/{name}", response_model=documented(C.TablePage), responses=responses(400, 404),
             summary="Rows of one table of derived rows, in primary key order")
 def table_rows(node: NodeDep, request: Request, response: Response, name: str,
                after: Annotated[str | None, Query(

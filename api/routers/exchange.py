@@ -19,6 +19,9 @@ from ..deps import get_node
 from ..paging import After, after_key, cut, link_next
 from ..problems import Problem, responses
 from ..runtime import Node
+from ..schemas import documented
+from ..schemas import exchange as X
+from ..schemas import settlement as S
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
 NodeDep = Annotated[Node, Depends(get_node)]
@@ -36,7 +39,8 @@ def read(node: Node, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return fn(replica.app.view, *args, **kwargs)  # type: ignore[attr-defined]
 
 
-@router.get("/programs", summary="Points programs in code order (paged: after, limit, next)")
+@router.get("/programs", response_model=documented(X.ProgramPage),
+            summary="Points programs in code order (paged: after, limit, next)")
 def programs(node: NodeDep, request: Request, response: Response,
              issuer: Annotated[str | None, Query(max_length=40)] = None,
              after: After = None, limit: Limit = 100) -> dict[str, Any]:
@@ -45,7 +49,8 @@ def programs(node: NodeDep, request: Request, response: Response,
     return {"programs": items, "next": link_next(request, response, cursor)}
 
 
-@router.get("/programs/{code}", responses=responses(400, 404), summary="One program")
+@router.get("/programs/{code}", response_model=documented(X.Program),
+            responses=responses(400, 404), summary="One program")
 def program(node: NodeDep, code: Code) -> dict[str, Any]:
     found = read(node, queries.program, code)
     if found is None:
@@ -53,7 +58,8 @@ def program(node: NodeDep, code: Code) -> dict[str, Any]:
     return found
 
 
-@router.get("/merchants", summary="Merchants and their profiles in id order (paged: after, "
+@router.get("/merchants", response_model=documented(X.MerchantPage),
+            summary="Merchants and their profiles in id order (paged: after, "
             "limit, next)")
 def merchants(node: NodeDep, request: Request, response: Response,
               status: Annotated[str | None, Query(
@@ -65,7 +71,8 @@ def merchants(node: NodeDep, request: Request, response: Response,
     return {"merchants": items, "next": link_next(request, response, cursor)}
 
 
-@router.get("/merchants/{merchant_id}", responses=responses(400, 404),
+@router.get("/merchants/{merchant_id}", response_model=documented(X.MerchantDetail),
+            responses=responses(400, 404),
             summary="A merchant: profile, programs, liability, settlement position")
 def merchant(node: NodeDep, merchant_id: Slug) -> dict[str, Any]:
     found = read(node, queries.merchant, merchant_id)
@@ -74,12 +81,14 @@ def merchant(node: NodeDep, merchant_id: Slug) -> dict[str, Any]:
     return found
 
 
-@router.get("/members", summary="Alliance members and the governance threshold")
+@router.get("/members", response_model=documented(X.Members),
+            summary="Alliance members and the governance threshold")
 def members(node: NodeDep) -> dict[str, Any]:
     return {"members": read(node, queries.members)}
 
 
-@router.get("/rates", summary="The rate board by program: rates in effect, pending and "
+@router.get("/rates", response_model=documented(X.RatePage),
+            summary="The rate board by program: rates in effect, pending and "
             "history (paged: after, limit, next)")
 def rates(node: NodeDep, request: Request, response: Response, after: After = None,
           limit: Limit = 100) -> dict[str, Any]:
@@ -88,7 +97,8 @@ def rates(node: NodeDep, request: Request, response: Response, after: After = No
     return {"rates": board, "next": link_next(request, response, cursor)}
 
 
-@router.get("/accounts/{account}/balances", responses=responses(400),
+@router.get("/accounts/{account}/balances", response_model=documented(X.Balances),
+            responses=responses(400),
             summary="An account's points, their yuan value and what expires soon")
 def balances(node: NodeDep, account: Account) -> dict[str, Any]:
     return read(node, queries.balances, account)
@@ -99,7 +109,8 @@ HistoryCursor = Annotated[str | None, Query(pattern=r"^\d{1,16}\.-?\d{1,6}\.\d{1
 _HISTORY = ("height", "idx", "n", "program", "kind", "delta", "balance", "record", "ref")
 
 
-@router.get("/accounts/{account}/history", responses=responses(400),
+@router.get("/accounts/{account}/history", response_model=documented(X.History),
+            responses=responses(400),
             summary="An account's balance movements, newest first (paged: after, limit, next)")
 def history(node: NodeDep, request: Request, response: Response, account: Account,
             limit: Limit = 50, after: HistoryCursor = None,
@@ -118,7 +129,7 @@ def history(node: NodeDep, request: Request, response: Response, account: Accoun
             "next": link_next(request, response, next_cursor)}
 
 
-@router.get("/quote", responses=responses(400),
+@router.get("/quote", response_model=documented(X.Quote), responses=responses(400),
             summary="What a swap would yield now, the rate versions to quote, and when it lapses")
 def quote(node: NodeDep,
           give: Annotated[str, Query(pattern="^[a-z0-9][a-z0-9_-]{0,31}$")],
@@ -140,18 +151,19 @@ def quote(node: NodeDep,
     return found
 
 
-@router.get("/settlement/statement",
+@router.get("/settlement/statement", response_model=documented(S.Settlement),
             summary="Net positions and the fewest payments that clear them")
 def statement(node: NodeDep) -> dict[str, Any]:
     return read(node, queries.statement)
 
 
-@router.get("/settlement/obligations", summary="Gross obligations between issuers")
+@router.get("/settlement/obligations", response_model=documented(S.Obligations),
+            summary="Gross obligations between issuers")
 def obligations(node: NodeDep) -> dict[str, Any]:
     return read(node, queries.obligations)
 
 
-@router.get("/regulator/report",
+@router.get("/regulator/report", response_model=documented(S.RegulatorReport),
             summary="Per issuer: issued, redeemed, expired, swapped; liability vs cap; flows")
 def regulator_report(node: NodeDep, month: Annotated[str | None, Query(
         pattern=r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$",

@@ -16,6 +16,8 @@ from exchange.state import State
 
 from ..paging import After, Limit, after_key, link_next
 from ..problems import Problem, responses
+from ..schemas import documented
+from ..schemas import settlement as X
 from .exchange import Account, NodeDep, read
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
@@ -37,7 +39,7 @@ def _offers_for(view: State, account: str, area: str | None) -> dict[str, Any]:
             "offers": queries.offers_for(view, account, area)}
 
 
-@router.get("/offers", responses=responses(400, 404),
+@router.get("/offers", response_model=documented(X.OfferPage), responses=responses(400, 404),
             summary="Live redemption offers, by area, then yuan value")
 def offers(node: NodeDep, request: Request, response: Response, program: ProgramCode = None,
            area: Area = None, after: After = None, limit: Limit = 100) -> dict[str, Any]:
@@ -50,7 +52,8 @@ def offers(node: NodeDep, request: Request, response: Response, program: Program
     return found
 
 
-@router.get("/accounts/{account}/offers", responses=responses(400),
+@router.get("/accounts/{account}/offers", response_model=documented(X.AccountOfferPage),
+            responses=responses(400),
             summary="The live offers an account can pay for, directly or after one swap")
 def offers_for(node: NodeDep, request: Request, response: Response, account: Account,
                area: Area = None, after: After = None, limit: Limit = 100) -> dict[str, Any]:

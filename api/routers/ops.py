@@ -9,12 +9,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ..deps import get_node
 from ..runtime import Node
+from ..schemas.chain import Healthz
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness and chain head (503 when the chain is stalled)",
-            responses={503: {"description": "records wait and the head has not advanced"}})
+            responses={200: {"model": Healthz},
+                       503: {"model": Healthz,
+                             "description": "records wait and the head has not advanced"}})
 def healthz(node: Annotated[Node, Depends(get_node)]) -> JSONResponse:
     replica = node.replica
     live = len(node.consortium.live)

@@ -24,6 +24,8 @@ from ledger.record import Record, parse_record, records_from_batch
 from ..deps import get_node
 from ..problems import PROBLEM, Problem, problem_body, responses, status_of
 from ..runtime import Node
+from ..schemas import documented
+from ..schemas.chain import BatchAnswer, Submitted
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -78,7 +80,9 @@ def _known(node: Node, exc: DuplicateRecord) -> Outcome | None:
     return Outcome(exc.record_id, height=location[0], index=location[1]) if location else None
 
 
-@router.post("/records", status_code=202, responses=responses(400, 409, 413, 422, 503),
+@router.post("/records", status_code=202, responses={
+                 **responses(400, 409, 413, 422, 503), 202: {"model": Submitted},
+                 200: {"model": Submitted, "description": "committed (with wait=true)"}},
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": RECORD_SCHEMA, "example": EXAMPLE}}}},
              summary="Submit one signed record")
@@ -173,7 +177,8 @@ BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties
                                            "items": RECORD_SCHEMA}}}
 
 
-@router.post("/records/batch", responses=responses(400, 413, 503),
+@router.post("/records/batch", response_model=documented(BatchAnswer),
+             responses=responses(400, 413, 503),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": BATCH_SCHEMA}}}},
              summary="Submit up to 1000 signed records at once")

@@ -22,6 +22,8 @@ from ledger.store import Store
 from ..deps import get_node
 from ..problems import Problem, responses
 from ..runtime import Node
+from ..schemas import documented
+from ..schemas.settlement import IssuerStatement
 from .exchange import Slug
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
@@ -81,6 +83,8 @@ def merchant_statement(node: Node, merchant: str, first: int, end: int) -> dict[
     return found
 
 
+CSV: dict[str, Any] = {"description": "the statement (JSON), or CSV with format=csv",
+                      "content": {"text/csv": {"schema": {"type": "string"}}}}
 CSV_COLUMNS = ("merchant", "program", "from", "to", "unit", *FIELDS, "revaluation")
 
 
@@ -104,7 +108,8 @@ def statement_csv(found: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-@router.get("/merchants/{merchant_id}/statement", responses=responses(400, 404),
+@router.get("/merchants/{merchant_id}/statement", response_model=documented(IssuerStatement),
+            responses={**responses(400, 404), 200: CSV},
             summary="A merchant's liability roll-forward for a month or range of days")
 def statement(node: NodeDep, merchant_id: Slug, month: Month = None,
               start: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
