@@ -8,6 +8,7 @@ import time
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.limits import request_bytes_max
@@ -36,7 +37,11 @@ class LimitsMiddleware:
     """Refuses bodies over ``request_bytes_max`` (413), records latency per route, answers
     HEAD wherever GET is served (the GET's status and headers, no body), and sends
     ``X-Content-Type-Options: nosniff`` on every response, so no browser takes a JSON or
-    CSV answer carrying someone's text for HTML or script."""
+    CSV answer carrying someone's text for HTML or script.
+
+    It has no route of its own: every request reaches the route that matched it (the
+    app's, or the submit lane of :func:`fast_lane`).
+    """
 
     def __init__(self, app: ASGIApp, node: Node) -> None:
         self.app, self.node = app, node
@@ -76,17 +81,12 @@ class LimitsMiddleware:
             await send(message)
 
         try:
-            if (scope["path"] == "/v1/records" and scope["method"] == "POST"
-                    and not scope.get("query_string")):
-                await records.fast_submit(self.node, limited_receive, observed_send)
-            else:
-                await self.app(scope, limited_receive, observed_send)
+            await self.app(scope, limited_receive, observed_send)
         except _TooLarge:
             if status["code"] == 0:
                 await _send_413(send)
         route = scope.get("route")
-        path = getattr(route, "path", None) or (
-            "/v1/records" if scope["path"] == "/v1/records" else "other")
+        path = getattr(route, "path", None) or "other"
         elapsed = time.perf_counter() - started
         self.node.metrics.observe(path, elapsed)
         if log.isEnabledFor(logging.INFO):
@@ -130,19 +130,28 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
 
 
 def fast_lane(app: FastAPI, node: Node) -> ASGIApp:
-    """The ASGI app to serve: ``POST /v1/records`` (no query) straight to the submit path,
-    the rest to ``app``. The framework's middleware layers cost about as much CPU as a
-    submission itself, and tills send many; answers are the same either way (tested)."""
-    limits = LimitsMiddleware(app, node)
+    """The ASGI app ``jifentong serve`` serves: two routes in front of ``app``.
 
-    async def lane(scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/v1/records"
-                and scope["method"] == "POST" and not scope.get("query_string")):
-            await limits(scope, receive, send)
-        else:
-            await app(scope, receive, send)
+    The submit lane (route ``submit_record_lane``: ``POST /v1/records`` without a query
+    string) answers through :func:`api.routers.records.fast_submit`, under the same
+    :class:`LimitsMiddleware` as the app; every other request goes to ``app``, whose route
+    ``submit_record`` serves the same path with ``?wait=true``. The framework's layers cost
+    about as much CPU as a submission itself, and tills send many. Both routes answer alike
+    (tests/api/test_records_api.py runs each with hostile input). See docs/ARCHITECTURE.md.
+    """
+    route = records.submit_lane(node)
+    limited = LimitsMiddleware(route.app, node)
 
-    return lane
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("query_string"):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope.update(child, route=route)
+                await limited(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return serve
 
 
 _TAGS = [

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Send
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ledger.canonical import parse_strict
 from ledger.consortium import Outcome
@@ -100,7 +101,8 @@ Answer = tuple[int, dict[str, Any], dict[str, str]]
 async def submit_one(node: Node, data: bytes, wait: bool, timeout_ms: int) -> Answer:
     """The whole of ``POST /v1/records``: (status, JSON body, extra headers).
 
-    Shared by the documented route and the server's fast path, so both answer alike.
+    Shared by the route ``submit_record`` and the submit lane (:func:`submit_lane`), so
+    both answer alike.
     """
     if len(data) > record_bytes_max:
         return problem(413, "record_too_large",
@@ -170,6 +172,22 @@ async def fast_submit(node: Node, receive: Receive, send: Send) -> None:
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": payload})
+
+
+class _Lane:
+    """The ASGI endpoint of the submit lane: :func:`fast_submit` for one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await fast_submit(self.node, receive, send)
+
+
+def submit_lane(node: Node) -> Route:
+    """The route ``submit_record_lane``: ``POST /v1/records``, answered by
+    :func:`fast_submit` (``api.server.fast_lane`` serves it for requests without a query)."""
+    return Route("/v1/records", _Lane(node), methods=["POST"], name="submit_record_lane")
 
 
 BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties": False,

@@ -10,10 +10,12 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.runtime import Node
 from api.server import create_app, fast_lane
@@ -132,22 +134,48 @@ def _hostile_cases() -> list[tuple[str, bytes, int, str]]:
     ]
 
 
-@pytest.fixture(params=["framework", "fast lane"])
-def submit_http(request: pytest.FixtureRequest, counter_node: Node) -> Iterator[TestClient]:
-    """The app as tests build it, and as ``jifentong serve`` serves it (``fast_lane``)."""
+class Served:
+    """An ASGI app under test that notes, per HTTP request, the name of the route that
+    answered it (``None`` when nothing routed it, e.g. a 413 from the limits)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.routes = app, cast(list[str | None], [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            self.routes.append(getattr(scope.get("route"), "name", None))
+
+
+#: The two routes of POST /v1/records: the app's (``create_app``; the only one tests that
+#: build the app reach) and the submit lane ``jifentong serve`` puts in front (``fast_lane``).
+ROUTES = {"framework route": "submit_record", "submit lane": "submit_record_lane"}
+
+
+@dataclass
+class Lane:
+    client: TestClient
+    route: str  # the name of the route every plain POST /v1/records must reach
+    served: Served
+
+
+@pytest.fixture(params=sorted(ROUTES))
+def submit_http(request: pytest.FixtureRequest, counter_node: Node) -> Iterator[Lane]:
+    """A client of the app as tests build it, or as ``jifentong serve`` serves it."""
     app = create_app(counter_node, explorer=False)
-    served = app if request.param == "framework" else fast_lane(app, counter_node)
+    served = Served(app if request.param == "framework route" else fast_lane(app, counter_node))
     with TestClient(served) as client:
-        yield client
+        yield Lane(client, ROUTES[request.param], served)
 
 
 @pytest.mark.parametrize(("name", "payload", "status", "code"), _hostile_cases(),
                          ids=[c[0] for c in _hostile_cases()])
 def test_hostile_input_gets_its_problem_and_changes_nothing(
-        submit_http: TestClient, counter_node: Node, name: str, payload: bytes, status: int,
+        submit_http: Lane, counter_node: Node, name: str, payload: bytes, status: int,
         code: str) -> None:
     before = snapshot(counter_node)
-    answer = submit_http.post("/v1/records", content=payload)
+    answer = submit_http.client.post("/v1/records", content=payload)
+    assert submit_http.served.routes == [submit_http.route]
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["code"] == code
@@ -155,12 +183,30 @@ def test_hostile_input_gets_its_problem_and_changes_nothing(
     assert snapshot(counter_node) == before
 
 
-def test_a_10_mb_body_is_refused_with_413(submit_http: TestClient, counter_node: Node) -> None:
+def test_each_route_accepts_a_good_record_alike(submit_http: Lane, counter_node: Node) -> None:
+    record = counter(1, by=3)
+    answer = submit_http.client.post("/v1/records", content=record.wire_bytes())
+    assert submit_http.served.routes == [submit_http.route]
+    assert (answer.status_code, answer.headers["content-type"]) == (202, "application/json")
+    assert answer.json() == {"id": record.id, "status": "pending", "duplicate": False}
+    assert record.id in counter_node.consortium.mempool
+
+
+def test_a_waiting_submission_reaches_the_framework_route_either_way(
+        submit_http: Lane, counter_node: Node) -> None:
+    answer = submit_http.client.post("/v1/records?wait=true&timeout_ms=0",
+                                     content=counter(1).wire_bytes())
+    assert answer.status_code == 202
+    assert submit_http.served.routes == ["submit_record"]
+
+
+def test_a_10_mb_body_is_refused_with_413_before_any_route_reads_it(
+        submit_http: Lane, counter_node: Node) -> None:
     before = snapshot(counter_node)
     for path in ("/v1/records", "/v1/records/batch"):
-        answer = submit_http.post(path, content=b"x" * (10 * 1024 * 1024))
+        answer = submit_http.client.post(path, content=b"x" * (10 * 1024 * 1024))
         assert answer.status_code == 413
-        assert answer.json()["code"] in ("request_too_large", "record_too_large")
+        assert answer.json()["code"] == "request_too_large"
     assert snapshot(counter_node) == before
 
 

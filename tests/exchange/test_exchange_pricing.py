@@ -72,3 +72,23 @@ def test_step_rounds_the_points_received_down(alliance: Chain) -> None:
     assert (quote["base"], quote["taken"]) == (1000, 100)
     assert c.one(c.rec(R.swap, c.alice, "vk", 123, "bp", 1000, 1, 1)) == "ok"
     assert (c.balance(c.alice, "vk"), c.balance(c.alice, "bp")) == (23, 1000)
+
+
+@pytest.mark.parametrize(("amount", "rate_give", "rate_get", "step", "bonus_bp", "expected"), [
+    (5, 3, 2, 1, 0, (3, 5, 0)),  # taken = ceil(3 * 3 / 2) = ceil(4.5) = 5, a whole point
+    (7, 1, 1, 2, 0, (6, 6, 0)),  # a step of 2 rounds 7 down to 6
+    (10, 1, 1, 3, 0, (9, 9, 0)),
+    (1000, 10, 1000, 1, 250, (100_000, 1000, 2_500)),
+    (999, 1000, 10, 1, 9_999, (9, 900, 8)),  # bonus floor(9 * 9999 / 10000) = 8
+])
+def test_swap_amounts_are_whole_points_rounded_as_documented(
+        amount: int, rate_give: int, rate_get: int, step: int, bonus_bp: int,
+        expected: tuple[int, int, int]) -> None:
+    got = swap_amounts(amount, rate_give, rate_get, step, bonus_bp)
+    assert got == expected and all(type(x) is int for x in got)
+
+
+@pytest.mark.parametrize("rate", [1, 10, 100, 1000, 1_000_000])
+def test_point_values_are_integers_in_micro_yuan(rate: int) -> None:
+    assert type(unit_value(rate)) is int and unit_value(rate) * rate == 1_000_000
+    assert type(value(3, rate)) is int and value(3, rate) == 3 * unit_value(rate)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from exchange import queries
 from exchange import records as R
-from exchange.limits import micro_per_fen
+from exchange.limits import micro_per_fen, settle_fen_max
 from exchange.model import Position
 from exchange.settlement import net_positions
 from exchange.state import State
@@ -149,3 +149,38 @@ def test_netting_clears_every_position_in_at_most_n_minus_1_payments(nets: list[
         left[pay.payee] -= pay.amount_micro
         assert left[pay.payer] <= 0 <= left[pay.payee]  # nobody overpays or is overpaid
     assert all(v == 0 for v in left.values())
+
+
+def test_partial_settlements_add_up_and_each_is_an_event(alliance: Chain) -> None:
+    c = _triangle(alliance)
+    for fen, ref in ((300, "wire 1"), (200, "wire 2")):
+        assert c.one(c.rec(R.settle, [c.vk, c.ns], "village-kitchen", "noodle-shop", fen,
+                           ref)) == "ok"
+    assert c.store["x_obligations"][("village-kitchen", "noodle-shop")]["settled"] == 5_000_000
+    positions = {p["merchant"]: p for p in queries.obligations(c.app.view)["positions"]}
+    assert positions["village-kitchen"]["paid_micro"] == 5_000_000
+    assert positions["noodle-shop"]["received_micro"] == 5_000_000
+    events = [(e["kind"], e["subject"], e["detail"]) for e in c.store["x_events"].values()
+              if e["kind"] == "settled"]
+    assert events == [("settled", "village-kitchen->noodle-shop", "300 fen wire 1"),
+                      ("settled", "village-kitchen->noodle-shop", "200 fen wire 2")]
+
+
+@pytest.mark.parametrize(("payer", "payee", "fen", "code"), [
+    ("village-kitchen", "noodle-shop", 1, "ok"),
+    ("village-kitchen", "noodle-shop", 0, "amount_invalid"),
+    ("village-kitchen", "noodle-shop", settle_fen_max, "settle_exceeds_position"),
+    ("village-kitchen", "noodle-shop", settle_fen_max + 1, "amount_invalid"),
+    ("nobody", "noodle-shop", 1, "merchant_unknown"),
+    ("village-kitchen", "nobody", 1, "merchant_unknown"),
+])
+def test_settle_amount_bounds_and_unknown_merchants(alliance: Chain, payer: str, payee: str,
+                                                    fen: int, code: str) -> None:
+    c = _triangle(alliance)
+    assert c.one(c.rec(R.settle, [c.vk, c.ns], payer, payee, fen)) == code
+
+
+def test_netting_pays_one_micro_yuan_and_leaves_zero_nets_out() -> None:
+    positions = {"a": Position(payable=1), "b": Position(receivable=1), "z": Position()}
+    assert [(p.payer, p.payee, p.amount_micro) for p in net_positions(positions)] == [
+        ("a", "b", 1)]

@@ -6,15 +6,18 @@ expired; no balance is negative; positions sum to zero; no swap minted more valu
 burned beyond a signed promotion in force; and a second replica, fed the same blocks,
 reaches the same state commitment. Now and then the replica is restarted from the stored
 rows and must carry on identically.
+
+The rules are biased (``promoted_swap``) so that promotion bonuses meet swaps, lots lapsing
+in the same block, and changed rates; counters prove at the end that each path was taken.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -43,6 +46,9 @@ RATES = (10, 20, 50, 100, 200, 250, 500, 1000, 2000)
 amounts = st.integers(0, 5000)
 percents = st.sampled_from((1, 10, 50, 99, 100, 100, 101))
 pairs = st.sampled_from([(a, b) for a in PROGRAMS for b in PROGRAMS if a != b])
+#: Paths through the swap rules taken over a run (see ``_check_swaps``); each must be > 0.
+PATHS: Counter[str] = Counter()
+BONUS_PATHS = ("bonus swap", "bonus swap while lots lapse", "bonus swap at a changed rate")
 
 
 def fresh_key(n: int) -> SigningKey:
@@ -123,6 +129,32 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
                 self._add(self.c.rec(R.swap, self.customers[who], give, amount, get,
                                      quote["out"], quote["give_version"],
                                      quote["get_version"]))
+
+        @rule(pair=pairs, who=st.integers(0, 2), amount=st.integers(1, 5000),
+              bonus=st.integers(1, 3000), overlap=st.sampled_from(("alone", "expiry", "rate")),
+              rate=st.sampled_from(RATES))
+        def promoted_swap(self, pair: tuple[str, str], who: int, amount: int, bonus: int,
+                          overlap: str, rate: int) -> None:
+            """Biased: a promotion in force, then a swap at its quote; with ``expiry`` the
+            swap's block also lapses lots (NS lots last 10 days), with ``rate`` the receiving
+            program's rate changed first (after the 7-day notice)."""
+            give, get = pair
+            c, day, to = self.c, self.c.DAY, self.customers[who]
+            self.block(1, 1)  # whatever was queued goes first
+            if overlap == "rate":
+                self.pending.append(c.rec(R.post_rate, self.keys[get], get, rate))
+                self.block(1, 1)
+            self.pending.append(c.rec(R.promote, self.keys[get], get, give, bonus, c.time_ms,
+                                      c.time_ms + 30 * day))
+            if overlap == "expiry":
+                self.pending.append(c.rec(R.issue, self.keys["ns"], "ns", to.public_hex, 100))
+            self.block(8 * day if overlap == "rate" else 1000, 1)
+            self.pending.append(c.rec(R.issue, self.keys[give], give, to.public_hex, amount))
+            quote = queries.quote(c.app.view, give, amount, get)
+            if quote["code"] == "ok":
+                self.pending.append(c.rec(R.swap, to, give, amount, get, 1,
+                                          quote["give_version"], quote["get_version"]))
+            self.block(11 * day if overlap == "expiry" else 1000, 1)
 
         @rule(p=st.sampled_from(PROGRAMS), rate=st.sampled_from(RATES))
         def post_rate(self, p: str, rate: int) -> None:
@@ -241,10 +273,19 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
 
         def _check_swaps(self, now: int) -> None:
             promos = self.c.store.get("x_promotions", {}).values()
+            lapsed = any(ch.table == "x_history" and as_row(ch.table, ch.row)["kind"] == "expire"
+                         for ch in self.c.last.changes)
             for ch in self.c.last.changes:
                 if ch.table != "x_swaps":
                     continue
                 row = as_row(ch.table, ch.row)
+                if row["bonus"]:
+                    paths = [BONUS_PATHS[0], *([BONUS_PATHS[1]] if lapsed else []),
+                             *([BONUS_PATHS[2]] if max(row["give_version"],
+                                                       row["get_version"]) > 1 else [])]
+                    PATHS.update(paths)
+                    for path in paths:
+                        event(path)
                 assert row["value_minted"] <= row["value_burned"]
                 assert row["taken"] > 0 and row["base"] > 0
                 assert row["value_minted"] == row["base"] * (micro_per_yuan // row["get_rate"])
@@ -290,9 +331,11 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
 
 
 def test_random_histories_keep_every_invariant(new_chain: Any, open_programs: Any) -> None:
+    PATHS.clear()
     run_state_machine_as_test(machine(new_chain, open_programs), settings=settings(
         max_examples=80, stateful_step_count=40, deadline=None,
         suppress_health_check=[HealthCheck.too_slow]))
+    assert all(PATHS[path] > 0 for path in BONUS_PATHS), PATHS  # the bonus rules were run
 
 
 def test_a_restarted_replica_lapses_lots_in_the_chains_order(new_chain: Any,

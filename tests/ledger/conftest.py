@@ -25,6 +25,8 @@ from ledger.keys import SigningKey
 from ledger.node import Replica
 from ledger.record import Record, make_body, sign_body
 
+from .vectors import VECTORS_DIR, missing
+
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000
 
@@ -40,6 +42,14 @@ def seed_key(n: int) -> SigningKey:
 def make_genesis(keys: list[SigningKey], app: dict[str, Any] | None = None) -> Genesis:
     validators = tuple(ValidatorInfo(f"v{i}", k.public_hex) for i, k in enumerate(keys))
     return Genesis(CHAIN, GENESIS_MS, validators, app=app or {})
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> Path:
+    """The ../shared/vectors folder beside the checkout (absent: skipped, under CI failed)."""
+    if not VECTORS_DIR.is_dir():
+        missing("conformance vectors", VECTORS_DIR)
+    return VECTORS_DIR
 
 
 @pytest.fixture(scope="session")

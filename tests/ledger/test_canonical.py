@@ -22,14 +22,15 @@ from ledger.canonical import (
 from ledger.errors import EncodingError
 from ledger.limits import json_int_max, record_depth_max
 
-JCS_INPUT = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "jcs" / "input"
+from .vectors import VECTORS_DIR, absent
+
+JCS_INPUT = VECTORS_DIR / "jcs" / "input"
 
 
 def _jcs_names() -> list[Any]:
     names = sorted(p.name for p in JCS_INPUT.glob("*.json")) if JCS_INPUT.is_dir() else []
     if not names:
-        reason = f"RFC 8785 vectors not found at {JCS_INPUT} (clone ../shared beside the repo)"
-        return [pytest.param(None, id="jcs-absent", marks=pytest.mark.skip(reason=reason))]
+        return absent("jcs", JCS_INPUT)
     return names
 
 

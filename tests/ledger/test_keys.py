@@ -14,23 +14,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa
 from ledger.errors import KeyFileError
 from ledger.keys import SigningKey, is_public_key_hex, key_id, verify
 
-ED25519_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
-WYCHEPROOF = ED25519_VECTORS / "wycheproof" / "ed25519_test.json"
-RFC8032_JSON = ED25519_VECTORS / "ed25519" / "rfc8032_7_1.json"
+from .vectors import VECTORS_DIR, absent
+
+WYCHEPROOF = VECTORS_DIR / "wycheproof" / "ed25519_test.json"
+RFC8032_JSON = VECTORS_DIR / "ed25519" / "rfc8032_7_1.json"
 
 # Seed 0x01 * 32: the first validator of every test chain and of docs/PROTOCOL.md.
 SEED_1_PUBLIC = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c"
 SEED_1_KEY_ID = "34750f98bd59fcfc"
 
 
-def _absent(what: str, path: Path) -> list[Any]:
-    reason = f"{what} not found at {path} (clone ../shared beside the repo)"
-    return [pytest.param(None, id=f"{what}-absent", marks=pytest.mark.skip(reason=reason))]
-
-
 def _wycheproof_cases() -> list[Any]:
     if not WYCHEPROOF.is_file():
-        return _absent("wycheproof", WYCHEPROOF)
+        return absent("wycheproof", WYCHEPROOF)
     data = json.loads(WYCHEPROOF.read_text())
     return [pytest.param((group["publicKey"]["pk"], test), id=f"tc{test['tcId']}")
             for group in data["testGroups"] for test in group["tests"]]
@@ -38,7 +34,7 @@ def _wycheproof_cases() -> list[Any]:
 
 def _rfc8032_cases() -> list[Any]:
     if not RFC8032_JSON.is_file():
-        return _absent("rfc8032", RFC8032_JSON)
+        return absent("rfc8032", RFC8032_JSON)
     vectors = json.loads(RFC8032_JSON.read_text())["vectors"]
     return [pytest.param(v, id=v["name"].replace(" ", "_")) for v in vectors]
 

@@ -157,3 +157,29 @@ def test_without_a_trusted_set_a_minted_validator_set_is_believed(
         check_receipt(receipt, trusted)
     assert caught.value.code == "receipt_untrusted_validator"
 
+
+
+@pytest.mark.parametrize(("edit", "code"), [
+    ({"version": 2}, "receipt_version"),
+    ({"version": None}, "receipt_version"),
+    ({"inclusion_proof": ["zz"]}, "receipt_malformed"),
+    ({"index": "one"}, "receipt_malformed"),
+], ids=["version 2", "no version", "proof not hex", "index not a number"])
+def test_a_receipt_of_another_version_or_shape_is_refused_with_its_code(
+        receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str) -> None:
+    with pytest.raises(LedgerError) as caught:
+        check_receipt({**receipt, **edit}, trusted)
+    assert caught.value.code == code
+
+
+def test_a_receipt_names_its_chain_genesis_and_validators(
+        receipt: Receipt, make_consortium: Callable[..., Consortium],
+        validator_keys: list[SigningKey]) -> None:
+    genesis = make_consortium(data_dir=None).genesis
+    assert (receipt["version"], receipt["chain"], receipt["genesis"]) == (
+        1, "test-chain", genesis.hash.hex())
+    assert receipt["validators"] == [{"name": f"v{i}", "key": k.public_hex}
+                                     for i, k in enumerate(validator_keys)]
+    checked = check_receipt(receipt)
+    assert (checked.chain, checked.header_hash) == (
+        "test-chain", Header.from_json(receipt["header"]).hash.hex())
