@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import bench_cmd, cli_admin, cli_books, cli_ops, verify_cmd
+from . import bench_cmd, cli_admin, cli_books, cli_cluster, cli_ops, verify_cmd
 from .cli import app
 
 cli_ops.register(app)
@@ -10,3 +10,4 @@ cli_admin.register(app)
 cli_books.register(app)
 bench_cmd.register(app)
 verify_cmd.register(app)
+cli_cluster.register(app)

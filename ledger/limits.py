@@ -46,3 +46,13 @@ record_ttl_ms_max_ceiling = 7 * 24 * 3_600_000
 #: so that a refused record sent again gets its first answer. When full, submissions wait
 #: (backpressure) rather than let a refusal be forgotten while it could still commit.
 rejected_ids_max = 1_000_000
+#: Seconds one call to the ordering service (etcd) may take, retries across its members
+#: included, before the node answers ``ordering_unavailable`` (503) and acknowledges nothing.
+etcd_request_s_max = 5.0
+#: Operations in one etcd transaction (etcd's own default ``--max-txn-ops`` is 128).
+etcd_txn_ops_max = 128
+#: Milliseconds the proposer of a height has before the next validator in rotation may
+#: propose instead (the k-th in rotation after k timeouts); one proposal per height wins.
+proposal_timeout_ms = 2_000
+#: Pending submissions a proposer reads from the ordering log for one block at most.
+ordering_pending_max = block_records_max
