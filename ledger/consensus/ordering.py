@@ -128,8 +128,10 @@ class Orderer:
     """Drives one replica through the log: propose in turn, validate, vote, commit."""
 
     def __init__(self, replica: Replica, log_: EtcdLog, clock: Clock,
-                 on_commit: Callable[[Decided], None] = lambda d: None) -> None:
+                 on_commit: Callable[[Decided], None] = lambda d: None,
+                 timeout_ms: int = proposal_timeout_ms) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
+        self.timeout_ms = timeout_ms
         self._voted = 0  # the height this node last voted on
         self._height_seen_s = time.monotonic()  # when this node reached its current height
         self._seen_height = replica.height
@@ -160,7 +162,7 @@ class Orderer:
     def _maybe_propose(self, height: int) -> Decided | None:
         rank = self.proposer_rank(height)
         waited_ms = (time.monotonic() - self._height_seen_s) * 1000
-        if rank is None or waited_ms < rank * proposal_timeout_ms:
+        if rank is None or waited_ms < rank * self.timeout_ms:
             return None
         store = self.replica.store
         candidates, committed = [], []
