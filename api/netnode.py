@@ -228,7 +228,10 @@ class NetNode:
             try:
                 while self.orderer.step() and not self._stop.is_set():
                     pass
-                self._pending_count = self.log.pending_count()
+                count = self.log.pending_count()
+                if count and not self._pending_count:  # progress is owed from now on
+                    self._advanced_s = time.monotonic()
+                self._pending_count = count
             except LedgerError as exc:
                 self.metrics.rounds_failed += 1
                 log.warning("%s: ordering step failed: %s", self.member, exc)

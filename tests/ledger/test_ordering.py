@@ -21,7 +21,7 @@ from ledger.keys import SigningKey
 from ledger.node import Replica
 from ledger.record import Record
 
-from .conftest import CHAIN, GENESIS_MS, free_port
+from .conftest import CHAIN, GENESIS_MS
 
 _chains = itertools.count()
 
@@ -150,7 +150,8 @@ def test_a_replica_that_was_away_catches_up_from_the_log(
     assert len(set(a.heads())) == 1 and a.replicas[3].height == 3
 
 
-def test_nothing_is_acknowledged_when_etcd_does_not_answer(add: Callable[..., Record]) -> None:
+def test_nothing_is_acknowledged_when_etcd_does_not_answer(
+        add: Callable[..., Record], free_port: Callable[[], int]) -> None:
     client = EtcdClient([f"http://127.0.0.1:{free_port()}"], timeout_s=0.3)
     log = EtcdLog(client, CHAIN, b"\0" * 32)
     with pytest.raises(OrderingUnavailable):
