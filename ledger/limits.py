@@ -56,3 +56,7 @@ etcd_txn_ops_max = 128
 proposal_timeout_ms = 2_000
 #: Pending submissions a proposer reads from the ordering log for one block at most.
 ordering_pending_max = block_records_max
+#: Bytes of records (wire form) in one proposal. etcd refuses requests over its
+#: ``--max-request-bytes`` (1.5 MiB by default) and the gateway sends values base64 (4/3):
+#: this leaves room for the header and the ids left out.
+proposal_bytes_max = 900_000

@@ -30,7 +30,13 @@ from ..certificate import CommitCertificate, Vote, quorum, valid_signers
 from ..checkpoint import SignedCheckpoint
 from ..clock import Clock
 from ..errors import ConsensusError, LedgerError, RecordRejected, StoreError
-from ..limits import ordering_pending_max, proposal_timeout_ms
+from ..limits import (
+    etcd_txn_ops_max,
+    ordering_pending_max,
+    proposal_bytes_max,
+    proposal_timeout_ms,
+)
+from ..mempool import seq_ordered
 from ..node import Replica
 from ..record import Record, record_from_wire
 from .etcd import EtcdClient
@@ -129,9 +135,10 @@ class Orderer:
 
     def __init__(self, replica: Replica, log_: EtcdLog, clock: Clock,
                  on_commit: Callable[[Decided], None] = lambda d: None,
-                 timeout_ms: int = proposal_timeout_ms) -> None:
+                 timeout_ms: int = proposal_timeout_ms,
+                 bytes_max: int = proposal_bytes_max) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
-        self.timeout_ms = timeout_ms
+        self.timeout_ms, self.bytes_max = timeout_ms, bytes_max
         self._voted = 0  # the height this node last voted on
         self._height_seen_s = time.monotonic()  # when this node reached its current height
         self._seen_height = replica.height
@@ -147,17 +154,20 @@ class Orderer:
         return None
 
     def step(self) -> bool:
-        """One pass at the next height; True when a block was committed."""
+        """One pass at the next height; True when it made progress (proposed, voted or
+        committed), so that a caller steps again until there is nothing to do but wait."""
         replica = self.replica
         if replica.height != self._seen_height:
             self._seen_height, self._height_seen_s = replica.height, time.monotonic()
         height = replica.height + 1
         decided = self.log.proposal(height)
+        proposed = False
         if decided is None:
             decided = self._maybe_propose(height)
             if decided is None:
                 return False
-        return self._vote_and_commit(height, decided)
+            proposed = True
+        return self._vote_and_commit(height, decided) or proposed
 
     def _maybe_propose(self, height: int) -> Decided | None:
         rank = self.proposer_rank(height)
@@ -165,9 +175,19 @@ class Orderer:
         if rank is None or waited_ms < rank * self.timeout_ms:
             return None
         store = self.replica.store
-        candidates, committed = [], []
-        for record in self.log.pending():
-            (committed if store.record_location(record.id) else candidates).append(record)
+        # Submissions put in one transaction share a revision, so etcd's order among them is
+        # not theirs: read a transaction's worth more than a block, put each signer's
+        # records in sequence order, then cut, so no cut takes a later sequence number
+        # without an earlier one that waits.
+        waiting, committed = [], []
+        for record in self.log.pending(ordering_pending_max + etcd_txn_ops_max):
+            (committed if store.record_location(record.id) else waiting).append(record)
+        candidates, size = [], 0
+        for record in seq_ordered(waiting)[:self.replica.genesis.params.block_records_max]:
+            size += len(record.wire_bytes())
+            if size > self.bytes_max and candidates:
+                break  # the rest wait for the next height (etcd bounds a request's size)
+            candidates.append(record)
         if committed:
             self.log.forget([r.id for r in committed])
         if not candidates:  # the timeout runs from when records wait at this height
@@ -180,7 +200,10 @@ class Orderer:
         return decided
 
     def _vote_and_commit(self, height: int, decided: Decided) -> bool:
+        """Vote on the proposal (once), then commit it if a quorum voted; True when this
+        node voted or committed."""
         replica, block = self.replica, decided.block
+        voted = 0
         votes = self.log.votes(height)
         need = quorum(len(replica.validators))
         if self._voted < height and replica.key is not None and not _has_quorum(
@@ -189,15 +212,15 @@ class Orderer:
                 return False
             vote, cp_vote, signed = replica.sign(block)
             self.log.vote(height, vote, cp_vote, signed)
-            self._voted = height
+            self._voted = voted = height
             votes = self.log.votes(height)
-        if not replica.validated(block.header) and not self._validate(block):
-            return False
         checkpoint = replica.checkpoint_after(block.header)
         matching, cp_votes, evidence = _classify(votes, block.header, checkpoint.message(),
                                                  replica.validators)
         if min(len(matching), len(cp_votes)) < need:
-            return False
+            return voted == height
+        if not replica.validated(block.header) and not self._validate(block):
+            return False  # certified, yet it does not execute here: this node stays behind
         cert = CommitCertificate(height, block.header.hash, tuple(matching))
         signed_checkpoint = SignedCheckpoint(checkpoint, tuple(cp_votes))
         replica.commit(block, cert, signed_checkpoint, evidence)

@@ -34,12 +34,10 @@ class Alliance:
     log: EtcdLog
 
     def step(self, *which: int) -> None:
-        """Step the given orderers (all by default) in turn until a pass after the first
-        two commits nothing (a vote cast late in one pass completes a quorum in the next)."""
+        """Step the given orderers (all by default) in turn until a pass makes no progress."""
         chosen = which or tuple(range(len(self.orderers)))
-        passes = 0
-        while any([self.orderers[i].step() for i in chosen]) or passes < 2:
-            passes += 1
+        while any([self.orderers[i].step() for i in chosen]):
+            pass
 
     def heads(self) -> list[tuple[int, str]]:
         return [(r.height, r.head_hash.hex()) for r in self.replicas]
@@ -50,7 +48,7 @@ def alliance(tmp_path: Path, etcd_url: str,
              validator_keys: list[SigningKey]) -> Iterator[Callable[..., Alliance]]:
     made: list[tuple[EtcdClient, list[Replica]]] = []
 
-    def make(timeout_ms: int = 60_000) -> Alliance:
+    def make(timeout_ms: int = 60_000, bytes_max: int = 900_000) -> Alliance:
         n = next(_chains)
         # A genesis of its own per test: the log's keys name the genesis hash.
         genesis = dataclasses.replace(_genesis(validator_keys), time_ms=GENESIS_MS + n)
@@ -59,7 +57,8 @@ def alliance(tmp_path: Path, etcd_url: str,
         replicas = [Replica(f"v{i}", tmp_path / f"{n}-{i}.sqlite", genesis, CounterApp(), key)
                     for i, key in enumerate(validator_keys)]
         clock = ManualClock(GENESIS_MS + 1_000, step_ms=1)
-        orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms) for r in replicas]
+        orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms, bytes_max=bytes_max)
+                    for r in replicas]
         made.append((client, replicas))
         return Alliance(genesis, replicas, orderers, log)
 
@@ -89,6 +88,18 @@ def test_submissions_commit_on_every_replica_with_one_header(
     assert [r.id for r in block.records] == [r.id for r in records]
     assert len(cert.votes) >= 3
     assert a.log.pending_count() == 0  # decided submissions are forgotten
+
+
+def test_a_proposal_stays_within_its_byte_budget(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    records = [add(by=i + 1) for i in range(6)]
+    size = len(records[0].wire_bytes())
+    a = alliance(bytes_max=2 * size + size // 2)  # two records fit, the third does not
+    a.log.submit(records)
+    a.step()
+    sizes = [len(list(a.replicas[0].store.block_records(h))) for h in (1, 2, 3)]
+    assert sizes == [2, 2, 2] and a.replicas[0].height == 3
+    assert len(set(a.heads())) == 1
 
 
 def test_the_first_proposal_of_a_height_stands(
