@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -102,6 +103,21 @@ def create_alliance(path: Path, nodes: int) -> DataDir:
         key.save(data.keys_dir / "members" / f"{spec.id}.pem")
     regulator.save(data.keys_dir / "regulator.pem")
     return data
+
+
+def adopt_replicas(data: DataDir) -> list[str]:
+    """Give each member's node the store of its replica in the in-process consortium of
+    ``data`` (``node-N.sqlite`` is validator N's, in genesis order), where it has none yet;
+    returns the members given one. Each store is copied with SQLite's backup API."""
+    adopted = []
+    for index, validator in enumerate(data.genesis().validators):
+        source = data.path / f"node-{index}.sqlite"
+        target = data.path / f"member-{validator.name}.sqlite"
+        if source.is_file() and not target.exists():
+            with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+                src.backup(dst)
+            adopted.append(validator.name)
+    return adopted
 
 
 def layout(path: Path, nodes: int | None = None, base_port: int | None = None) -> Layout:

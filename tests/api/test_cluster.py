@@ -203,3 +203,20 @@ def test_down_stops_every_process(tmp_path: Path) -> None:
         jifentong("cluster", "down", "--data", str(data))
     report = status(data)
     assert [p["pid"] for p in report["nodes"] + report["etcd"]] == [None, None]
+
+
+def test_the_demo_district_goes_on_as_a_cluster(tmp_path: Path) -> None:
+    data, base = tmp_path / "district", _base_port()
+    built = jifentong("demo", "--data", str(data), "--customers", "10", "--days", "2",
+                      "--cluster", "--port", str(base), timeout_s=300)
+    try:
+        assert built.returncode == 0, built.stderr[-2000:]
+        urls = [f"http://127.0.0.1:{base + i}" for i in range(NODES)]
+        heights = {n["height"] for n in status(data)["nodes"]}
+        assert len(heights) == 1 and heights.pop() > 0  # every node took its replica's chain
+        chain = httpx.get(urls[0] + "/v1/genesis").json()["genesis"]["chain"]
+        record = application(chain, "after-the-demo")
+        assert submit(urls[3], record)
+        check_alliance({"urls": urls, "acked": [record.id]})
+    finally:
+        jifentong("cluster", "down", "--data", str(data))
