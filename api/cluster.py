@@ -136,17 +136,21 @@ def layout(path: Path, nodes: int | None = None, base_port: int | None = None) -
         config.write_text(json.dumps({"base_port": base_port or 8400, "members": members},
                                      indent=2) + "\n")
     doc = json.loads(config.read_text())
-    return Layout(data, tuple(doc["members"]), int(doc["base_port"]))
+    # absolute, so that processes started from one folder are recognised from any other
+    return Layout(DataDir(Path(path).resolve()), tuple(doc["members"]), int(doc["base_port"]))
 
 
 def running(pid_path: Path) -> int | None:
-    """The pid in ``pid_path`` if that process is alive (and not a zombie), else None."""
+    """The pid in ``pid_path`` if that process is alive (not a zombie) and is still one of
+    ours (an etcd or a node of this DIR: a pid the system reused is never signalled)."""
     try:
         pid = int(pid_path.read_text().strip())
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError, IndexError):
         return None
-    return None if state == "Z" else pid
+    ours = str(pid_path.parent.parent).encode() in b" ".join(argv)
+    return pid if state != "Z" and ours else None
 
 
 def _spawn(cluster: Layout, process: str, argv: list[str]) -> int:
