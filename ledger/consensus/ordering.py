@@ -29,7 +29,7 @@ from ..block import Block, Header
 from ..certificate import CommitCertificate, Vote, quorum, valid_signers
 from ..checkpoint import SignedCheckpoint
 from ..clock import Clock
-from ..errors import ConsensusError, LedgerError, RecordRejected, StoreError
+from ..errors import ConsensusError, LedgerError, RecordRejected, StoreError, WrongChain
 from ..limits import (
     etcd_txn_ops_max,
     ordering_pending_max,
@@ -179,9 +179,19 @@ class Orderer:
         # not theirs: read a transaction's worth more than a block, put each signer's
         # records in sequence order, then cut, so no cut takes a later sequence number
         # without an earlier one that waits.
-        waiting, committed = [], []
+        waiting, committed, refused = [], [], {}
         for record in self.log.pending(ordering_pending_max + etcd_txn_ops_max):
-            (committed if store.record_location(record.id) else waiting).append(record)
+            if store.record_location(record.id):
+                committed.append(record)
+                continue
+            try:  # whoever wrote it to etcd, a record a validator would refuse stays out
+                if record.chain != self.replica.chain:
+                    raise WrongChain(f"record is for chain {record.chain!r}")
+                record.verify_signatures()
+            except RecordRejected as exc:
+                refused[record.id] = exc.code
+                continue
+            waiting.append(record)
         candidates, size = [], 0
         for record in seq_ordered(waiting)[:self.replica.genesis.params.block_records_max]:
             size += len(record.wire_bytes())
@@ -190,11 +200,11 @@ class Orderer:
             candidates.append(record)
         if committed:
             self.log.forget([r.id for r in committed])
-        if not candidates:  # the timeout runs from when records wait at this height
+        if not candidates and not refused:  # the timeout runs from when records wait
             self._height_seen_s = time.monotonic()
             return None
         proposal = self.replica.propose(candidates, self.clock.now_ms())
-        won, decided = self.log.propose(proposal.block, proposal.rejected)
+        won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected})
         if not won:
             self.replica.discard()
         return decided

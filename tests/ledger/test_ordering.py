@@ -102,6 +102,22 @@ def test_a_proposal_stays_within_its_byte_budget(
     assert len(set(a.heads())) == 1
 
 
+def test_a_forged_submission_in_etcd_is_left_out_and_the_chain_goes_on(
+        alliance: Callable[..., Alliance], add: Callable[..., Record],
+        validator_keys: list[SigningKey]) -> None:
+    a = alliance()
+    good = add(by=1)
+    honest = add(by=2, key=validator_keys[0])
+    # the same body, signed by a key that is not its signer
+    forged = Record(honest.body, [validator_keys[1].sign(honest.id_bytes)], honest.body_bytes)
+    a.log.submit([good, forged])  # written past the node's door, straight into the log
+    a.step()
+    block, _, _ = a.replicas[1].store.certified_block(1)
+    assert [r.id for r in block.records] == [good.id]
+    assert a.log.proposal(1).rejected == {forged.id: "bad_signature"}
+    assert len(set(a.heads())) == 1 and a.log.pending_count() == 0
+
+
 def test_the_first_proposal_of_a_height_stands(
         alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
     a = alliance()
