@@ -8,6 +8,7 @@ printed as a ratio to that limit, so a reading says how close the code comes to 
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -236,6 +237,15 @@ def run_all(records: int, progress: Progress) -> Figures:
     figures.put("http_submit_per_s", single, f"swaps acknowledged over loopback, one per "
                 f"request, {CONCURRENCY} in flight, `jifentong serve` with 1 validator")
     figures.put("http_batch_submit_per_s", batched, f"the same in batches of {BATCH}")
+    if shutil.which("etcd") is not None:
+        from .bench_cluster import LATENCY_RATE_PER_S, cluster_figures
+
+        rate, p50, p99 = cluster_figures(max(1000, records // 4), progress)
+        figures.put("cluster_records_per_s", rate, "swaps in batches over HTTP into `jifentong "
+                    "cluster up` (4 etcd members, 4 nodes, one machine), committed on every node")
+        note = f"one swap per request with wait=true, {LATENCY_RATE_PER_S} rec/s offered"
+        figures.put("cluster_commit_ms_p50", p50, note)
+        figures.put("cluster_commit_ms_p99", p99, note + "; target < 300 ms")
     progress("measuring Ed25519 verification on one core again")
     again = _verify_loop(2.0) / 2.0  # the host drifts: one reading can fall in a dip
     figures.put("ed25519_verify_per_s_1core", (one + again) / 2, f"one process cycling over "

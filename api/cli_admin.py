@@ -182,7 +182,11 @@ def register(app: typer.Typer) -> None:
                                                  help="serve API and explorer after")] = True,
              port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT,
              customers: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
-             days: Annotated[int, typer.Option(min=1, max=365)] = 30) -> None:
+             days: Annotated[int, typer.Option(min=1, max=365)] = 30,
+             cluster: Annotated[bool, typer.Option(
+                 "--cluster", help="then hand each member's replica to its own node: "
+                                   "`cluster up` on DIR (etcd and one node per member)")] = False,
+             ) -> None:
         """Build a realistic demo district (or reuse DIR), then serve it on 127.0.0.1."""
         from .demo import build_demo
 
@@ -200,7 +204,17 @@ def register(app: typer.Typer) -> None:
                                          task, completed=done, description=what))
             err.print(f"built {summary.records:,} records in {summary.blocks} blocks for "
                       f"{customers} customers over {days} days (seed {seed})")
-        if serve:
+        if cluster:
+            from . import cluster as local
+
+            try:
+                local.adopt_replicas(DataDir(data))
+                nodes = len(DataDir(data).genesis().validators)
+                urls = local.up(local.layout(data, nodes, port))
+            except LedgerError as exc:
+                fail(str(exc))
+            console.print("\n".join(urls) + f"\nstop with `jifentong cluster down --data {data}`")
+        elif serve:
             from .serving import run_server
 
             run_server(data, "127.0.0.1", port)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import bench_cmd, cli_admin, cli_books, cli_ops, cli_wallet, verify_cmd
+from . import bench_cmd, cli_admin, cli_books, cli_cluster, cli_ops, cli_wallet, verify_cmd
 from .cli import app
 
 cli_ops.register(app)
@@ -11,3 +11,4 @@ cli_books.register(app)
 bench_cmd.register(app)
 verify_cmd.register(app)
 cli_wallet.register(app)
+cli_cluster.register(app)

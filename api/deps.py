@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from .runtime import Node
+from .runtime import Serving
 
 
-def get_node(request: Request) -> Node:
+def get_node(request: Request) -> Serving:
     """The node this app serves."""
     return request.app.state.node  # type: ignore[no-any-return]

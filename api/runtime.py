@@ -16,12 +16,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ledger.application import Application
 from ledger.clock import Clock, SystemClock
 from ledger.consortium import Consortium, Outcome
 from ledger.errors import ConsensusError, LedgerError
+from ledger.genesis import Genesis
 from ledger.journal import PendingJournal
 from ledger.limits import stall_block_intervals, stall_ms_min
 from ledger.node import Replica
@@ -50,6 +51,31 @@ class Metrics:
     def observe(self, route: str, seconds: float) -> None:
         self.request_count[route] += 1
         self.request_seconds[route] += seconds
+
+
+class Serving(Protocol):
+    """What the HTTP layer needs of a node: the in-process :class:`Node` (the simulated
+    consortium of one data dir) and :class:`api.netnode.NetNode` (one member's validator,
+    ordered through etcd) both provide it, so one set of routers serves either."""
+
+    genesis: Genesis
+    metrics: Metrics
+
+    @property
+    def replica(self) -> Replica: ...
+    async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]: ...
+    def submit_many(self, records: Sequence[Record]) -> list[LedgerError | None]: ...
+    async def wait(self, record_ids: Sequence[str], timeout_s: float) -> dict[str, Outcome]: ...
+    def health(self) -> dict[str, Any]: ...
+    def stalled(self) -> bool: ...
+    def outcome(self, record_id: str) -> Outcome | None: ...
+    def is_pending(self, record_id: str) -> bool: ...
+    def mempool_depth(self) -> int: ...
+    def peers(self) -> dict[str, int]:
+        """Validator key -> height, for the validators this node knows to be up."""
+    def counters(self) -> dict[str, int]:
+        """The fault and admission counters exported at /metrics and /healthz."""
+    def close(self) -> None: ...
 
 
 class Node:
@@ -161,6 +187,27 @@ class Node:
             for outcome in outcomes:
                 for loop, future in self._waiters.pop(outcome.record_id, ()):
                     loop.call_soon_threadsafe(_set_result, future, outcome)
+
+    # -- the Serving interface ----------------------------------------------------------------
+
+    def outcome(self, record_id: str) -> Outcome | None:
+        return self.consortium.outcome(record_id)
+
+    def is_pending(self, record_id: str) -> bool:
+        return record_id in self.consortium.mempool
+
+    def mempool_depth(self) -> int:
+        return len(self.consortium.mempool)
+
+    def peers(self) -> dict[str, int]:
+        return {r.key.public_hex: r.height for r in self.consortium.live if r.key is not None}
+
+    def counters(self) -> dict[str, int]:
+        c = self.consortium
+        return {"unprocessable": c.unprocessable, "votes_withheld": c.votes_withheld,
+                "catch_up_failures": c.catch_up_failures, "admission_groups": self.admission.groups,
+                "admission_records": self.admission.records, "replicas_up": len(c.live),
+                "replicas": len(c.replicas)}
 
     # -- the block producer ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from ledger.limits import request_bytes_max
 from . import problems
 from .explorer import router as explorer_router
 from .routers import chain, events, exchange, offers, ops, records, statements
-from .runtime import Node
+from .runtime import Serving
 from .wallet.routes import router as wallet_router
 
 log = logging.getLogger("jifentong.access")
@@ -43,7 +43,7 @@ class LimitsMiddleware:
     app's, or the submit lane of :func:`fast_lane`).
     """
 
-    def __init__(self, app: ASGIApp, node: Node) -> None:
+    def __init__(self, app: ASGIApp, node: Serving) -> None:
         self.app, self.node = app, node
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +109,7 @@ async def _send_413(send: Send) -> None:
     await send({"type": "http.response.body", "body": body.encode()})
 
 
-def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
+def create_app(node: Serving, *, explorer: bool = True) -> FastAPI:
     """The node's ASGI app: JSON API, chain API, operations and (optionally) the explorer."""
     # /docs and /redoc load their scripts and styles from this node (fastapi-offline ships
     # them), never from a CDN; no fonts and no remote spec validator either.
@@ -129,7 +129,7 @@ def create_app(node: Node, *, explorer: bool = True) -> FastAPI:
     return app
 
 
-def fast_lane(app: FastAPI, node: Node) -> ASGIApp:
+def fast_lane(app: FastAPI, node: Serving) -> ASGIApp:
     """The ASGI app ``jifentong serve`` serves: two routes in front of ``app``.
 
     The submit lane (route ``submit_record_lane``: ``POST /v1/records`` without a query

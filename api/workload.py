@@ -34,10 +34,15 @@ class SmallAlliance:
     chain: str
     customers: int
     expires: int  # of every record: the node's clock when they are sent, plus at most 1 h
+    size: int = 1  # members, each with a validator (4 for the cluster bench)
 
     def __post_init__(self) -> None:
         self.member = seeded("member")
         self.validator = seeded("validator")
+        #: Members (each running a validator): the first is ``member``/``validator``.
+        self.members = [self.member] + [seeded(f"member-{i}") for i in range(1, self.size)]
+        self.validators = [self.validator] + [seeded(f"validator-{i}")
+                                              for i in range(1, self.size)]
         self.regulator = seeded("regulator")
         self.vk = seeded("village-kitchen")
         self.bp = seeded("burger-palace")
@@ -45,13 +50,15 @@ class SmallAlliance:
         self.seqs: dict[str, int] = {}
 
     def genesis(self, block_records_max: int = 2000, interval_ms: int = 200) -> Genesis:
+        names = ["district-association"] + [f"member-{i}" for i in range(1, self.size)]
         section = app_genesis(
-            [{"id": "district-association", "name": "District Association",
-              "key": self.member.public_hex, "validator_key": self.validator.public_hex}],
+            [{"id": n, "name": n.replace("-", " ").title(), "key": m.public_hex,
+              "validator_key": v.public_hex}
+             for n, m, v in zip(names, self.members, self.validators, strict=True)],
             {"name": "Market Regulator", "key": self.regulator.public_hex},
             {"rate_notice_ms": 86_400_000})
-        return Genesis(self.chain, T0, (ValidatorInfo("district-association",
-                                                      self.validator.public_hex),),
+        return Genesis(self.chain, T0, tuple(ValidatorInfo(n, v.public_hex) for n, v
+                                             in zip(names, self.validators, strict=True)),
                        LedgerParams(block_records_max, interval_ms), section)
 
     def seq(self, key: SigningKey) -> int:
@@ -69,8 +76,9 @@ class SmallAlliance:
         apply = [self.sign(rec.apply_merchant(c, k.public_hex, self.seq(k), mid, name,
                                               "demo", "restaurant", "Chunxi Road", expires=e), k)
                  for mid, name, k in merchants]
-        admit = [self.sign(rec.admit_merchant(c, [m.public_hex], self.seq(m), mid, expires=e), m)
-                 for mid, _, _ in merchants]
+        keys = [k.public_hex for k in self.members]  # every member signs: any threshold holds
+        admit = [self.sign(rec.admit_merchant(c, keys, self.seq(m), mid, expires=e),
+                           *self.members) for mid, _, _ in merchants]
         programs = [
             self.sign(rec.create_program(c, self.vk.public_hex, self.seq(self.vk),
                                          "village-kitchen", "vk", "乡村基积分", 100, 365,

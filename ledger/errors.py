@@ -185,3 +185,9 @@ class ConsensusError(LedgerError):
     """A block could not be certified or committed (no quorum, mismatching result)."""
 
     code = "no_quorum"
+
+
+class OrderingUnavailable(Backpressure):
+    """The ordering service (etcd) did not answer in time: nothing was acknowledged."""
+
+    code = "ordering_unavailable"

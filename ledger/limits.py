@@ -58,3 +58,17 @@ event_reconnects_idle_max = 1000
 qr_chars_max = 200
 #: PBKDF2 iterations a wallet backup may ask for when it is opened (a bound on the work).
 backup_iterations_max = 10_000_000
+#: Seconds one call to the ordering service (etcd) may take, retries across its members
+#: included, before the node answers ``ordering_unavailable`` (503) and acknowledges nothing.
+etcd_request_s_max = 5.0
+#: Operations in one etcd transaction (etcd's own default ``--max-txn-ops`` is 128).
+etcd_txn_ops_max = 128
+#: Milliseconds the proposer of a height has before the next validator in rotation may
+#: propose instead (the k-th in rotation after k timeouts); one proposal per height wins.
+proposal_timeout_ms = 2_000
+#: Pending submissions a proposer reads from the ordering log for one block at most.
+ordering_pending_max = block_records_max
+#: Bytes of records (wire form) in one proposal. etcd refuses requests over its
+#: ``--max-request-bytes`` (1.5 MiB by default) and the gateway sends values base64 (4/3):
+#: this leaves room for the header and the ids left out.
+proposal_bytes_max = 900_000

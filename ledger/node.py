@@ -285,6 +285,10 @@ class Replica:
             raise ConsensusError(f"block {h.height}: {why}", code="block_invalid")
         self._pending = _Pending(block, execution, self._new_seqs(block.records))
 
+    def validated(self, header: Header) -> bool:
+        """True when the block with ``header`` is validated here and awaits its commit."""
+        return self._pending is not None and self._pending.block.header.hash == header.hash
+
     def _new_seqs(self, records: Sequence[Record]) -> dict[str, int]:
         return {r.signers[0]: r.seq for r in records}
 

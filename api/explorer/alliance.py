@@ -24,8 +24,7 @@ GOVERNANCE = "(kind LIKE 'member\\_%' ESCAPE '\\' OR kind LIKE 'merchant\\_%' ES
 def validator_status(ctx: Ctx) -> list[Json]:
     """The validators of the next block: up or down, their height, and whether they signed
     the head block's certificate."""
-    consortium = ctx.node.consortium
-    keys = {k.public_hex: i for i, k in enumerate(consortium.keys) if k is not None}
+    peers = ctx.node.peers()
     signed: set[str] = set()
     if ctx.height:
         row = ctx.one("SELECT certificate FROM blocks WHERE height = ?", (ctx.height,))
@@ -33,11 +32,8 @@ def validator_status(ctx: Ctx) -> list[Json]:
             signed = {v["validator"] for v in json.loads(row[0]).get("signatures", [])}
     out = []
     for info in ctx.replica.validators:
-        i = keys.get(info.key)
-        peer = consortium.replicas[i] if i is not None else None
         out.append({"member": info.name, "name": ctx.names.members.get(info.name, info.name),
-                    "key": info.key, "up": peer is not None,
-                    "height": peer.height if peer is not None else None,
+                    "key": info.key, "up": info.key in peers, "height": peers.get(info.key),
                     "signed_head": info.key in signed})
     return out
 

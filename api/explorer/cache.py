@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from ledger.store import Store
 
-from ..runtime import Node
+from ..runtime import Serving
 
 T = TypeVar("T")
 day_ms = 86_400_000
@@ -252,11 +252,11 @@ class ExplorerCache:
         return found
 
 
-_caches: weakref.WeakKeyDictionary[Node, ExplorerCache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Serving, ExplorerCache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
-def cache_of(node: Node, offset_ms: int) -> ExplorerCache:
+def cache_of(node: Serving, offset_ms: int) -> ExplorerCache:
     """The explorer cache of ``node`` (made on first use)."""
     with _caches_lock:
         found = _caches.get(node)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
-from ..runtime import Node
+from ..runtime import Serving
 from .cache import ExplorerCache, cache_of
 from .fmt import Clock
 
@@ -94,7 +94,7 @@ def build_directory(view: Any) -> Directory:
 class Ctx:
     """One request's view of the node."""
 
-    def __init__(self, node: Node, request: Request) -> None:
+    def __init__(self, node: Serving, request: Request) -> None:
         self.node, self.request = node, request
         self.replica = node.replica
         self.height = self.replica.height

@@ -48,7 +48,7 @@ def home_page(ctx: Ctx) -> Page:
     data = {
         "chain": {"chain": replica.chain, "height": ctx.height, "head": replica.head_hash.hex(),
                   "time": replica.time_ms, "records": replica.total,
-                  "state": replica.state.hex(), "mempool": len(ctx.node.consortium.mempool),
+                  "state": replica.state.hex(), "mempool": ctx.node.mempool_depth(),
                   "genesis": ctx.node.genesis.hash.hex()},
         "validators": validator_status(ctx),
         "figures": figures,

@@ -104,11 +104,10 @@ def _cert_brief(cert: Json) -> Json:
 
 
 def _not_committed(ctx: Ctx, rid: str) -> Page:
-    consortium = ctx.node.consortium
-    if rid in consortium.mempool:
+    if ctx.node.is_pending(rid):
         status: Json = {"id": rid, "status": "pending"}
     else:
-        outcome = consortium.outcome(rid)
+        outcome = ctx.node.outcome(rid)
         if outcome is None or outcome.code is None:
             raise Missing(f"no record {rid} on this chain", "record_not_found")
         status = {"id": rid, "status": "rejected", "code": outcome.code}

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from ..problems import problem_response
-from ..runtime import Node
+from ..runtime import Serving
 from . import fmt
 from .context import Ctx, Missing
 
@@ -87,7 +87,7 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def respond(request: Request, node: Node, view: View, **params: Any) -> Response:
+def respond(request: Request, node: Serving, view: View, **params: Any) -> Response:
     """Run ``view`` and answer in the representation the client asked for."""
     ctx = Ctx(node, request)
     as_json = wants_json(request)

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from ..deps import get_node
 from ..problems import problem_response
-from ..runtime import Node
+from ..runtime import Serving
 from . import (
     accounts,
     alliance,
@@ -34,7 +34,7 @@ from . import (
 from .render import View, respond
 
 router = APIRouter(include_in_schema=False)
-NodeDep = Annotated[Node, Depends(get_node)]
+NodeDep = Annotated[Serving, Depends(get_node)]
 STATIC_DIR = Path(__file__).parent.parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                 ".js": "text/javascript; charset=utf-8", ".png": "image/png"}

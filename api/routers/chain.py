@@ -16,12 +16,12 @@ from ledger.store import stored_record
 from ..deps import get_node
 from ..paging import cut, link_next
 from ..problems import Problem, responses
-from ..runtime import Node
+from ..runtime import Serving
 from ..schemas import chain as C
 from ..schemas import documented
 
 router = APIRouter(prefix="/v1", tags=["chain"])
-NodeDep = Annotated[Node, Depends(get_node)]
+NodeDep = Annotated[Serving, Depends(get_node)]
 Height = Annotated[int, Path(ge=1, le=2**53 - 1)]
 RecordId = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="record id (hex)")]
 
@@ -36,22 +36,17 @@ def genesis(node: NodeDep) -> dict[str, Any]:
             summary="Chain head, mempool depth, health and validators")
 def status(node: NodeDep) -> dict[str, Any]:
     replica = node.replica
-    consortium = node.consortium
-    keys = {k.public_hex: i for i, k in enumerate(consortium.keys) if k is not None}
-    validators = []
-    for info in replica.validators:
-        i = keys.get(info.key)
-        peer = consortium.replicas[i] if i is not None else None
-        validators.append({"name": info.name, "key": info.key, "up": peer is not None,
-                           "height": peer.height if peer is not None else None})
+    peers = node.peers()
+    validators = [{"name": info.name, "key": info.key, "up": info.key in peers,
+                   "height": peers.get(info.key)} for info in replica.validators]
     return {"chain": replica.chain, "height": replica.height,
             "head": replica.head_hash.hex(), "time": replica.time_ms,
             "records": replica.total, "state": replica.state.hex(),
-            "mempool": len(consortium.mempool), "health": node.health(),
+            "mempool": node.mempool_depth(), "health": node.health(),
             "validators": validators}
 
 
-def _block_json(node: Node, row: tuple[Any, ...], with_records: bool) -> dict[str, Any]:
+def _block_json(node: Serving, row: tuple[Any, ...], with_records: bool) -> dict[str, Any]:
     height, hash_, header, cert, checkpoint = row
     out: dict[str, Any] = {"height": height, "hash": hash_, "header": json.loads(header),
                            "certificate": json.loads(cert), "checkpoint": json.loads(checkpoint)}
@@ -109,8 +104,8 @@ def record(node: NodeDep, record_id: RecordId) -> dict[str, Any]:
     row = conn.execute("SELECT height, idx, body, sigs FROM records WHERE id = ?",
                        (record_id,)).fetchone()
     if row is None:
-        outcome = node.consortium.outcome(record_id)
-        if record_id in node.consortium.mempool:
+        outcome = node.outcome(record_id)
+        if node.is_pending(record_id):
             return {"id": record_id, "status": "pending"}
         if outcome is not None and outcome.code is not None:
             return {"id": record_id, "status": "rejected", "code": outcome.code}
@@ -146,7 +141,7 @@ def checkpoint_at(node: NodeDep, tree_size: Height) -> dict[str, Any]:
     return _checkpoint_at(node, tree_size)
 
 
-def _checkpoint_at(node: Node, height: int) -> dict[str, Any]:
+def _checkpoint_at(node: Serving, height: int) -> dict[str, Any]:
     row = node.replica.store.thread_reader().execute(
         "SELECT checkpoint FROM blocks WHERE height = ?", (height,)).fetchone()
     if row is None:
@@ -196,7 +191,7 @@ def signer_seq(node: NodeDep,
 _SERVED_BY_BLOCKS = ("blocks", "records")  # served by /v1/blocks, not as table rows
 
 
-def _table_columns(node: Node) -> dict[str, list[str]]:
+def _table_columns(node: Serving) -> dict[str, list[str]]:
     conn = node.replica.store.thread_reader()
     names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                         "AND name NOT LIKE 'sqlite_%' ORDER BY name")]

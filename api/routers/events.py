@@ -30,7 +30,7 @@ from exchange import queries
 from ledger.limits import event_blocks_per_poll_max, event_stream_ms_max, event_streams_max
 
 from ..problems import Problem, responses
-from ..runtime import Node
+from ..runtime import Serving
 from .exchange import NodeDep, read
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -71,7 +71,7 @@ def slots_of(request: Request) -> StreamSlots:
     return state.event_slots  # type: ignore[no-any-return]
 
 
-def first_height_since(node: Node, since_ms: int) -> int:
+def first_height_since(node: Serving, since_ms: int) -> int:
     """The first height whose block time is at least ``since_ms`` (head + 1 if none)."""
     store = node.replica.store
     low, high = 1, store.height() + 1
@@ -98,7 +98,7 @@ def start_after(last_event_id: str | None, from_height: int | None, head: int) -
     return head, WHOLE
 
 
-def block_events(node: Node, height: int) -> list[Json]:
+def block_events(node: Serving, height: int) -> list[Json]:
     """Every record of the block at ``height`` as an event, with its balance movements."""
     block = node.replica.store.certified_block(height)[0]
     try:
@@ -117,7 +117,7 @@ def block_events(node: Node, height: int) -> list[Json]:
             for index, record in enumerate(block.records)]
 
 
-def program_issuers(node: Node) -> dict[str, str]:
+def program_issuers(node: Serving) -> dict[str, str]:
     """Program code to issuing merchant (empty for an application without programs)."""
     if not hasattr(node.replica.app, "view"):
         return {}
@@ -144,7 +144,7 @@ def sse(event: Json) -> str:
     return f"id: {event['id']}\nevent: record\ndata: {data}\n\n"
 
 
-async def stream(request: Request, node: Node, after: tuple[int, int], program: str | None,
+async def stream(request: Request, node: Serving, after: tuple[int, int], program: str | None,
                  account: str | None, merchant: str | None, slots: StreamSlots,
                  ) -> AsyncIterator[str]:
     """Events after ``after`` as they commit, until the client leaves."""

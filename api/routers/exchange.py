@@ -18,13 +18,13 @@ from ledger.limits import page_rows_max
 from ..deps import get_node
 from ..paging import After, after_key, cut, link_next
 from ..problems import Problem, responses
-from ..runtime import Node
+from ..runtime import Serving
 from ..schemas import documented
 from ..schemas import exchange as X
 from ..schemas import settlement as S
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
-NodeDep = Annotated[Node, Depends(get_node)]
+NodeDep = Annotated[Serving, Depends(get_node)]
 Account = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="customer public key")]
 Code = Annotated[str, Path(pattern="^[a-z0-9][a-z0-9_-]{0,31}$", description="program code")]
 Slug = Annotated[str, Path(pattern="^[a-z0-9][a-z0-9-]{0,39}$", description="merchant id")]
@@ -32,7 +32,7 @@ Limit = Annotated[int, Query(ge=1, le=page_rows_max)]
 T = TypeVar("T")
 
 
-def read(node: Node, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def read(node: Serving, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a query on the committed state, never while a block is being committed."""
     replica = node.replica
     with replica.lock:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ..deps import get_node
-from ..runtime import Node
+from ..runtime import Serving
 from ..schemas.chain import Healthz
 
 router = APIRouter(tags=["operations"])
@@ -18,17 +18,17 @@ router = APIRouter(tags=["operations"])
             responses={200: {"model": Healthz},
                        503: {"model": Healthz,
                              "description": "records wait and the head has not advanced"}})
-def healthz(node: Annotated[Node, Depends(get_node)]) -> JSONResponse:
+def healthz(node: Annotated[Serving, Depends(get_node)]) -> JSONResponse:
     replica = node.replica
-    live = len(node.consortium.live)
-    body = {**node.health(), "height": replica.height, "replicas_up": live,
-            "replicas": len(node.consortium.replicas), "mempool": len(node.consortium.mempool)}
+    counters = node.counters()
+    body = {**node.health(), "height": replica.height, "replicas_up": counters["replicas_up"],
+            "replicas": counters["replicas"], "mempool": node.mempool_depth()}
     return JSONResponse(body, status_code=503 if body["status"] == "stalled" else 200)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
-    m, replica, consortium = node.metrics, node.replica, node.consortium
+def metrics(node: Annotated[Serving, Depends(get_node)]) -> str:
+    m, replica, counters = node.metrics, node.replica, node.counters()
     lines = [
         "# HELP jifentong_records_committed_total Records committed since start.",
         "# TYPE jifentong_records_committed_total counter",
@@ -46,14 +46,14 @@ def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
         "# HELP jifentong_records_unprocessable_total Records left out of a block because it "
         "failed to execute or encode with them (rejected record_unprocessable).",
         "# TYPE jifentong_records_unprocessable_total counter",
-        f"jifentong_records_unprocessable_total {consortium.unprocessable}",
+        f"jifentong_records_unprocessable_total {counters['unprocessable']}",
         "# HELP jifentong_votes_withheld_total Proposed blocks a validator could not execute "
         "or match, so did not sign.",
         "# TYPE jifentong_votes_withheld_total counter",
-        f"jifentong_votes_withheld_total {consortium.votes_withheld}",
+        f"jifentong_votes_withheld_total {counters['votes_withheld']}",
         "# HELP jifentong_catch_up_failures_total Catch-ups a replica could not finish.",
         "# TYPE jifentong_catch_up_failures_total counter",
-        f"jifentong_catch_up_failures_total {consortium.catch_up_failures}",
+        f"jifentong_catch_up_failures_total {counters['catch_up_failures']}",
         "# HELP jifentong_stalled 1 while records wait and the head has not advanced.",
         "# TYPE jifentong_stalled gauge",
         f"jifentong_stalled {int(node.stalled())}",
@@ -62,14 +62,14 @@ def metrics(node: Annotated[Node, Depends(get_node)]) -> str:
         f"jifentong_block_height {replica.height}",
         "# HELP jifentong_mempool_depth Records waiting for a block.",
         "# TYPE jifentong_mempool_depth gauge",
-        f"jifentong_mempool_depth {len(node.consortium.mempool)}",
+        f"jifentong_mempool_depth {node.mempool_depth()}",
         "# HELP jifentong_admission_groups_total Groups of submissions checked together.",
         "# TYPE jifentong_admission_groups_total counter",
-        f"jifentong_admission_groups_total {node.admission.groups}",
+        f"jifentong_admission_groups_total {counters['admission_groups']}",
         "# TYPE jifentong_admission_records_total counter",
-        f"jifentong_admission_records_total {node.admission.records}",
+        f"jifentong_admission_records_total {counters['admission_records']}",
         "# TYPE jifentong_replicas_up gauge",
-        f"jifentong_replicas_up {len(node.consortium.live)}",
+        f"jifentong_replicas_up {counters['replicas_up']}",
         "# HELP jifentong_request_seconds Request latency by route.",
         "# TYPE jifentong_request_seconds summary",
     ]

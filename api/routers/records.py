@@ -24,7 +24,7 @@ from ledger.record import Record, parse_record, records_from_batch
 
 from ..deps import get_node
 from ..problems import PROBLEM, Problem, problem_body, responses, status_of
-from ..runtime import Node
+from ..runtime import Serving
 from ..schemas import documented
 from ..schemas.chain import BatchAnswer, Submitted
 
@@ -64,7 +64,8 @@ Wait = Annotated[bool, Query(description="wait for the block and answer with a r
 Timeout = Annotated[int, Query(ge=0, le=60_000, description="how long to wait, ms")]
 
 
-def _result(node: Node, outcome: Outcome | None, record_id: str, duplicate: bool) -> dict[str, Any]:
+def _result(node: Serving, outcome: Outcome | None, record_id: str,
+            duplicate: bool) -> dict[str, Any]:
     if outcome is None:
         return {"id": record_id, "status": "pending", "duplicate": duplicate}
     if outcome.code is not None:
@@ -74,9 +75,9 @@ def _result(node: Node, outcome: Outcome | None, record_id: str, duplicate: bool
     return out
 
 
-def _known(node: Node, exc: DuplicateRecord) -> Outcome | None:
+def _known(node: Serving, exc: DuplicateRecord) -> Outcome | None:
     if exc.height is None:
-        return node.consortium.outcome(exc.record_id)
+        return node.outcome(exc.record_id)
     location = node.replica.store.record_location(exc.record_id)
     return Outcome(exc.record_id, height=location[0], index=location[1]) if location else None
 
@@ -87,7 +88,7 @@ def _known(node: Node, exc: DuplicateRecord) -> Outcome | None:
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": RECORD_SCHEMA, "example": EXAMPLE}}}},
              summary="Submit one signed record")
-async def submit_record(request: Request, node: Annotated[Node, Depends(get_node)],
+async def submit_record(request: Request, node: Annotated[Serving, Depends(get_node)],
                         wait: Wait = False, timeout_ms: Timeout = 10_000) -> JSONResponse:
     """Check, journal and queue a record; with ``wait`` answer once it is in a block."""
     status, body, headers = await submit_one(node, await request.body(), wait, timeout_ms)
@@ -98,7 +99,7 @@ async def submit_record(request: Request, node: Annotated[Node, Depends(get_node
 Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
-async def submit_one(node: Node, data: bytes, wait: bool, timeout_ms: int) -> Answer:
+async def submit_one(node: Serving, data: bytes, wait: bool, timeout_ms: int) -> Answer:
     """The whole of ``POST /v1/records``: (status, JSON body, extra headers).
 
     Shared by the route ``submit_record`` and the submit lane (:func:`submit_lane`), so
@@ -137,7 +138,7 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Answer:
     return status, body, headers
 
 
-def _reply(node: Node, result: dict[str, Any], with_receipt: bool) -> Answer:
+def _reply(node: Serving, result: dict[str, Any], with_receipt: bool) -> Answer:
     if result["status"] == "rejected":
         return problem(422, result["code"], f"record {result['id']} was rejected at block "
                        f"time: {result['code']}", id=result["id"])
@@ -148,7 +149,7 @@ def _reply(node: Node, result: dict[str, Any], with_receipt: bool) -> Answer:
     return 202, result, {}
 
 
-async def fast_submit(node: Node, receive: Receive, send: Send) -> None:
+async def fast_submit(node: Serving, receive: Receive, send: Send) -> None:
     """``POST /v1/records`` without a query string, answered without the framework's
     per-request machinery (the hot path of tills and wallets). Same answers as the route."""
     chunks, size = [], 0
@@ -177,14 +178,14 @@ async def fast_submit(node: Node, receive: Receive, send: Send) -> None:
 class _Lane:
     """The ASGI endpoint of the submit lane: :func:`fast_submit` for one node."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Serving) -> None:
         self.node = node
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await fast_submit(self.node, receive, send)
 
 
-def submit_lane(node: Node) -> Route:
+def submit_lane(node: Serving) -> Route:
     """The route ``submit_record_lane``: ``POST /v1/records``, answered by
     :func:`fast_submit` (``api.server.fast_lane`` serves it for requests without a query)."""
     return Route("/v1/records", _Lane(node), methods=["POST"], name="submit_record_lane")
@@ -200,7 +201,7 @@ BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": BATCH_SCHEMA}}}},
              summary="Submit up to 1000 signed records at once")
-async def submit_batch(request: Request, node: Annotated[Node, Depends(get_node)],
+async def submit_batch(request: Request, node: Annotated[Serving, Depends(get_node)],
                        wait: Wait = False, timeout_ms: Timeout = 30_000) -> dict[str, Any]:
     """Each record is judged on its own; the answer lists a result per record, in order."""
     data = await request.body()

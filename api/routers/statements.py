@@ -21,13 +21,13 @@ from ledger.store import Store
 
 from ..deps import get_node
 from ..problems import Problem, responses
-from ..runtime import Node
+from ..runtime import Serving
 from ..schemas import documented
 from ..schemas.settlement import IssuerStatement
 from .exchange import Slug
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
-NodeDep = Annotated[Node, Depends(get_node)]
+NodeDep = Annotated[Serving, Depends(get_node)]
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
 DAY = r"^\d{4}-\d{2}-\d{2}$"  # YYYY-MM-DD
 #: Longest range one statement covers, in days (ten years).
@@ -68,7 +68,7 @@ def _height(store: Store, height: int) -> dict[str, Any]:
             "time_ms": header.time_ms if header else None}
 
 
-def merchant_statement(node: Node, merchant: str, first: int, end: int) -> dict[str, Any]:
+def merchant_statement(node: Serving, merchant: str, first: int, end: int) -> dict[str, Any]:
     """The statement with the heights it spans: ``opening`` (last block before the period)
     and ``closing`` (last block in it, or the latest one for a period still running)."""
     replica = node.replica

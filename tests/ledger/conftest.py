@@ -189,3 +189,4 @@ def forge_block(proposer: Replica, chosen: Sequence[Record], **header: Any) -> B
 def forge() -> Callable[..., Block]:
     """``forge(proposer, chosen, **header_fields)``: see :func:`forge_block`."""
     return forge_block
+

@@ -1,0 +1,2 @@
+"""Ordering through an existing consensus engine (etcd's Raft) for nodes run by separate
+members; the BFT commit certificates of ``ledger.certificate`` stay on top."""

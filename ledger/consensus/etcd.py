@@ -1,0 +1,185 @@
+"""A small client for etcd's v3 JSON gateway (``/v3/kv/*``, ``/v3/watch``) over httpx.
+
+Why the gateway and not a gRPC client: the Python etcd clients on PyPI pin old protobuf and
+grpcio releases that conflict with today's; the gateway is part of every etcd 3.4+ server,
+speaks JSON (keys and values base64, 64-bit integers as strings) and needs only httpx, which
+the node already uses. A put returns only after the entry is committed by a Raft majority.
+
+Every call tries the endpoints in turn (a member that is down or has lost its leader is
+skipped) until ``etcd_request_s_max`` has passed, then raises :class:`OrderingUnavailable`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..errors import OrderingUnavailable
+from ..limits import etcd_request_s_max, etcd_txn_ops_max
+
+_RETRY_S = 0.05
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str | None) -> bytes:
+    return base64.b64decode(text or "")
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The smallest key after every key that starts with ``prefix`` (etcd's range_end)."""
+    end = bytearray(prefix)
+    while end:
+        if end[-1] < 0xFF:
+            end[-1] += 1
+            return bytes(end)
+        end.pop()
+    return b"\0"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyValue:
+    key: bytes
+    value: bytes
+    create_revision: int
+    mod_revision: int
+
+
+def _kv(obj: dict[str, Any]) -> KeyValue:
+    return KeyValue(_unb64(obj.get("key")), _unb64(obj.get("value")),
+                    int(obj.get("create_revision", 0)), int(obj.get("mod_revision", 0)))
+
+
+class EtcdClient:
+    """Key-value calls on an etcd cluster given by its client URLs."""
+
+    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = etcd_request_s_max) -> None:
+        if not endpoints:
+            raise ValueError("at least one etcd endpoint is needed")
+        self.endpoints = [e.rstrip("/") for e in endpoints]
+        self.timeout_s = timeout_s
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=1.0))
+        self._first = 0  # the endpoint that answered last: tried first next time
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``path`` on the first endpoint that answers it."""
+        deadline = time.monotonic() + self.timeout_s
+        last: str = "no endpoint tried"
+        while True:
+            for step in range(len(self.endpoints)):
+                index = (self._first + step) % len(self.endpoints)
+                try:
+                    response = self._http.post(self.endpoints[index] + path, json=body)
+                except httpx.HTTPError as exc:
+                    last = f"{self.endpoints[index]}: {exc!r}"
+                    continue
+                if response.status_code == 200:
+                    self._first = index
+                    return response.json()  # type: ignore[no-any-return]
+                last = f"{self.endpoints[index]}: HTTP {response.status_code} {response.text[:200]}"
+            if time.monotonic() > deadline:
+                raise OrderingUnavailable(f"etcd did not answer {path}: {last}", retry_after_s=1)
+            time.sleep(_RETRY_S)
+
+    # -- key-value ---------------------------------------------------------------------------
+
+    def put(self, key: bytes, value: bytes) -> int:
+        """Store ``value`` at ``key``; returns the revision (committed by a Raft majority)."""
+        answer = self.call("/v3/kv/put", {"key": _b64(key), "value": _b64(value)})
+        return int(answer["header"]["revision"])
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes]]) -> None:
+        """Store several keys, ``etcd_txn_ops_max`` per transaction (each one atomic)."""
+        for start in range(0, len(items), etcd_txn_ops_max):
+            chunk = items[start:start + etcd_txn_ops_max]
+            self.call("/v3/kv/txn", {"success": [
+                {"request_put": {"key": _b64(k), "value": _b64(v)}} for k, v in chunk]})
+
+    def create(self, key: bytes, value: bytes) -> tuple[bool, KeyValue]:
+        """Put ``value`` at ``key`` only if the key was never created (compare-and-swap on
+        ``create_revision == 0``). Returns whether this call created it, and the stored entry
+        (ours, or the one that was there first)."""
+        answer = self.call("/v3/kv/txn", {
+            "compare": [{"key": _b64(key), "target": "CREATE", "result": "EQUAL",
+                         "create_revision": "0"}],
+            "success": [{"request_put": {"key": _b64(key), "value": _b64(value)}}],
+            "failure": [{"request_range": {"key": _b64(key)}}]})
+        if answer.get("succeeded"):
+            stored = self.get(key)
+            if stored is None:  # compacted or deleted meanwhile: only an operator does that
+                raise OrderingUnavailable(f"key {key!r} vanished after it was created")
+            return True, stored
+        kvs = answer["responses"][0]["response_range"].get("kvs", [])
+        return False, _kv(kvs[0])
+
+    def get(self, key: bytes) -> KeyValue | None:
+        kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs", [])
+        return _kv(kvs[0]) if kvs else None
+
+    def range_prefix(self, prefix: bytes, *, limit: int = 0, by_creation: bool = False,
+                     keys_only: bool = False) -> list[KeyValue]:
+        """Entries whose key starts with ``prefix``, by key (or by creation), at most ``limit``."""
+        body: dict[str, Any] = {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))}
+        if limit:
+            body["limit"] = str(limit)
+        if by_creation:
+            body["sort_order"], body["sort_target"] = "ASCEND", "CREATE"
+        if keys_only:
+            body["keys_only"] = True
+        return [_kv(kv) for kv in self.call("/v3/kv/range", body).get("kvs", [])]
+
+    def count_prefix(self, prefix: bytes) -> int:
+        answer = self.call("/v3/kv/range", {"key": _b64(prefix),
+                                            "range_end": _b64(prefix_end(prefix)),
+                                            "count_only": True})
+        return int(answer.get("count", 0))
+
+    def delete_many(self, keys: Sequence[bytes]) -> None:
+        for start in range(0, len(keys), etcd_txn_ops_max):
+            self.call("/v3/kv/txn", {"success": [
+                {"request_delete_range": {"key": _b64(k)}}
+                for k in keys[start:start + etcd_txn_ops_max]]})
+
+    def status(self, endpoint: str) -> dict[str, Any]:
+        """One member's status (its id and its leader's), asked of that member only."""
+        response = self._http.post(endpoint.rstrip("/") + "/v3/maintenance/status", json={},
+                                   timeout=2.0)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    # -- watching ----------------------------------------------------------------------------
+
+    def watch(self, prefix: bytes, notify: Callable[[], None], stop: threading.Event) -> None:
+        """Call ``notify`` whenever a key under ``prefix`` changes, until ``stop`` is set.
+
+        Runs in the caller's thread (start it on its own); reconnects to the next endpoint
+        when a stream breaks. Callers also poll, so a missed wake-up costs latency only."""
+        request = {"create_request": {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))}}
+        index = 0
+        while not stop.is_set():
+            endpoint = self.endpoints[index % len(self.endpoints)]
+            index += 1
+            try:
+                with httpx.Client(timeout=httpx.Timeout(None, connect=1.0)) as http, \
+                        http.stream("POST", endpoint + "/v3/watch", json=request) as stream:
+                    for line in stream.iter_lines():
+                        if stop.is_set():
+                            return
+                        if line.strip() and json.loads(line).get("result", {}).get("events"):
+                            notify()
+            except (httpx.HTTPError, ValueError):
+                pass
+            stop.wait(0.2)

@@ -1,0 +1,186 @@
+"""Ordering through etcd: four replicas in this process, each driven by its own Orderer over
+one real etcd, stepped by hand so every interleaving here is the one written down."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.clock import ManualClock
+from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.ordering import EtcdLog, Orderer
+from ledger.counter import CounterApp
+from ledger.errors import OrderingUnavailable
+from ledger.genesis import Genesis
+from ledger.keys import SigningKey
+from ledger.node import Replica
+from ledger.record import Record
+
+from .conftest import CHAIN, GENESIS_MS
+
+_chains = itertools.count()
+
+
+@dataclasses.dataclass
+class Alliance:
+    genesis: Genesis
+    replicas: list[Replica]
+    orderers: list[Orderer]
+    log: EtcdLog
+
+    def step(self, *which: int) -> None:
+        """Step the given orderers (all by default) in turn until a pass makes no progress."""
+        chosen = which or tuple(range(len(self.orderers)))
+        while any([self.orderers[i].step() for i in chosen]):
+            pass
+
+    def heads(self) -> list[tuple[int, str]]:
+        return [(r.height, r.head_hash.hex()) for r in self.replicas]
+
+
+@pytest.fixture
+def alliance(tmp_path: Path, etcd_url: str,
+             validator_keys: list[SigningKey]) -> Iterator[Callable[..., Alliance]]:
+    made: list[tuple[EtcdClient, list[Replica]]] = []
+
+    def make(timeout_ms: int = 60_000, bytes_max: int = 900_000) -> Alliance:
+        n = next(_chains)
+        # A genesis of its own per test: the log's keys name the genesis hash.
+        genesis = dataclasses.replace(_genesis(validator_keys), time_ms=GENESIS_MS + n)
+        client = EtcdClient([etcd_url])
+        log = EtcdLog(client, CHAIN, genesis.hash)
+        replicas = [Replica(f"v{i}", tmp_path / f"{n}-{i}.sqlite", genesis, CounterApp(), key)
+                    for i, key in enumerate(validator_keys)]
+        clock = ManualClock(GENESIS_MS + 1_000, step_ms=1)
+        orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms, bytes_max=bytes_max)
+                    for r in replicas]
+        made.append((client, replicas))
+        return Alliance(genesis, replicas, orderers, log)
+
+    yield make
+    for client, replicas in made:
+        client.close()
+        for replica in replicas:
+            replica.close()
+
+
+def _genesis(keys: list[SigningKey]) -> Genesis:
+    from .conftest import make_genesis
+
+    return make_genesis(keys)
+
+
+def test_submissions_commit_on_every_replica_with_one_header(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance()
+    records = [add(by=i + 1) for i in range(5)]
+    a.log.submit(records)
+    assert a.log.pending_count() == 5
+    a.step()
+    heads = a.heads()
+    assert heads[0][0] == 1 and len(set(heads)) == 1
+    block, cert, _ = a.replicas[2].store.certified_block(1)
+    assert [r.id for r in block.records] == [r.id for r in records]
+    assert len(cert.votes) >= 3
+    assert a.log.pending_count() == 0  # decided submissions are forgotten
+
+
+def test_a_proposal_stays_within_its_byte_budget(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    records = [add(by=i + 1) for i in range(6)]
+    size = len(records[0].wire_bytes())
+    a = alliance(bytes_max=2 * size + size // 2)  # two records fit, the third does not
+    a.log.submit(records)
+    a.step()
+    sizes = [len(list(a.replicas[0].store.block_records(h))) for h in (1, 2, 3)]
+    assert sizes == [2, 2, 2] and a.replicas[0].height == 3
+    assert len(set(a.heads())) == 1
+
+
+def test_a_forged_submission_in_etcd_is_left_out_and_the_chain_goes_on(
+        alliance: Callable[..., Alliance], add: Callable[..., Record],
+        validator_keys: list[SigningKey]) -> None:
+    a = alliance()
+    good = add(by=1)
+    honest = add(by=2, key=validator_keys[0])
+    # the same body, signed by a key that is not its signer
+    forged = Record(honest.body, [validator_keys[1].sign(honest.id_bytes)], honest.body_bytes)
+    a.log.submit([good, forged])  # written past the node's door, straight into the log
+    a.step()
+    block, _, _ = a.replicas[1].store.certified_block(1)
+    assert [r.id for r in block.records] == [good.id]
+    assert a.log.proposal(1).rejected == {forged.id: "bad_signature"}
+    assert len(set(a.heads())) == 1 and a.log.pending_count() == 0
+
+
+def test_the_first_proposal_of_a_height_stands(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance()
+    first, second = a.replicas[0], a.replicas[1]
+    one = first.propose([add(by=1)], GENESIS_MS + 10).block
+    two = second.propose([add(by=2, seq=1)], GENESIS_MS + 10).block
+    assert one.header.hash != two.header.hash
+    won, stood = a.log.propose(one, {})
+    assert won and stood.block.header.hash == one.header.hash
+    won, stood = a.log.propose(two, {})
+    assert not won and stood.block.header.hash == one.header.hash
+    second.discard()
+    a.step()
+    assert {h for _, h in a.heads()} == {one.header.hash.hex()}
+
+
+def test_only_the_proposer_in_rotation_proposes_until_its_timeout(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance(timeout_ms=300)
+    ranks = [o.proposer_rank(1) for o in a.orderers]
+    assert sorted(ranks) == [0, 1, 2, 3]
+    primary, backup = ranks.index(0), ranks.index(1)
+    a.log.submit([add()])
+    others = [i for i in range(4) if i != primary]
+    a.step(*others)  # the proposer is down: nobody else may propose yet
+    assert a.log.proposal(1) is None
+    time.sleep(0.35)
+    a.step(*others)
+    decided = a.log.proposal(1)
+    assert decided is not None
+    assert decided.block.header.proposer == a.replicas[backup].key.public_hex
+    assert [a.replicas[i].height for i in others] == [1, 1, 1]
+
+
+def test_a_validator_signing_another_header_is_left_out_and_recorded(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance()
+    a.replicas[3].byzantine = True
+    a.log.submit([add()])
+    a.step()
+    assert len({h for _, h in a.heads()}) == 1
+    _, cert, _ = a.replicas[0].store.certified_block(1)
+    liar = a.replicas[3].key.public_hex
+    assert liar not in {v.validator for v in cert.votes}
+    evidence = a.replicas[0].store.evidence()
+    assert [(e["height"], e["validator"]) for e in evidence] == [(1, liar)]
+
+
+def test_a_replica_that_was_away_catches_up_from_the_log(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance(timeout_ms=0)
+    for by in range(1, 4):
+        a.log.submit([add(by=by)])
+        a.step(0, 1, 2)
+    assert [r.height for r in a.replicas] == [3, 3, 3, 0]
+    a.step(3)
+    assert len(set(a.heads())) == 1 and a.replicas[3].height == 3
+
+
+def test_nothing_is_acknowledged_when_etcd_does_not_answer(
+        add: Callable[..., Record], free_port: Callable[[], int]) -> None:
+    client = EtcdClient([f"http://127.0.0.1:{free_port()}"], timeout_s=0.3)
+    log = EtcdLog(client, CHAIN, b"\0" * 32)
+    with pytest.raises(OrderingUnavailable):
+        log.submit([add()])
+    client.close()
