@@ -1,5 +1,5 @@
 """``python -m api`` is the ``jifentong`` command."""
 
-from .cli import main
+from api.cli.root import main
 
 main()

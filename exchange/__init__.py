@@ -17,6 +17,6 @@ Modules, one concept each:
 - ``audit``       invariants checked after every block and in full on demand
 """
 
-from .app import ExchangeApp
+from exchange.app import ExchangeApp
 
 __all__ = ["ExchangeApp"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
-from ledger.record import Record
-
-from . import (
+from exchange import records
+from exchange.codes import KEY_RETIRED, TYPE_UNKNOWN
+from exchange.errors import invariant
+from exchange.genesis import Params, parse_genesis
+from exchange.rules import (
     applications,
     governance,
     offers,
@@ -24,24 +25,22 @@ from . import (
     points,
     programs,
     rates,
-    records,
     settlement,
     swap,
 )
-from .audit import audit, check_block
-from .auth import any_retired
-from .books import record_books
-from .changes import collect_changes
-from .codes import KEY_RETIRED, TYPE_UNKNOWN
-from .env import Env
-from .errors import invariant
-from .expiry import expire_due
-from .genesis import Params, parse_genesis
-from .model import ACTIVE, CURRENT, MEMBER, REGULATOR, VALIDATOR, KeyBinding, Member
-from .rates import activate_rates, prune_pending
-from .schema import Spec
-from .state import State
-from .tables import SPECS, restore_state, state_rows
+from exchange.rules.auth import any_retired
+from exchange.rules.rates import activate_rates, prune_pending
+from exchange.schema import Spec
+from exchange.state.audit import audit, check_block
+from exchange.state.books import record_books
+from exchange.state.changes import collect_changes
+from exchange.state.env import Env
+from exchange.state.expiry import expire_due
+from exchange.state.model import ACTIVE, CURRENT, MEMBER, REGULATOR, VALIDATOR, KeyBinding, Member
+from exchange.state.state import State
+from exchange.state.tables import SPECS, restore_state, state_rows
+from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
+from ledger.wire.record import Record
 
 Handler = Callable[[State, Env, Record, bool], str]
 
@@ -118,7 +117,7 @@ class ExchangeApp:
     """The exchange state machine. Construct, then ``init_chain`` or ``restore``."""
 
     #: ``execute`` checks each block's conservation invariants on its overlay and raises on a
-    #: violation (:func:`exchange.audit.check_block`): a verifier counts each replayed block
+    #: violation (:func:`exchange.state.audit.check_block`): a verifier counts each replayed block
     #: as checked.
     invariants_in_execute = True
 

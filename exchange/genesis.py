@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import GenesisError
-from .limits import (
+from exchange.errors import GenesisError
+from exchange.limits import (
     application_ttl_ms_max,
     application_ttl_ms_min,
     day_ms,
@@ -37,7 +37,7 @@ from .limits import (
     members_max,
     rate_notice_ms_max,
 )
-from .schema import is_id, is_key, is_name, is_optional_key
+from exchange.schema import is_id, is_key, is_name, is_optional_key
 
 DEFAULT_PARAMS: dict[str, int] = {
     "member_quorum_percent": 67,

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codes import AMOUNT_INVALID, OK, PROGRAM_UNKNOWN, SAME_PROGRAM
-from .holdings import balance
-from .limits import amount_max, day_ms, micro_per_fen
-from .model import Member, Merchant, Offer, Program
-from .offers import cheapest_swap
-from .pricing import unit_value, value
-from .settlement import net_positions
-from .state import State
-from .statement import date_of, district_rollforward, month_days
-from .swap import price_swap
-from .tables import program_row
+from exchange.codes import AMOUNT_INVALID, OK, PROGRAM_UNKNOWN, SAME_PROGRAM
+from exchange.limits import amount_max, day_ms, micro_per_fen
+from exchange.rules.holdings import balance
+from exchange.rules.offers import cheapest_swap
+from exchange.rules.pricing import unit_value, value
+from exchange.rules.settlement import net_positions
+from exchange.rules.swap import price_swap
+from exchange.state.model import Member, Merchant, Offer, Program
+from exchange.state.state import State
+from exchange.state.tables import program_row
+from exchange.statement import date_of, district_rollforward, month_days
 
 Json = dict[str, Any]
 

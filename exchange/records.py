@@ -1,9 +1,9 @@
 """Record types and one body builder per type, so callers never spell payloads by hand.
 
-Each builder returns a body made with :func:`ledger.record.make_body`; sign it with
-:func:`ledger.record.sign_body`. Every builder takes the keyword ``expires``: the last block
+Each builder returns a body made with :func:`ledger.wire.record.make_body`; sign it with
+:func:`ledger.wire.record.sign_body`. Every builder takes the keyword ``expires``: the last block
 time (Unix ms) at which the record may commit, at most the genesis ``record_ttl_ms_max``
-after the block time (clients set their clock plus a default, see :mod:`api.client`).
+after the block time (clients set their clock plus a default, see :mod:`api.client.client`).
 Governance builders take the list of signing member keys (the first one's sequence number is
 ``seq``). See docs/ECONOMICS.md for the payload table.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.record import make_body
+from ledger.wire.record import make_body
 
 ADMIT_MEMBER = "alliance.admit_member"
 SUSPEND_MEMBER = "alliance.suspend_member"

@@ -11,9 +11,14 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ledger.keys import is_public_key_hex
-
-from .limits import accepts_max, code_chars_max, name_chars_max, ref_chars_max, text_chars_max
+from exchange.limits import (
+    accepts_max,
+    code_chars_max,
+    name_chars_max,
+    ref_chars_max,
+    text_chars_max,
+)
+from ledger.crypto.keys import is_public_key_hex
 
 Check = Callable[[Any], bool]
 Spec = tuple[tuple[str, Check], ...]

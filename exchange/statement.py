@@ -1,7 +1,7 @@
 """The issuer statement: a liability roll-forward for any range of days, from the books.
 
 Computed from the committed state alone (the ``x_books`` and ``x_dues`` rows that
-:mod:`exchange.books` keeps under the state commitment, the programs, rates and lots), so it
+:mod:`exchange.state.books` keeps under the state commitment, the programs, rates and lots), so it
 is a range sum over a few rows per program, never a replay, and deterministic.
 
 Points tie out per program and in total::
@@ -22,10 +22,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from .limits import day_ms, micro_per_fen
-from .model import Book, Program
-from .pricing import unit_value
-from .state import State
+from exchange.limits import day_ms, micro_per_fen
+from exchange.rules.pricing import unit_value
+from exchange.state.model import Book, Program
+from exchange.state.state import State
 
 Json = dict[str, Any]
 FLOWS: tuple[tuple[str, int], ...] = (

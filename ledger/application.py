@@ -31,11 +31,11 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from .canonical import canonical_flat_rows
-from .errors import EncodingError
-from .hashing import Domain, digest
-from .limits import json_int_max
-from .record import Record
+from ledger.errors import EncodingError
+from ledger.limits import json_int_max
+from ledger.wire.canonical import canonical_flat_rows
+from ledger.wire.hashing import Domain, digest
+from ledger.wire.record import Record
 
 Row = dict[str, Any]  # column -> int | str | None: a stored row as read back (restore)
 Values = tuple[Any, ...]  # a row as written: its values in the table's column order

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .application import OK, BlockContext, Change, Execution, Row, TableSpec, Values
-from .record import Record
+from ledger.application import OK, BlockContext, Change, Execution, Row, TableSpec, Values
+from ledger.wire.record import Record
 
 TABLE = "c_counters"
 BY_MAX = 10**12

@@ -18,13 +18,13 @@ from typing import Any
 
 import sqlite_utils
 
-from .application import Change, Row, TableSpec, ValidatorInfo, Values
-from .block import Block, Header
-from .certificate import CommitCertificate
-from .checkpoint import SignedCheckpoint
-from .errors import StoreError
-from .genesis import Genesis
-from .record import Record, record_from_wire
+from ledger.application import Change, Row, TableSpec, ValidatorInfo, Values
+from ledger.chain.block import Block, Header
+from ledger.chain.certificate import CommitCertificate
+from ledger.chain.checkpoint import SignedCheckpoint
+from ledger.chain.genesis import Genesis
+from ledger.errors import StoreError
+from ledger.wire.record import Record, record_from_wire
 
 SCHEMA_VERSION = 1
 
@@ -156,7 +156,7 @@ class Store:
                 raise
 
     def _write_validators(self, height: int, validators: tuple[ValidatorInfo, ...]) -> None:
-        from .genesis import validator_set_hash
+        from ledger.chain.genesis import validator_set_hash
 
         self.conn.execute(
             "INSERT OR REPLACE INTO validator_sets(height, hash, validators) VALUES (?, ?, ?)",

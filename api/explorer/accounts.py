@@ -7,12 +7,11 @@ Balances come from the committed state (one dict lookup per program); the histor
 
 from __future__ import annotations
 
+from api.explorer.context import Ctx, Json, Missing, cursor, is_hex
+from api.explorer.render import Page, Rows, link
 from exchange import queries
 from exchange.limits import day_ms
 from ledger.limits import page_rows_max
-
-from .context import Ctx, Json, Missing, cursor, is_hex
-from .render import Page, Rows, link
 
 history_per_page = 50
 expiring_days = 7

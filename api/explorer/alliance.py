@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 
+from api.explorer.context import Ctx, Json, Missing, cursor
+from api.explorer.effects import event_words
+from api.explorer.merchants import lifecycle
+from api.explorer.render import Page, link
 from exchange import queries
-
-from .context import Ctx, Json, Missing, cursor
-from .effects import event_words
-from .merchants import lifecycle
-from .render import Page, link
 
 events_per_page = 50
 merchants_shown_max = 100

@@ -1,6 +1,6 @@
 """Block pages: the list (keyset by height), one block with its certificate and records.
 
-The certificate's votes are checked with :func:`ledger.certificate.valid_signers` against the
+The certificate's votes are checked with :func:`ledger.chain.certificate.valid_signers` against the
 validator set in force at that height, once per block (cached). Records of a block page by
 index (``?after=``), at most ``records_per_page``; the CSV export pages the same way.
 """
@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from api.explorer.context import Ctx, Json, Missing, cursor
+from api.explorer.effects import event_words, summary
+from api.explorer.render import Page, Rows, link
 from ledger.application import ValidatorInfo
-from ledger.certificate import Vote, quorum, valid_signers
+from ledger.chain.certificate import Vote, quorum, valid_signers
 from ledger.limits import page_rows_max
-
-from .context import Ctx, Json, Missing, cursor
-from .effects import event_words, summary
-from .render import Page, Rows, link
 
 blocks_per_page = 50
 records_per_page = 100

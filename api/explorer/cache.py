@@ -22,9 +22,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from api.node.runtime import Serving
 from ledger.store import Store
-
-from ..runtime import Serving
 
 T = TypeVar("T")
 day_ms = 86_400_000

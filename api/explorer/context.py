@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 
-from ..runtime import Serving
-from .cache import ExplorerCache, cache_of
-from .fmt import Clock
+from api.explorer.cache import ExplorerCache, cache_of
+from api.explorer.fmt import Clock
+from api.node.runtime import Serving
 
 T = TypeVar("T")
 Json = dict[str, Any]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import fmt
-from .context import Ctx, Directory
+from api.explorer import fmt
+from api.explorer.context import Ctx, Directory
 
 Json = dict[str, Any]
 MOVES = {"issue": "minted", "bonus": "minted a bonus of", "redeem": "burned",

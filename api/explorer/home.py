@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .alliance import validator_status
-from .blocks import recent_blocks
-from .charts import bar_chart
-from .context import Ctx, Json
-from .records import recent_records
-from .render import Page
+from api.explorer.alliance import validator_status
+from api.explorer.blocks import recent_blocks
+from api.explorer.charts import bar_chart
+from api.explorer.context import Ctx, Json
+from api.explorer.records import recent_records
+from api.explorer.render import Page
 
 chart_days = 30
 recent_max = 10

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from api.explorer.context import Ctx, Json, Missing
+from api.explorer.render import Page
 from exchange import queries
-
-from .context import Ctx, Json, Missing
-from .render import Page
 
 events_per_merchant = 50
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.explorer.cache import SERIES
+from api.explorer.charts import histogram, line_chart
+from api.explorer.context import Ctx, Json, Missing
+from api.explorer.render import Page, Rows, link
 from exchange import queries
 from ledger.limits import page_rows_max
-
-from .cache import SERIES
-from .charts import histogram, line_chart
-from .context import Ctx, Json, Missing
-from .render import Page, Rows, link
 
 top_holders = 20
 series_days = 30

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.explorer import fmt
+from api.explorer.context import Ctx, Json
+from api.explorer.render import Page
 from exchange import queries
-
-from . import fmt
-from .context import Ctx, Json
-from .render import Page
 
 #: Programs shown in the swap matrix (the board lists every program).
 matrix_programs_max = 24

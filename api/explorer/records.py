@@ -12,18 +12,17 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from ledger import merkle
-from ledger.block import Header
-from ledger.certificate import CommitCertificate
+from api.explorer.blocks import certificate
+from api.explorer.context import Ctx, Json, Missing, cursor, is_hex
+from api.explorer.effects import record_effects, summary
+from api.explorer.render import Page, Rows, download, link
+from ledger.chain import merkle
+from ledger.chain.block import Header
+from ledger.chain.certificate import CommitCertificate
 from ledger.errors import LedgerError
 from ledger.limits import page_rows_max
-from ledger.receipt import RECEIPT_VERSION
 from ledger.store import stored_record
-
-from .blocks import certificate
-from .context import Ctx, Json, Missing, cursor, is_hex
-from .effects import record_effects, summary
-from .render import Page, Rows, download, link
+from ledger.verify.receipt import RECEIPT_VERSION
 
 records_per_page = 50
 
@@ -137,7 +136,7 @@ def _proof(ctx: Ctx, height: int, idx: int, rid: str, root: str) -> Json:
 
 def receipt(ctx: Ctx, record_id: str) -> Response:
     """The record's receipt as a download: the same document as
-    :func:`ledger.receipt.build_receipt`, built from the block's record ids rather than its
+    :func:`ledger.verify.receipt.build_receipt`, built from the block's record ids rather than its
     parsed records (a block holds up to ``block_records_max`` of them)."""
     rid = _record_id(record_id)
     row = ctx.one("SELECT height, idx, body, sigs FROM records WHERE id = ?", (rid,))

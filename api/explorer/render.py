@@ -22,12 +22,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from ..problems import problem_response
-from ..runtime import Serving
-from . import fmt
-from .context import Ctx, Missing
+from api.explorer import fmt
+from api.explorer.context import Ctx, Missing
+from api.node.problems import problem_response
+from api.node.runtime import Serving
 
-TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 #: Nothing is loaded from anywhere but this node; charts are inline SVG without inline styles.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")

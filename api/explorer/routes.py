@@ -15,10 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ..deps import get_node
-from ..problems import problem_response
-from ..runtime import Serving
-from . import (
+from api.explorer import (
     accounts,
     alliance,
     blocks,
@@ -31,11 +28,14 @@ from . import (
     settlement,
     statements,
 )
-from .render import View, respond
+from api.explorer.render import View, respond
+from api.node.deps import get_node
+from api.node.problems import problem_response
+from api.node.runtime import Serving
 
 router = APIRouter(include_in_schema=False)
 NodeDep = Annotated[Serving, Depends(get_node)]
-STATIC_DIR = Path(__file__).parent.parent / "static"
+STATIC_DIR = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                 ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
 

@@ -10,8 +10,8 @@ hit redirects to it (HTML); the JSON twin always lists the hits.
 
 from __future__ import annotations
 
-from .context import Ctx, Json
-from .render import Page, Redirect
+from api.explorer.context import Ctx, Json
+from api.explorer.render import Page, Redirect
 
 results_max = 20
 prefix_chars_min = 8

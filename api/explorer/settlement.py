@@ -7,11 +7,10 @@ is ``x_events`` read backwards by primary key, ``LIMIT``-ed.
 
 from __future__ import annotations
 
+from api.explorer.context import Ctx, Json, cursor
+from api.explorer.effects import event_words
+from api.explorer.render import Page, link
 from exchange import queries
-
-from .context import Ctx, Json, cursor
-from .effects import event_words
-from .render import Page, link
 
 #: Issuers shown in the matrix (the full list of pairs is in the JSON twin).
 matrix_issuers_max = 24

@@ -1,18 +1,17 @@
 """A merchant's statement for one month: the liability roll-forward in points and yuan, its
 programs, aging, trailing rates and obligations, and the certified heights it spans.
 
-The figures are the JSON API's (``api.routers.statements``); this page lays them out and
+The figures are the JSON API's (``api.server.routers.statements``); this page lays them out and
 links the months before and after. ``.json`` is the same statement; ``.csv`` its rows.
 """
 
 from __future__ import annotations
 
+from api.explorer.context import Ctx, Json, Missing
+from api.explorer.render import Page, Rows
+from api.node.problems import Problem
+from api.server.routers.statements import CSV_COLUMNS, merchant_statement, statement_rows
 from exchange.statement import date_of, month_days
-
-from ..problems import Problem
-from ..routers.statements import CSV_COLUMNS, merchant_statement, statement_rows
-from .context import Ctx, Json, Missing
-from .render import Page, Rows
 
 #: The roll-forward's lines, in order: (field, label, sign shown).
 LINES = (("opening", "Opening outstanding", ""), ("issued", "Issued", "+"),

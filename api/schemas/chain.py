@@ -1,5 +1,5 @@
-"""Response shapes of the chain API (``api/routers/chain.py``, ``api/routers/records.py``,
-``api/routers/ops.py``): genesis, status, blocks, records, receipts, checkpoints, tables."""
+"""Response shapes of the chain API (``api/server/routers/chain.py``, ``api/server/routers/records.py``,
+``api/server/routers/ops.py``): genesis, status, blocks, records, receipts, checkpoints, tables."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from . import Shape, example
+from api.schemas import Shape, example
 
 H1 = "02d09b3498360fbf965481d08798c03194dcf03c9dc5fc0e4729342c8d40f8cd"
 K1 = "35731ed1c20382eb1d8e8455ce9323d3a3730368cc59332de9fe34b809940540"

@@ -1,4 +1,4 @@
-"""Response shapes of the exchange reads (``api/routers/exchange.py``): programs, merchants,
+"""Response shapes of the exchange reads (``api/server/routers/exchange.py``): programs, merchants,
 members, rates, balances, history and quotes. Amounts are integer points, values integer µ¥
 (``*_micro``) or fen (``*_fen``), times ms (docs/ECONOMICS.md §1). Offers, settlement, the
 regulator's report and statements are in :mod:`api.schemas.settlement`."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from . import Shape, example
+from api.schemas import Shape, example
 
 KEY = "02a4b29dcbd67bd1337713aa533fc3f4fa1909ea3a3b6e0c93075a7be855db0e"
 RID = "fe06fd7178e1bffcc60eb44666f61367df634a4885d9c1489ae109c3c26f734e"

@@ -1,13 +1,13 @@
 """Response shapes of offers, settlement, the regulator's report and issuer statements
-(``api/routers/offers.py``, ``exchange.py``, ``statements.py``); units as in
+(``api/server/routers/offers.py``, ``exchange.py``, ``statements.py``); units as in
 :mod:`api.schemas.exchange`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import Shape, example
-from .exchange import KEY, RID, Program
+from api.schemas import Shape, example
+from api.schemas.exchange import KEY, RID, Program
 
 OFFER = {"program": "bp", "offer": "classic-burger", "issuer": "burger-palace",
          "item": "classic burger", "price": 8000, "value_micro": 8000000, "area": "Chunxi Road",

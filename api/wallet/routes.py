@@ -14,14 +14,13 @@ import segno
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from api.node.problems import problem_response
 from ledger.limits import qr_chars_max
-
-from ..problems import problem_response
 
 router = APIRouter(include_in_schema=False)
 
 PAGES = Path(__file__).parent / "pages"
-STATIC = Path(__file__).parent.parent / "static" / "wallet"
+STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")

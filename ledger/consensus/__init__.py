@@ -1,2 +1,2 @@
 """Ordering through an existing consensus engine (etcd's Raft) for nodes run by separate
-members; the BFT commit certificates of ``ledger.certificate`` stay on top."""
+members; the BFT commit certificates of ``ledger.chain.certificate`` stay on top."""

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from ..errors import OrderingUnavailable
-from ..limits import etcd_request_s_max, etcd_txn_ops_max
+from ledger.errors import OrderingUnavailable
+from ledger.limits import etcd_request_s_max, etcd_txn_ops_max
 
 _RETRY_S = 0.05
 

@@ -12,7 +12,7 @@ timeouts the k-th next validator may propose too) creates ``prop/h`` with a comp
 on ``create_revision == 0``: whoever wins, every node sees the same proposal. Every validator
 re-executes it (:meth:`Replica.validate`), and signs and publishes its vote only if its state
 matches. Every node commits the block once more than 2/3 of the validator set signed that
-header (``ledger.certificate``), with the votes it read as the certificate. A node that was
+header (``ledger.chain.certificate``), with the votes it read as the certificate. A node that was
 down replays ``prop/`` and ``vote/`` from its height on, re-verifying everything.
 """
 
@@ -24,22 +24,22 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..application import ValidatorInfo
-from ..block import Block, Header
-from ..certificate import CommitCertificate, Vote, quorum, valid_signers
-from ..checkpoint import SignedCheckpoint
-from ..clock import Clock
-from ..errors import ConsensusError, LedgerError, RecordRejected, StoreError, WrongChain
-from ..limits import (
+from ledger.application import ValidatorInfo
+from ledger.chain.block import Block, Header
+from ledger.chain.certificate import CommitCertificate, Vote, quorum, valid_signers
+from ledger.chain.checkpoint import SignedCheckpoint
+from ledger.consensus.clock import Clock
+from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.mempool import seq_ordered
+from ledger.consensus.replica import Replica
+from ledger.errors import ConsensusError, LedgerError, RecordRejected, StoreError, WrongChain
+from ledger.limits import (
     etcd_txn_ops_max,
     ordering_pending_max,
     proposal_bytes_max,
     proposal_timeout_ms,
 )
-from ..mempool import seq_ordered
-from ..node import Replica
-from ..record import Record, record_from_wire
-from .etcd import EtcdClient
+from ledger.wire.record import Record, record_from_wire
 
 log = logging.getLogger("jifentong.ordering")
 

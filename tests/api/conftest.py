@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.datadir import create_data_dir
-from api.runtime import Node
-from api.server import create_app
+from api.node.datadir import create_data_dir
+from api.node.runtime import Node
+from api.server.app import create_app
 from ledger.application import ValidatorInfo
-from ledger.clock import ManualClock
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

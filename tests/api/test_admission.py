@@ -8,12 +8,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from api.admission import Admission
-from api.runtime import Node
+from api.node.admission import Admission
+from api.node.runtime import Node
+from ledger.consensus.sigpool import SignaturePool
+from ledger.crypto.keys import SigningKey
 from ledger.errors import BadSignature, DuplicateRecord, LedgerError, StaleSequence
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, parse_record, sign_body
-from ledger.sigpool import SignaturePool
+from ledger.wire.record import Record, make_body, parse_record, sign_body
 
 CHAIN = "counter-test"
 EXPIRES = 1_767_225_600_000 + 1_800_000  # the counter node's clock starts at 2026-01-01

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from api import bench
-from api.bench_cmd import ONE, TWO, TWO_AT_VERIFY, _met, _target_text
-from ledger.keys import verify
+from api.bench import run as bench
+from api.cli.bench import ONE, TWO, TWO_AT_VERIFY, _met, _target_text
+from ledger.crypto.keys import verify
 
 
 def test_ingest_and_swaps_commit_every_record_through_the_pipelined_node() -> None:
@@ -36,7 +36,7 @@ def test_verification_is_the_median_run_beside_its_own_limit(tmp_path: Path,
     run by that ratio is reported, with its limit, and the largest peak memory."""
     rates = iter([9000.0, 6000.0, 8000.0])
     limits = iter([12000.0, 14000.0, 8000.0, 10000.0])  # before, after 1, after 2, after 3
-    monkeypatch.setattr("api.verify_cmd.bench_verify",
+    monkeypatch.setattr("api.cli.verify.bench_verify",
                         lambda path, app: (next(rates), 100.0 + len(str(path)), {}))
     monkeypatch.setattr(bench, "_verify_loop", lambda seconds: 0)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from api.demo import build_demo
-from api.server import create_app
-from api.serving import open_exchange_node
+from api.demo.build import build_demo
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.commands import app
+from api.cli.commands import app
 
 from .serving import free_port, served
 
@@ -78,9 +78,9 @@ def test_mistakes_exit_2_with_a_helpful_message(args: list[str], message: str) -
 
 
 def test_receipt_check_exits_1_on_a_tampered_receipt(tmp_path: Path, counter_node: object) -> None:
-    from ledger.keys import SigningKey
-    from ledger.receipt import build_receipt
-    from ledger.record import make_body, sign_body
+    from ledger.crypto.keys import SigningKey
+    from ledger.verify.receipt import build_receipt
+    from ledger.wire.record import make_body, sign_body
 
     node = counter_node
     user = SigningKey.from_seed(b"r" * 32)
@@ -111,7 +111,7 @@ def _tour_lines() -> list[str]:
 
 @pytest.mark.slow
 def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
-    from api.demo import build_demo
+    from api.demo.build import build_demo
 
     build_demo(tmp_path / "jifentong-data", seed=7, customers=30, days=2)
     port = free_port()

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.client import Client, ClientError
-from api.serving import port_free
+from api.client.client import Client, ClientError
+from api.server.serving import port_free
 from exchange import records as rec
-from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, sign_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not any(Path(d, "etcd").is_file() for d in os.environ.get("PATH", "").split(":")),

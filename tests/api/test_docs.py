@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from api.cli import app as cli_app
-from api.commands import app as registered  # noqa: F401  (registers every command)
-from api.runtime import Node
-from api.server import create_app
+from api.cli.commands import app as registered  # noqa: F401  (registers every command)
+from api.cli.root import app as cli_app
+from api.node.runtime import Node
+from api.server.app import create_app
 
 from .serving import served
 
@@ -55,7 +55,7 @@ def _python_blocks(markdown: str) -> list[str]:
 
 @pytest.mark.slow
 def test_the_api_guide_example_runs(tmp_path: Path) -> None:
-    from api.demo import build_demo
+    from api.demo.build import build_demo
 
     data = tmp_path / "district"
     build_demo(data, seed=7, customers=30, days=2)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from api.client import Client, Wallet
+from api.client.client import Client, Wallet
 from exchange import records as rec
-from ledger.keys import SigningKey
-from ledger.receipt import check_receipt
-from ledger.record import Record, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.verify.receipt import check_receipt
+from ledger.wire.record import Record, sign_body
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

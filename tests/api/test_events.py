@@ -17,14 +17,14 @@ from typing import Any
 import httpx
 import pytest
 
-from api.client import Client, Wallet
-from api.demo import build_demo
-from api.event_stream import StreamRefused, parse_sse
-from api.routers.events import StreamSlots
-from api.server import create_app
-from api.serving import open_exchange_node
+from api.client.client import Client, Wallet
+from api.client.events import StreamRefused, parse_sse
+from api.demo.build import build_demo
+from api.server.app import create_app
+from api.server.routers.events import StreamSlots
+from api.server.serving import open_exchange_node
 from exchange import records as rec
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 from tests.api.serving import free_port
 
 pytestmark = pytest.mark.slow

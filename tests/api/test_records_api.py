@@ -17,11 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.runtime import Node
-from api.server import create_app, fast_lane
-from ledger.keys import SigningKey
-from ledger.receipt import check_receipt
-from ledger.record import Record, make_body, sign_body
+from api.node.runtime import Node
+from api.server.app import create_app, fast_lane
+from ledger.crypto.keys import SigningKey
+from ledger.verify.receipt import check_receipt
+from ledger.wire.record import Record, make_body, sign_body
 
 CHAIN = "counter-test"
 EXPIRES = 1_767_225_600_000 + 1_800_000  # the counter node's clock starts at 2026-01-01

@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.client import Client, now_ms
-from api.datadir import create_data_dir
-from api.workload import SmallAlliance
-from ledger.record import Record
+from api.bench.workload import SmallAlliance
+from api.client.client import Client, now_ms
+from api.node.datadir import create_data_dir
+from ledger.wire.record import Record
 
 from .serving import free_port
 

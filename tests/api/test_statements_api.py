@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.demo import build_demo
-from api.runtime import Node
-from api.server import create_app
-from api.serving import open_exchange_node
+from api.demo.build import build_demo
+from api.node.runtime import Node
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
 from exchange.statement import FIELDS, FLOWS
 
 

@@ -1,4 +1,4 @@
-"""History tables compared block by block (ledger.verify_stream) find exactly what the
+"""History tables compared block by block (ledger.verify.stream) find exactly what the
 whole-table comparison finds: same code, table, key, rows and block, and the same order
 against failures elsewhere. Each case runs twice on the same tampered store: as a data dir
 (streamed) and with streaming turned off (the scratch copy HTTP sources use)."""
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from api.demo import build_demo
-from api.verify_cmd import open_source
+from api.cli.verify import open_source
+from api.demo.build import build_demo
 from exchange.app import ExchangeApp
-from ledger.verify import Failure, VerifyFailed, verify_chain
-from ledger.verify_sqlite import SqliteState
-from ledger.verify_stream import StreamedRows
+from ledger.verify.store_source import SqliteState
+from ledger.verify.stream import StreamedRows
+from ledger.verify.verifier import Failure, VerifyFailed, verify_chain
 
 CACHE: set[bytes] = set()
 STORE = "node-0.sqlite"

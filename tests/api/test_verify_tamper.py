@@ -19,20 +19,20 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from api import verify_http
-from api.commands import app as cli_app
-from api.datadir import DataDir
-from api.demo import build_demo
-from api.runtime import Node
-from api.server import create_app
-from api.verify_cmd import open_source
+from api.cli.commands import app as cli_app
+from api.cli.verify import open_source
+from api.client import http_source as verify_http
+from api.demo.build import build_demo
+from api.node.datadir import DataDir
+from api.node.runtime import Node
+from api.server.app import create_app
 from exchange import records as R
 from exchange.app import ExchangeApp
-from ledger.clock import ManualClock
-from ledger.keys import SigningKey
-from ledger.record import make_body, sign_body
-from ledger.verify import Failure, Report, verify_chain
-from ledger.verify_state import LEDGER_TABLES
+from ledger.consensus.clock import ManualClock
+from ledger.crypto.keys import SigningKey
+from ledger.verify.state import LEDGER_TABLES
+from ledger.verify.verifier import Failure, Report, verify_chain
+from ledger.wire.record import make_body, sign_body
 
 CACHE: set[bytes] = set()  # verified signatures, shared by every run of the suite
 NODES = [f"node-{i}.sqlite" for i in range(4)]

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from api.wallet_backup import make_backup, open_backup
+from api.client.backup import make_backup, open_backup
+from ledger.crypto.keys import SigningKey
 from ledger.errors import KeyFileError
-from ledger.keys import SigningKey
 from ledger.limits import backup_iterations_max
 
 KEY = SigningKey.from_seed(b"\x21" * 32)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 from tests.api.wallet_kit import DESKTOP, PHONE, Device, browser, live, secrets_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

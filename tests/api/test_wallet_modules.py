@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.client import Client
+from api.client.client import Client
 from exchange import records as rec
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 from tests.api.wallet_kit import browser, live, page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,8 +29,8 @@ ADVERSARIES = ['{"a":1,"a":2}', '"\\ud800"', "9007199254740992", "-0", "1e3", "[
 def test_js_canonical_encoder_matches_the_jcs_vectors_and_python(page: Any) -> None:
     """The RFC 8785 vectors within the restricted model encode byte for byte; the others
     (floats) are refused, as Python refuses them; adversarial inputs get Python's codes."""
-    from ledger.canonical import canonical_bytes, parse_strict
     from ledger.errors import EncodingError
+    from ledger.wire.canonical import canonical_bytes, parse_strict
 
     if not JCS.is_dir():
         pytest.skip(f"JCS vectors not found at {JCS}")
@@ -64,7 +64,7 @@ def test_js_canonical_encoder_matches_the_jcs_vectors_and_python(page: Any) -> N
 
 def test_a_record_signed_in_the_browser_is_byte_identical_to_pythons(
         page: Any, live: tuple[str, Path]) -> None:
-    from ledger.record import sign_body
+    from ledger.wire.record import sign_body
 
     key = SigningKey.from_seed(bytes(range(32)))
     with Client(live[0]) as node:
@@ -98,7 +98,7 @@ def test_the_body_builder_adds_expires_exactly_when_the_genesis_has_a_ttl(page: 
 
 
 def test_backups_open_across_python_and_the_browser(page: Any, tmp_path: Path) -> None:
-    from api.wallet_backup import make_backup, open_backup
+    from api.client.backup import make_backup, open_backup
 
     key = SigningKey.from_seed(b"\x33" * 32)
     made_here = make_backup(key, "芝麻开门 open sesame", "test")
@@ -127,7 +127,7 @@ JSON_VALUES = st.recursive(
 @given(value=JSON_VALUES, ascii_only=st.booleans())
 def test_js_and_python_canonical_bytes_agree_on_any_restricted_json(
         page: Any, value: Any, ascii_only: bool) -> None:
-    from ledger.canonical import canonical_bytes
+    from ledger.wire.canonical import canonical_bytes
 
     text = json.dumps(value, ensure_ascii=ascii_only, indent=1 if ascii_only else None)
     got = page.evaluate("""async (text) => {

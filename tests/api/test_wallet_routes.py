@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.runtime import Node
-from api.server import create_app
+from api.node.runtime import Node
+from api.server.app import create_app
 from api.wallet.routes import STATIC
 from ledger.limits import qr_chars_max
 

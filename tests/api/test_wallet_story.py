@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from api.client import Client, Wallet
+from api.client.client import Client, Wallet
 from exchange import records as rec
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 from tests.api.wallet_kit import DESKTOP, PHONE, Device, browser, live, secrets_of, wallet_secrets
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from api.demo import build_demo
-from api.server import create_app
-from api.serving import open_exchange_node
-from ledger.keys import SigningKey
+from api.demo.build import build_demo
+from api.server.app import create_app
+from api.server.serving import open_exchange_node
+from ledger.crypto.keys import SigningKey
 from tests.api.serving import free_port
 from tests.api.test_browser import ARGS, CHROMIUM, SHOTS, sync_api
 

@@ -22,10 +22,10 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.genesis import app_genesis
 from exchange.limits import day_ms
-from exchange.tables import as_row
+from exchange.state.tables import as_row
 from ledger.application import BlockContext, Change, Execution, Row
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, make_body, sign_body
 
 CHAIN = "test-alliance"
 T0 = 19_700 * day_ms  # a day boundary (UTC): "day 0" of the tests

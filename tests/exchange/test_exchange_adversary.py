@@ -37,8 +37,8 @@ from hypothesis.stateful import (
 
 from exchange import records as R
 from exchange.limits import counter_max, micro_per_yuan
-from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver
 

@@ -10,7 +10,7 @@ from typing import Any
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.limits import applications_max
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 
 Chain = Any  # the conftest driver
 

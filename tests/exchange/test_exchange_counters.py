@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exchange import points, swap
 from exchange import records as R
 from exchange.codes import CODES, COUNTER_LIMIT_REACHED, OK
 from exchange.limits import counter_max
+from exchange.rules import points, swap
 from ledger.application import next_state
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 
 MALLORY = SigningKey.from_seed(hashlib.sha256(b"counters-mallory").digest())
 WALLETS = [SigningKey.from_seed(hashlib.sha256(b"counters-wallet-%d" % n).digest())

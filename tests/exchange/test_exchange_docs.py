@@ -9,7 +9,7 @@ import pytest
 
 from exchange import codes, records
 from exchange.app import HANDLERS, PAYLOADS
-from exchange.tables import SPECS
+from exchange.state.tables import SPECS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ECONOMICS.md"
 

@@ -16,18 +16,18 @@ from typing import Any
 import pytest
 
 from exchange import records as R
-from exchange import swap as swap_module
 from exchange.app import ExchangeApp
 from exchange.codes import COUNTER_LIMIT_REACHED
 from exchange.limits import counter_max
+from exchange.rules import swap as swap_module
 from ledger.application import ValidatorInfo
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.journal import PendingJournal
+from ledger.crypto.keys import SigningKey
 from ledger.errors import ApplicationRejected, RecordUnprocessable
-from ledger.genesis import Genesis
-from ledger.journal import PendingJournal
-from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.wire.record import Record
 
 MALLORY = SigningKey.from_seed(hashlib.sha256(b"mallory-merchant").digest())
 WALLET = SigningKey.from_seed(hashlib.sha256(b"mallory-wallet").digest())

@@ -8,11 +8,11 @@ import pytest
 
 from exchange import app as app_module
 from exchange import records as R
-from exchange.env import Env
 from exchange.errors import InvariantViolation, invariant
-from exchange.holdings import credit
-from exchange.state import State
-from ledger.record import Record
+from exchange.rules.holdings import credit
+from exchange.state.env import Env
+from exchange.state.state import State
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver
 

@@ -12,7 +12,7 @@ import pytest
 from exchange import records as R
 from exchange.errors import GenesisError
 from exchange.genesis import parse_genesis
-from ledger.keys import SigningKey
+from ledger.crypto.keys import SigningKey
 
 Chain = Any  # the conftest driver
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.changes import _lot_changes
 from exchange.errors import InvariantViolation
+from exchange.state.changes import _lot_changes
 from ledger.application import Change
 
 _lots = st.dictionaries(st.integers(0, 40), st.integers(1, 9), max_size=12).map(

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from exchange import codes as C
-from exchange import offers, queries
+from exchange import queries
 from exchange import records as R
 from exchange.app import ExchangeApp
-from exchange.tables import as_row
-from ledger.record import Record
+from exchange.rules import offers
+from exchange.state.tables import as_row
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver (tests do not import conftest)
 MONTH = 31

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from exchange import queries
 from exchange import records as R
-from exchange.pricing import is_valid_rate, swap_amounts, unit_value, value
+from exchange.rules.pricing import is_valid_rate, swap_amounts, unit_value, value
 
 Chain = Any  # the conftest driver
 

@@ -31,8 +31,8 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.statement import FIELDS, FLOWS, issuer_rollforward
 from ledger.application import next_state
-from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver
 ISSUER = {"vk": "village-kitchen", "bp": "burger-palace", "ns": "noodle-shop"}

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from exchange import applications, governance, offers, points, programs
 from exchange import codes as C
 from exchange import records as R
-from ledger.record import Record
+from exchange.rules import applications, governance, offers, points, programs
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver (tests do not import conftest)
 Case = Callable[[Chain, pytest.MonkeyPatch], Record]

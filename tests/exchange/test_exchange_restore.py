@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from exchange import env
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.errors import ReadOnlyState
-from exchange.tables import SPEC_BY_NAME, as_row
+from exchange.state import env
+from exchange.state.tables import SPEC_BY_NAME, as_row
 from ledger.application import (
     Application,
     BlockContext,
@@ -19,7 +19,7 @@ from ledger.application import (
     next_state,
     ordered_changes,
 )
-from ledger.record import Record
+from ledger.wire.record import Record
 
 Chain = Any  # the conftest driver
 Blocks = list[tuple[BlockContext, list[Record]]]

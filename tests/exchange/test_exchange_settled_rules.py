@@ -17,8 +17,8 @@ from exchange.app import ExchangeApp
 from exchange.genesis import app_genesis
 from exchange.limits import day_ms
 from ledger.application import BlockContext
-from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, sign_body
 
 CHAIN, T0 = "netting", 19_700 * day_ms
 EXPIRES = T0 + day_ms

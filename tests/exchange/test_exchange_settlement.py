@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from exchange import queries
 from exchange import records as R
 from exchange.limits import micro_per_fen, settle_fen_max
-from exchange.model import Position
-from exchange.settlement import net_positions
-from exchange.state import State
+from exchange.rules.settlement import net_positions
+from exchange.state.model import Position
+from exchange.state.state import State
 
 Chain = Any  # the conftest driver
 

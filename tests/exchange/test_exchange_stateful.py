@@ -31,11 +31,11 @@ from exchange import queries
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.limits import micro_per_yuan
-from exchange.pricing import BP as BASIS_POINTS
-from exchange.tables import as_row
+from exchange.rules.pricing import BP as BASIS_POINTS
+from exchange.state.tables import as_row
 from ledger.application import next_state
-from ledger.keys import SigningKey
-from ledger.record import Record, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, sign_body
 
 Chain = Any  # the conftest driver
 

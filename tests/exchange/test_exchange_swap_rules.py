@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from exchange import records as R
-from exchange import swap as swap_module
 from exchange.limits import amount_max, counter_max
+from exchange.rules import swap as swap_module
 
 Chain = Any  # the conftest driver
 

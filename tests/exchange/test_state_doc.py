@@ -1,6 +1,6 @@
 """docs/STATE.md is the exchange's state commitment byte for byte: held to the code here.
 
-The table sections must match ``exchange.tables.SPECS`` (names, keys, columns in order, types,
+The table sections must match ``exchange.state.tables.SPECS`` (names, keys, columns in order, types,
 append-only or not); every record type and every history and event kind the code can write
 must be documented; and the worked example recomputes, both from the quoted changes alone and
 by running its chain through the exchange.
@@ -21,7 +21,7 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.genesis import app_genesis
 from exchange.limits import day_ms
-from exchange.tables import SPECS
+from exchange.state.tables import SPECS
 from ledger.application import (
     BlockContext,
     Change,
@@ -30,9 +30,9 @@ from ledger.application import (
     next_state,
     ordered_changes,
 )
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import sign_body
+from ledger.chain.genesis import Genesis
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import sign_body
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "STATE.md").read_text(encoding="utf-8")
@@ -95,7 +95,7 @@ def _literal(node: ast.expr, names: dict[str, str]) -> str | None:
     return None
 
 
-# call name -> position of the kind argument (history: exchange.holdings and Env.history;
+# call name -> position of the kind argument (history: exchange.rules.holdings and Env.history;
 # events: Env.event and the governance helper that calls it)
 HISTORY_CALLS = {"credit": 5, "debit": 5, "credit_lots": 6, "history": 2}
 EVENT_CALLS = {"event": 0, "_set_member_status": 4}

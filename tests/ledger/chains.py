@@ -9,16 +9,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger import merkle
-from ledger.block import Header
-from ledger.checkpoint import Checkpoint
-from ledger.consortium import Consortium
+from ledger.chain import merkle
+from ledger.chain.block import Header
+from ledger.chain.checkpoint import Checkpoint
+from ledger.chain.genesis import Genesis
+from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import Record
-from ledger.verify import Report, verify_chain
-from ledger.verify_sqlite import StoreSource
+from ledger.crypto.keys import SigningKey
+from ledger.verify.store_source import StoreSource
+from ledger.verify.verifier import Report, verify_chain
+from ledger.wire.record import Record
 
 CACHE: set[bytes] = set()  # verified signatures, shared by the runs of this module
 

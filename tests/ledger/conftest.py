@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from ledger.application import BlockContext, ValidatorInfo, next_state
-from ledger.block import Block, Header, records_root
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain.block import Block, Header, records_root
+from ledger.chain.genesis import Genesis, validator_set_hash
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.replica import Replica
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis, validator_set_hash
-from ledger.keys import SigningKey
-from ledger.node import Replica
-from ledger.record import Record, make_body, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, make_body, sign_body
 
 from .vectors import VECTORS_DIR, missing
 

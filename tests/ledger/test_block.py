@@ -1,4 +1,4 @@
-"""Tests of ledger.block and ledger.hashing: header hash, Merkle root over record ids."""
+"""Tests of ledger.chain.block and ledger.wire.hashing: header hash, Merkle root over record ids."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from ledger import merkle
-from ledger.block import Block, Header, records_root
-from ledger.canonical import canonical_bytes
+from ledger.chain import merkle
+from ledger.chain.block import Block, Header, records_root
+from ledger.crypto.keys import SigningKey
 from ledger.errors import StoreError
-from ledger.hashing import Domain, digest
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, sign_body
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.hashing import Domain, digest
+from ledger.wire.record import Record, make_body, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000

@@ -1,4 +1,4 @@
-"""Tests of ledger.canonical: RFC 8785 vectors, the strict parser's refusals, key order,
+"""Tests of ledger.wire.canonical: RFC 8785 vectors, the strict parser's refusals, key order,
 ECMAScript number formatting, and a round-trip property."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import (
+from ledger.errors import EncodingError
+from ledger.limits import json_int_max, record_depth_max
+from ledger.wire.canonical import (
     canonical_bytes,
     es6_number,
     jcs_bytes,
     parse_strict,
     reference_bytes,
 )
-from ledger.errors import EncodingError
-from ledger.limits import json_int_max, record_depth_max
 
 from .vectors import VECTORS_DIR, absent
 
@@ -175,7 +175,7 @@ def _deepest(text: str) -> int:
 @given(st.text(alphabet='[]{}"\\ab:,', max_size=80), st.integers(0, 12))
 def test_depth_scan_agrees_with_a_character_by_character_scan(text: str, depth_max: int) -> None:
     # The scan jumps between structural characters; escapes and strings must not fool it.
-    from ledger.canonical import _check_depth
+    from ledger.wire.canonical import _check_depth
 
     try:
         _check_depth(text, depth_max)

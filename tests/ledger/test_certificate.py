@@ -1,4 +1,4 @@
-"""Tests of ledger.certificate and the validator-set hash: the more-than-two-thirds rule."""
+"""Tests of ledger.chain.certificate and the validator-set hash: the more-than-two-thirds rule."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from ledger.application import ValidatorInfo
-from ledger.canonical import canonical_bytes
-from ledger.certificate import (
+from ledger.chain.certificate import (
     CommitCertificate,
     Vote,
     check_quorum,
@@ -19,11 +18,12 @@ from ledger.certificate import (
     valid_signers,
     verify_certificate,
 )
-from ledger.consortium import Consortium
+from ledger.chain.genesis import validator_set_hash
+from ledger.consensus.consortium import Consortium
+from ledger.crypto.keys import SigningKey
 from ledger.errors import ConsensusError
-from ledger.genesis import validator_set_hash
-from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.record import Record
 
 KEYS = [SigningKey.from_seed(bytes([n]) * 32) for n in (1, 2, 3, 4)]
 STRANGERS = [SigningKey.from_seed(bytes([n]) * 32) for n in (0x51, 0x52, 0x53)]

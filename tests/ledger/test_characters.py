@@ -7,7 +7,7 @@ import pytest
 
 from ledger.errors import MalformedRecord
 from ledger.limits import record_type_chars_max, string_chars_max
-from ledger.record import make_body
+from ledger.wire.record import make_body
 
 KEY = "ab" * 32
 GRIN = "\U0001f600"  # 😀: one code point, two UTF-16 units, four UTF-8 bytes

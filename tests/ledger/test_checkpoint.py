@@ -1,4 +1,4 @@
-"""Tests of ledger.checkpoint: signed history checkpoints and their consistency proofs."""
+"""Tests of ledger.chain.checkpoint: signed history checkpoints and their consistency proofs."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import pytest
 
-from ledger import merkle
-from ledger.canonical import canonical_bytes
-from ledger.certificate import Vote
-from ledger.checkpoint import Checkpoint, SignedCheckpoint, verify_extension
-from ledger.consortium import Consortium
+from ledger.chain import merkle
+from ledger.chain.certificate import Vote
+from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint, verify_extension
+from ledger.consensus.consortium import Consortium
 from ledger.errors import ConsensusError, ProofError
-from ledger.record import Record
 from ledger.store import Store
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.record import Record
 
 HEIGHT = 9
 

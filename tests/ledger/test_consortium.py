@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from ledger.application import BlockContext, Execution, ValidatorInfo
-from ledger.block import Header
-from ledger.certificate import verify_certificate
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium, conflicting
+from ledger.chain.block import Header
+from ledger.chain.certificate import verify_certificate
+from ledger.chain.genesis import Genesis, LedgerParams, validator_set_hash
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium, conflicting
 from ledger.counter import CounterApp
+from ledger.crypto.keys import SigningKey, verify
 from ledger.errors import (
     ApplicationRejected,
     Backpressure,
@@ -28,9 +30,7 @@ from ledger.errors import (
     StaleSequence,
     WrongChain,
 )
-from ledger.genesis import Genesis, LedgerParams, validator_set_hash
-from ledger.keys import SigningKey, verify
-from ledger.record import Record, make_body, parse_record, sign_body
+from ledger.wire.record import Record, make_body, parse_record, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000

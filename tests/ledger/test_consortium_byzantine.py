@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from ledger.block import Block, records_root
-from ledger.consortium import Consortium
+from ledger.chain.block import Block, records_root
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.replica import Proposal, Replica
+from ledger.crypto.keys import SigningKey
 from ledger.errors import ConsensusError, LedgerError
-from ledger.keys import SigningKey
 from ledger.limits import block_time_step_ms_max
-from ledger.node import Proposal, Replica
-from ledger.record import Record
+from ledger.wire.record import Record
 
 Add = Callable[..., Record]
 Forge = Callable[..., Block]

@@ -19,13 +19,13 @@ from ledger.application import (
     changes_digest,
     next_state,
 )
-from ledger.canonical import canonical_bytes
-from ledger.consortium import Consortium
+from ledger.chain.genesis import Genesis
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.replica import Replica
 from ledger.counter import BY_MAX, TABLE, CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.node import Replica
-from ledger.record import Record, make_body, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.record import Record, make_body, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000

@@ -21,16 +21,16 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
 from ledger.application import ValidatorInfo
-from ledger.certificate import verify_certificate
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain import merkle
+from ledger.chain.certificate import verify_certificate
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
 from ledger.counter import TABLE, CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import make_body, sign_body
+from ledger.crypto.keys import SigningKey
 from ledger.store import Store
+from ledger.wire.record import make_body, sign_body
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +45,12 @@ import random, sys, time
 from pathlib import Path
 from ledger import store as ledger_store
 from ledger.application import ValidatorInfo
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import make_body, sign_body
+from ledger.chain.genesis import Genesis
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import make_body, sign_body
 
 
 data_dir, n, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])

@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
-from ledger import node as ledger_node
-from ledger.block import Block
-from ledger.consortium import Consortium
+from ledger.chain.block import Block
+from ledger.chain.genesis import Genesis
+from ledger.consensus import replica as ledger_node
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.rejections import RejectedIds
 from ledger.counter import CounterApp
 from ledger.errors import ConsensusError, ExpiryTooFar, RecordExpired, RejectedBefore
-from ledger.genesis import Genesis
 from ledger.limits import record_ttl_ms_max_default
-from ledger.record import Record
-from ledger.rejections import RejectedIds
-from ledger.verify import verify_chain
-from ledger.verify_sqlite import StoreSource
+from ledger.verify.store_source import StoreSource
+from ledger.verify.verifier import verify_chain
+from ledger.wire.record import Record
 
 GENESIS_MS = 1_700_000_000_000
 TTL = record_ttl_ms_max_default

@@ -1,4 +1,4 @@
-"""Tests of ledger.keys: RFC 8032 and Wycheproof vectors, PEM files, key ids."""
+"""Tests of ledger.crypto.keys: RFC 8032 and Wycheproof vectors, PEM files, key ids."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, rsa
 
+from ledger.crypto.keys import SigningKey, is_public_key_hex, key_id, verify
 from ledger.errors import KeyFileError
-from ledger.keys import SigningKey, is_public_key_hex, key_id, verify
 
 from .vectors import VECTORS_DIR, absent
 

@@ -1,4 +1,4 @@
-"""Tests of ledger.merkle: conformance vectors, an RFC 9162 reference model, properties."""
+"""Tests of ledger.chain.merkle: conformance vectors, an RFC 9162 reference model, properties."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
+from ledger.chain import merkle
 from ledger.errors import InvalidProof, ProofError, RootMismatch
 
 from .vectors import VECTORS_DIR, absent

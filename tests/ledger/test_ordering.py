@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger.clock import ManualClock
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.ordering import EtcdLog, Orderer
+from ledger.consensus.replica import Replica
 from ledger.counter import CounterApp
+from ledger.crypto.keys import SigningKey
 from ledger.errors import OrderingUnavailable
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.node import Replica
-from ledger.record import Record
+from ledger.wire.record import Record
 
 from .conftest import CHAIN, GENESIS_MS
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import BlockContext, Execution, ValidatorInfo
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import Record
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record
 
 Make = Callable[..., Consortium]
 Add = Callable[..., Record]

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from ledger import merkle
 from ledger.application import (
     BlockContext,
     ValidatorInfo,
@@ -19,14 +18,15 @@ from ledger.application import (
     next_state,
     ordered_changes,
 )
-from ledger.canonical import canonical_bytes
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain import merkle
+from ledger.chain.genesis import Genesis, validator_set_hash
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis, validator_set_hash
-from ledger.keys import SigningKey
-from ledger.receipt import build_receipt
-from ledger.record import Record, make_body, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.verify.receipt import build_receipt
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.record import Record, make_body, sign_body
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md"
 CHAIN = "example-chain"

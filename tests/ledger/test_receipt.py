@@ -1,4 +1,4 @@
-"""ledger.receipt.check_receipt on its own: a good receipt checks, and each lie is named.
+"""ledger.verify.receipt.check_receipt on its own: a good receipt checks, and each lie is named.
 
 Each forged receipt below is consistent in everything but the one rule it breaks (a minted
 validator set also signs its own certificate; a foreign record gets a root and a certificate
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from ledger.application import ValidatorInfo
-from ledger.block import Header, records_root
-from ledger.consortium import Consortium
+from ledger.chain.block import Header, records_root
+from ledger.chain.genesis import validator_set_hash
+from ledger.consensus.consortium import Consortium
+from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
-from ledger.genesis import validator_set_hash
-from ledger.keys import SigningKey
-from ledger.receipt import build_receipt, check_receipt
-from ledger.record import Record, make_body, record_from_wire, sign_body
+from ledger.verify.receipt import build_receipt, check_receipt
+from ledger.wire.record import Record, make_body, record_from_wire, sign_body
 
 Receipt = dict[str, Any]
 STRANGERS = [SigningKey.from_seed(bytes([0x50 + i]) * 32) for i in range(4)]

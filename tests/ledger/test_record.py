@@ -1,4 +1,4 @@
-"""Tests of ledger.record: ids, signatures, the wire form, shape checks and limits."""
+"""Tests of ledger.wire.record: ids, signatures, the wire form, shape checks and limits."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes
+from ledger.crypto.keys import SigningKey, verify
 from ledger.errors import BadSignature, EncodingError, LedgerError, MalformedRecord
-from ledger.keys import SigningKey, verify
 from ledger.limits import (
     json_int_max,
     record_bytes_max,
@@ -22,7 +21,8 @@ from ledger.limits import (
     record_signers_max,
     string_chars_max,
 )
-from ledger.record import (
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.record import (
     Record,
     add_signature,
     make_body,

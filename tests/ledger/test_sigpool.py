@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.sigpool import SignaturePool
 from ledger.counter import CounterApp
+from ledger.crypto.keys import SigningKey
 from ledger.errors import BadSignature
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, parse_record, sign_body
-from ledger.sigpool import SignaturePool
+from ledger.wire.record import Record, make_body, parse_record, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000

@@ -12,12 +12,12 @@ from concurrent.futures import wait
 
 import pytest
 
-from ledger import verify_sigs
-from ledger.keys import SigningKey
-from ledger.sigbatch import pack
-from ledger.sigclaims import RecordSigs
-from ledger.sigworker import _LAUNCH, _PATHS, Worker
-from ledger.verify_sigs import SignatureChecker
+from ledger.crypto.keys import SigningKey
+from ledger.crypto.sigbatch import pack
+from ledger.crypto.sigworker import _LAUNCH, _PATHS, Worker
+from ledger.verify import sigs as verify_sigs
+from ledger.verify.sigclaims import RecordSigs
+from ledger.verify.sigs import SignatureChecker
 
 
 def packed(count: int, bad: set[int]) -> bytes:
@@ -58,18 +58,18 @@ def test_a_worker_does_not_import_the_callers_program() -> None:
     finally:
         worker.close()
     assert argv[0] == os.fsencode(sys.executable) and argv[1:3] == [b"-I", b"-S"]
-    assert b"from ledger.sigbatch import serve" in argv[4]
+    assert b"from ledger.crypto.sigbatch import serve" in argv[4]
 
 
 def test_a_worker_imports_only_the_signature_check() -> None:
     """What the worker's launch line loads: no site hooks, none of the ledger beyond the
     check, no logging, threads or subprocesses (it starts in a few hundredths of a second)."""
-    probe = _LAUNCH.split("; from")[0] + "; import ledger.sigbatch; print(sorted(sys.modules))"
+    probe = _LAUNCH.split("; from")[0] + "; import ledger.crypto.sigbatch; print(sorted(sys.modules))"
     done = subprocess.run([sys.executable, "-I", "-S", "-c", probe, *_PATHS],
                           capture_output=True, text=True, check=True)
     loaded = set(ast.literal_eval(done.stdout))
-    assert {"ledger.sigbatch", "ledger.ed25519"} <= loaded
-    assert not loaded & {"site", "ledger.keys", "ledger.record", "logging", "threading",
+    assert {"ledger.crypto.sigbatch", "ledger.crypto.ed25519"} <= loaded
+    assert not loaded & {"site", "ledger.crypto.keys", "ledger.wire.record", "logging", "threading",
                          "subprocess", "exchange", "api", "typer", "pathlib"}
 
 

@@ -11,18 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
 from ledger.application import Change, ValidatorInfo
-from ledger.block import records_root
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain import merkle
+from ledger.chain.block import records_root
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.replica import Replica
 from ledger.counter import TABLE, CounterApp
+from ledger.crypto.keys import SigningKey
 from ledger.errors import StoreError
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.node import Replica
-from ledger.record import Record, make_body, sign_body
 from ledger.store import Store, stored_record
+from ledger.wire.record import Record, make_body, sign_body
 
 #: ``expires`` of the records built here: half an hour after the tests' genesis time.
 EXPIRES = 1_700_000_000_000 + 1_800_000

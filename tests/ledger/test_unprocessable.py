@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from ledger.application import BlockContext, Execution
-from ledger.clock import ManualClock
-from ledger.consortium import Consortium
+from ledger.chain.genesis import Genesis
+from ledger.consensus.clock import ManualClock
+from ledger.consensus.consortium import Consortium
+from ledger.consensus.journal import PendingJournal
 from ledger.counter import CounterApp
+from ledger.crypto.keys import SigningKey
 from ledger.errors import ConsensusError, RecordUnprocessable
-from ledger.genesis import Genesis
-from ledger.journal import PendingJournal
-from ledger.keys import SigningKey
 from ledger.limits import json_int_max
-from ledger.record import Record
+from ledger.wire.record import Record
 
 from .conftest import GENESIS_MS, make_genesis
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from ledger.application import BlockContext, Execution, ValidatorInfo
-from ledger.block import records_root
-from ledger.consortium import Consortium
+from ledger.chain.block import records_root
+from ledger.chain.genesis import Genesis
+from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
-from ledger.genesis import Genesis
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, sign_body
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, make_body, sign_body
 
 from .chains import build, each_store, read, recertify, verify
 
@@ -274,7 +274,7 @@ class GovernedCounter(CounterApp):
 
 def test_certificates_follow_validator_set_changes(
         validator_keys: list[SigningKey], add: Callable[..., Record], tmp_path: Path) -> None:
-    from ledger.clock import ManualClock
+    from ledger.consensus.clock import ManualClock
 
     infos = [{"name": f"v{i}", "key": k.public_hex} for i, k in enumerate(validator_keys)]
     genesis = Genesis("governed", 1_700_000_000_000, tuple(
@@ -326,7 +326,7 @@ def test_ledger_tables_are_compared(chain: tuple[Path, Genesis], statement: str,
 
 def test_signatures_are_checked_in_small_batches_too(chain: tuple[Path, Genesis],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger import verify_sigs
+    from ledger.verify import sigs as verify_sigs
 
     monkeypatch.setattr(verify_sigs, "sigs_per_task", 2)  # every block split over tasks
     data, genesis = chain

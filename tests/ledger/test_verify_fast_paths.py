@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Change, _changes_digest_checked, changes_digest
-from ledger.canonical import canonical_bytes
+from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
-from ledger.keys import SigningKey
-from ledger.verify import VerifyFailed
-from ledger.verify_blocks import _strict_record
-from ledger.verify_parse import fast_block, fast_record
+from ledger.verify.blocks import _strict_record
+from ledger.verify.verifier import VerifyFailed
+from ledger.wire.canonical import canonical_bytes
+from ledger.wire.fastparse import fast_block, fast_record
 
 KEY = SigningKey.from_seed(b"\x05" * 32)
 SIG = "ab" * 64

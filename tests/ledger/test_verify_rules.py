@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.block import records_root
-from ledger.consortium import Consortium
-from ledger.keys import SigningKey
-from ledger.record import Record, make_body, sign_body
+from ledger.chain.block import records_root
+from ledger.consensus.consortium import Consortium
+from ledger.crypto.keys import SigningKey
+from ledger.wire.record import Record, make_body, sign_body
 
 from .chains import build, each_store, read, recertify, verify
 

@@ -1,0 +1,1 @@
+"""``jifentong bench``: the chain, HTTP, explorer and verifier figures."""

@@ -1,0 +1,1 @@
+"""The ``jifentong`` command: one module per command group."""

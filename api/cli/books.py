@@ -1,0 +1,59 @@
+"""Issuer books commands: ``jifentong statement`` (read) and ``jifentong void`` (a refund).
+
+``statement`` prints a merchant's liability roll-forward for a month from the node's
+``/v1/merchants/{id}/statement`` (``--json`` for the whole statement); ``void`` signs an
+``exchange.void_issue`` for the still-pending points of one of the merchant's issues.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli.ops import DEFAULT_NODE, KeyOpt, NodeOpt, ReceiptOpt, call, connect, submit, wallet
+from api.cli.root import JsonOpt, PassEnv, console, emit
+from exchange import records as rec
+
+LABELS = {"opening": "opening outstanding", "issued": "+ issued", "pending": "  of which pending",
+          "voided": "- voided (refunds)", "redeemed": "- redeemed", "swapped_in": "+ swapped in",
+          "swapped_out": "- swapped out", "bonus": "+ promotion bonus", "expired": "- expired",
+          "closing": "= closing outstanding"}
+ORDER = ("opening", "issued", "swapped_in", "bonus", "voided", "redeemed", "swapped_out",
+         "expired", "revaluation", "closing", "pending")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def statement(merchant: Annotated[str, typer.Option(help="merchant id, e.g. fresh-mart")],
+                  month: Annotated[str, typer.Option(help="YYYY-MM")],
+                  node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
+        """A merchant's statement for a month: liability roll-forward in points and yuan."""
+        found = call(connect(node).get, f"/v1/merchants/{merchant}/statement", month=month)
+        if json_out:
+            emit(found)
+            return
+        heights = found["heights"]
+        console.print(f"[bold]{found['name']}[/] {found['period']['from']} to "
+                      f"{found['period']['to']} (blocks {heights['opening']['height']} to "
+                      f"{heights['closing']['height']})")
+        console.print(f"{'':<24}{'points':>14}{'yuan':>16}")
+        for name in ORDER:
+            label = LABELS.get(name, "± revaluation")
+            points = found["points"].get(name)
+            shown = f"{points:>14,}" if points is not None else f"{'':>14}"
+            console.print(f"{label:<24}{shown}{found['yuan'][name] / 100:>16,.2f}")
+        for o in found["obligations"]:
+            console.print(f"{o['counterparty']:<24} net at close "
+                          f"{o['net_closing_micro'] / 1e6:>+12,.2f} ¥")
+
+    @app.command()
+    def void(issue: Annotated[str, typer.Option(help="record id of your issue to void")],
+             key: KeyOpt,
+             reason: Annotated[str, typer.Option(help="why, e.g. refund of order 123")] = "",
+             node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+             json_out: JsonOpt = False, receipt: ReceiptOpt = None) -> None:
+        """Merchant: void the still-pending points of one of your issues (a refund)."""
+        w = wallet(node, key, pass_env)
+        body = rec.void_issue(w.chain, w.public, call(w.next_seq), issue, reason)
+        submit(w.client, w.sign_body(body), json_out, receipt)

@@ -1,0 +1,102 @@
+"""``jifentong node`` (one member's validator, ordered through etcd) and ``jifentong cluster``
+(a local alliance of such nodes and etcd members, as separate processes on loopback)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.cli.root import DEFAULT_DATA, DEFAULT_PORT, DataOpt, JsonOpt, console, emit, err, fail
+from api.demo import cluster as local
+from ledger.errors import LedgerError
+
+cluster_app = typer.Typer(help="A local alliance: one etcd member and one node per member.",
+                          no_args_is_help=True)
+
+
+def run_node(data: Path, member: str, host: str, port: int, etcd: list[str]) -> None:
+    """Open member ``member``'s node over ``etcd`` and serve it until SIGTERM or Ctrl+C."""
+    from api.node.datadir import DataDir
+    from api.node.netnode import NetNode
+    from api.server.app import create_app, fast_lane
+    from api.server.serving import app_factory, port_free
+
+    if not port_free(host, port):
+        fail(f"port {port} on {host} is in use; pass --port")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    try:
+        node = NetNode(DataDir(data), member, etcd, app_factory)
+    except LedgerError as exc:
+        fail(str(exc))
+    err.print(f"member [bold]{member}[/] of [cyan]{node.genesis.chain}[/] at height "
+              f"{node.replica.height}, ordered by {', '.join(etcd)}; serving http://{host}:{port}")
+    try:
+        uvicorn.run(fast_lane(create_app(node), node), host=host, port=port,
+                    log_level="warning", access_log=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cluster_app, name="cluster")
+
+    @app.command()
+    def node(member: Annotated[str, typer.Option(help="this member's id (a genesis validator)")],
+             etcd: Annotated[str, typer.Option(help="etcd client URLs, comma-separated")],
+             data: DataOpt = DEFAULT_DATA,
+             host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+             port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT) -> None:
+        """Run one member's validator as its own process, ordered through etcd; serves the
+        same API and explorer as `serve`, and takes submissions."""
+        run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()])
+
+
+@cluster_app.command("up")
+def cluster_up(data: DataOpt = DEFAULT_DATA,
+               nodes: Annotated[int, typer.Option(help="members (nodes and etcd members)",
+                                                  min=1, max=local.cluster_nodes_max)] = 4,
+               base_port: Annotated[int, typer.Option(
+                   help="node i listens on base+i; etcd on base+50+i and base+60+i",
+                   min=1024, max=65_000)] = DEFAULT_PORT) -> None:
+    """Start the etcd members and one node per member, detached (creating the alliance if
+    DIR is new); run again, it starts whatever is not running."""
+    try:
+        cluster = local.layout(data, nodes, base_port)
+        urls = local.up(cluster)
+    except LedgerError as exc:
+        fail(str(exc))
+    for member, url in zip(cluster.members, urls, strict=True):
+        console.print(f"{member:24} {url}")
+
+
+@cluster_app.command("status")
+def cluster_status(data: DataOpt = DEFAULT_DATA, json_out: JsonOpt = False) -> None:
+    """Each node's pid, height and head, and each etcd member's pid and leadership."""
+    try:
+        report = local.status(local.layout(data))
+    except LedgerError as exc:
+        fail(str(exc))
+    if json_out:
+        emit(report)
+        return
+    for n in report["nodes"]:
+        console.print(f"node {n['member']:24} {n['url']}  pid {n['pid']}  height {n['height']}")
+    for e in report["etcd"]:
+        console.print(f"{e['name']:29} {e['url']}  pid {e['pid']}"
+                      + ("  leader" if e["leader"] else ""))
+
+
+@cluster_app.command("down")
+def cluster_down(data: DataOpt = DEFAULT_DATA) -> None:
+    """Stop every node and etcd member of the local cluster."""
+    try:
+        stopped = local.down(local.layout(data))
+    except LedgerError as exc:
+        fail(str(exc))
+    console.print(f"stopped {len(stopped)} processes")

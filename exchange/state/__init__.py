@@ -1,0 +1,1 @@
+"""The exchange state: copy-on-write tables, rows, history, expiry, audit."""

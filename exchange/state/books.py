@@ -1,0 +1,107 @@
+"""The issuer's books: per-program, per-day movement counters kept under the state commitment.
+
+At the end of every block, :func:`record_books` turns the change of each touched program's
+lifetime counters into the day's ``x_books`` row for that program and the rate version the
+block ran at, and the change of each obligation into the day's ``x_dues`` row. A statement
+for any range of days is then a range sum over a few rows (``exchange.statement``), not a
+replay, and the verifier checks these rows like every other derived row.
+
+Every counter here is at most a lifetime counter it is derived from (checked at check time
+against ``counter_max`` with ``counter_limit_reached``), so none can overflow; the hook checks
+that as an invariant. The table specs and row builders for ``x_pending``, ``x_books`` and
+``x_dues`` live here too; :mod:`exchange.state.tables` lists them with the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, fields
+from typing import Any
+
+from exchange.errors import invariant
+from exchange.limits import counter_max
+from exchange.state.env import Env
+from exchange.state.model import Book, Due, PendingIssue, Program
+from exchange.state.state import State
+from ledger.application import Row, TableSpec
+
+S, N = str, int
+BOOK_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Book))
+
+BOOK_SPECS: tuple[TableSpec, ...] = (
+    TableSpec("x_pending", {"issue": S, "account": S, "program": S, "amount": N,
+                            "vests_ms": N, "height": N, "void_record": S},
+              ("issue",), (("account",), ("program",)), True),
+    TableSpec("x_books", {"program": S, "day": N, "version": N,
+                          **{name: N for name in BOOK_FIELDS}},
+              ("program", "day", "version"), (), True),
+    TableSpec("x_dues", {"debtor": S, "creditor": S, "day": N, "accrued": N, "settled": N},
+              ("debtor", "creditor", "day"), (("creditor",),), True),
+)
+
+
+def _pending_row(k: str, v: PendingIssue) -> Row:
+    return {"issue": k, "account": v.account, "program": v.program, "amount": v.amount,
+            "vests_ms": v.vests_ms, "height": v.height, "void_record": v.void_record}
+
+
+def _book_row(k: tuple[str, int, int], v: Book) -> Row:
+    return {"program": k[0], "day": k[1], "version": k[2], **dict(zip(
+        BOOK_FIELDS, astuple(v), strict=True))}
+
+
+def _due_row(k: tuple[str, str, int], v: Due) -> Row:
+    return {"debtor": k[0], "creditor": k[1], "day": k[2], "accrued": v.accrued,
+            "settled": v.settled}
+
+
+#: (state attribute, table, row of (key, value), (key, value) of row), as exchange.state.tables.PLAIN.
+BOOK_PLAIN: tuple[tuple[str, str, Any, Any], ...] = (
+    ("pending", "x_pending", _pending_row, lambda r: (r["issue"], PendingIssue(
+        r["account"], r["program"], r["amount"], r["vests_ms"], r["height"],
+        r["void_record"]))),
+    ("books", "x_books", _book_row, lambda r: ((r["program"], r["day"], r["version"]), Book(
+        *(r[name] for name in BOOK_FIELDS)))),
+    ("dues", "x_dues", _due_row, lambda r: ((r["debtor"], r["creditor"], r["day"]), Due(
+        r["accrued"], r["settled"]))),
+)
+
+
+def movements(old: Program | None, new: Program) -> Book:
+    """The change from ``old`` to ``new`` counters as one book (``pending``: the new level)."""
+    def d(name: str) -> int:
+        return int(getattr(new, name)) - (int(getattr(old, name)) if old is not None else 0)
+
+    outflow = d("redeemed") + d("swapped_out") + d("expired")
+    return Book(issued=d("issued") - d("promoted"), bonus=d("promoted"), voided=d("voided"),
+                redeemed=d("redeemed"), swapped_in=d("swapped_in"),
+                swapped_out=d("swapped_out"), expired=d("expired"),
+                vested=d("supply") + outflow, pending=new.pending)
+
+
+def record_books(s: State, env: Env) -> None:
+    """Add the block's movements to the day's book of every program and pair it touched."""
+    for code in sorted(s.programs.work):
+        new = s.programs.work[code]
+        invariant(new is not None, f"program {code} deleted")
+        old = s.programs.base.get(code)
+        moved = movements(old, new)  # type: ignore[arg-type]
+        if moved == Book(pending=moved.pending) and (old is None or old.pending == new.pending):
+            continue  # terms or rate only
+        book = s.books.edit_or_add((code, env.day, new.rate_version), Book)  # type: ignore[union-attr]
+        for name in BOOK_FIELDS[:-1]:
+            total = getattr(book, name) + getattr(moved, name)
+            invariant(0 <= total <= counter_max, f"book {name} of {code} out of range")
+            setattr(book, name, total)
+        book.pending = moved.pending
+    for pair in sorted(s.obligations.work):
+        new_ob = s.obligations.work[pair]
+        invariant(new_ob is not None, f"obligation {pair} deleted")
+        old_ob = s.obligations.base.get(pair)
+        accrued = new_ob.accrued - (old_ob.accrued if old_ob else 0)  # type: ignore[union-attr]
+        settled = new_ob.settled - (old_ob.settled if old_ob else 0)  # type: ignore[union-attr]
+        if accrued or settled:
+            due = s.dues.edit_or_add((*pair, env.day), Due)
+            due.accrued += accrued
+            due.settled += settled
+            invariant(0 <= due.accrued <= counter_max and 0 <= due.settled <= counter_max,
+                      f"dues of {pair} out of range")

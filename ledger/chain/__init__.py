@@ -1,0 +1,1 @@
+"""Blocks and what certifies them: headers, certificates, checkpoints, Merkle proofs, genesis."""

@@ -1,0 +1,1 @@
+"""The chain verifier, which trusts no node, and offline receipts."""

@@ -1,0 +1,1 @@
+"""Bytes on the wire: canonical JSON, domain-separated hashing, signed records."""
