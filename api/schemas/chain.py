@@ -1,5 +1,6 @@
-"""Response shapes of the chain API (``api/server/routers/chain.py``, ``api/server/routers/records.py``,
-``api/server/routers/ops.py``): genesis, status, blocks, records, receipts, checkpoints, tables."""
+"""Response shapes of the chain API (``api/server/routers/chain.py``,
+``api/server/routers/records.py``, ``api/server/routers/ops.py``): genesis, status, blocks,
+records, receipts, checkpoints, tables."""
 
 from __future__ import annotations
 

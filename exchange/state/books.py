@@ -54,7 +54,8 @@ def _due_row(k: tuple[str, str, int], v: Due) -> Row:
             "settled": v.settled}
 
 
-#: (state attribute, table, row of (key, value), (key, value) of row), as exchange.state.tables.PLAIN.
+#: (state attribute, table, row of (key, value), (key, value) of row), as
+#: exchange.state.tables.PLAIN.
 BOOK_PLAIN: tuple[tuple[str, str, Any, Any], ...] = (
     ("pending", "x_pending", _pending_row, lambda r: (r["issue"], PendingIssue(
         r["account"], r["program"], r["amount"], r["vests_ms"], r["height"],

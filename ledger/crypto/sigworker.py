@@ -5,8 +5,9 @@ Both the node's :class:`~ledger.consensus.sigpool.SignaturePool` and the chain v
 ``python -I -S -c "...serve()"`` rather than by ``multiprocessing``: a spawned
 multiprocessing child re-imports the caller's ``__main__`` (for the ``jifentong`` command,
 the whole CLI: ~0.3 s of CPU per worker), while this one skips ``site`` (the installed
-packages' start-up hooks) and imports only :mod:`ledger.crypto.sigbatch`, :mod:`ledger.crypto.ed25519` and
-``cryptography``'s Ed25519 module (~0.04 s), from the paths its parent gives it.
+packages' start-up hooks) and imports only :mod:`ledger.crypto.sigbatch`,
+:mod:`ledger.crypto.ed25519` and ``cryptography``'s Ed25519 module (~0.04 s), from the paths
+its parent gives it.
 
 The frames it reads and writes, and its loop, are in :mod:`ledger.crypto.sigbatch`. Answers come
 back in the order tasks were sent. The worker exits at end of input, so it never outlives

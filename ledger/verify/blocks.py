@@ -1,9 +1,9 @@
 """Structural checks of one block against the verified chain before it (the ``Tip``).
 
-Mirrors :meth:`ledger.consensus.replica.Replica.validate`: header fields, then records (shape, canonical
-body, index columns, chain, sequence numbers, expiry), then count, total and Merkle root, then the
-certificate and checkpoint. Signatures are not verified here: they are packed and handed to a
-:class:`~ledger.verify.sigs.SignatureChecker`.
+Mirrors :meth:`ledger.consensus.replica.Replica.validate`: header fields, then records (shape,
+canonical body, index columns, chain, sequence numbers, expiry), then count, total and Merkle
+root, then the certificate and checkpoint. Signatures are not verified here: they are packed
+and handed to a :class:`~ledger.verify.sigs.SignatureChecker`.
 """
 
 from __future__ import annotations
@@ -162,8 +162,8 @@ def _check_seqs(records: Sequence[Record], seqs: dict[str, int], h: int, node: s
 
 
 def check_expiry(records: Sequence[Record], header: Header, ttl_ms_max: int, node: str) -> None:
-    """Every record's ``expires`` admits the block's time (:func:`ledger.chain.record_expiry.expiry_code`,
-    the rule the node applies)."""
+    """Every record's ``expires`` admits the block's time
+    (:func:`ledger.chain.record_expiry.expiry_code`, the rule the node applies)."""
     time_ms = header.time_ms
     for record in records:
         code = expiry_code(record.expires, time_ms, ttl_ms_max)

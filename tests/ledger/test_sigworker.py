@@ -64,7 +64,8 @@ def test_a_worker_does_not_import_the_callers_program() -> None:
 def test_a_worker_imports_only_the_signature_check() -> None:
     """What the worker's launch line loads: no site hooks, none of the ledger beyond the
     check, no logging, threads or subprocesses (it starts in a few hundredths of a second)."""
-    probe = _LAUNCH.split("; from")[0] + "; import ledger.crypto.sigbatch; print(sorted(sys.modules))"
+    probe = (_LAUNCH.split("; from")[0]
+             + "; import ledger.crypto.sigbatch; print(sorted(sys.modules))")
     done = subprocess.run([sys.executable, "-I", "-S", "-c", probe, *_PATHS],
                           capture_output=True, text=True, check=True)
     loaded = set(ast.literal_eval(done.stdout))
