@@ -35,8 +35,9 @@ from ledger.chain.genesis import Genesis
 from ledger.crypto.sigworker import Worker, start_workers
 from ledger.errors import LedgerError
 from ledger.memory import keep_freed_memory, peak_rss_mb
+from ledger.verify.failure import Report, SourceError
 from ledger.verify.store_source import StoreSource
-from ledger.verify.verifier import Report, SourceError, verify_chain
+from ledger.verify.verifier import verify_chain
 
 err = Console(stderr=True)
 out = Console()

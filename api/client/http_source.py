@@ -21,7 +21,8 @@ import httpx
 from ledger.chain.genesis import Genesis
 from ledger.errors import LedgerError
 from ledger.limits import blocks_per_fetch_max
-from ledger.verify.verifier import RawBlock, SourceError, StateMoved, fail
+from ledger.verify.failure import SourceError, StateMoved, fail
+from ledger.verify.source import RawBlock
 from ledger.wire.canonical import canonical_bytes
 
 records_per_page = 4000

@@ -21,9 +21,10 @@ from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.chain.record_expiry import expiry_code
 from ledger.errors import LedgerError
 from ledger.limits import block_time_step_ms_max
+from ledger.verify.failure import fail
 from ledger.verify.sigclaims import QuorumSigs, RecordSigs, pack_votes
 from ledger.verify.sigs import SignatureChecker
-from ledger.verify.verifier import RawBlock, fail
+from ledger.verify.source import RawBlock
 from ledger.wire.canonical import parse_strict
 from ledger.wire.fastparse import fast_block, fast_record, key_bytes
 from ledger.wire.record import Record, record_from_wire

@@ -16,7 +16,7 @@ from ledger.chain.certificate import check_quorum
 from ledger.chain.checkpoint import SignedCheckpoint
 from ledger.errors import LedgerError
 from ledger.verify.blocks import Tip
-from ledger.verify.verifier import fail
+from ledger.verify.failure import fail
 from ledger.wire.record import parse_record
 
 

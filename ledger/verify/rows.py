@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import Change, TableSpec, Values
-from ledger.verify.state import compare_rows, sql_order
-from ledger.verify.verifier import VerifyFailed, fail
+from ledger.verify.compare import compare_rows, sql_order
+from ledger.verify.failure import VerifyFailed, fail
 
 HEIGHT = "_height"
 _AFFINITY = {int: "INTEGER", bool: "INTEGER", str: "TEXT", float: "FLOAT", bytes: "BLOB"}

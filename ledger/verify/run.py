@@ -28,8 +28,10 @@ from ledger.verify.blocks import (
     check_total,
 )
 from ledger.verify.checkpoint import check_given, check_journal, check_reached, load_checkpoint
+from ledger.verify.failure import STAGE_STORED, Report, SourceError, StateMoved, VerifyFailed, fail
 from ledger.verify.rows import ExpectedRows
 from ledger.verify.sigs import SignatureChecker
+from ledger.verify.source import ChainSource, Progress, RawBlock
 from ledger.verify.state import (
     LEDGER_TABLES,
     check_evidence,
@@ -40,17 +42,6 @@ from ledger.verify.state import (
 )
 from ledger.verify.store_source import STORE_ERRORS
 from ledger.verify.stream import open_streams
-from ledger.verify.verifier import (
-    STAGE_STORED,
-    ChainSource,
-    Progress,
-    RawBlock,
-    Report,
-    SourceError,
-    StateMoved,
-    VerifyFailed,
-    fail,
-)
 
 #: An audit of the whole application state may take at most this share of the run.
 audit_share_max = 0.01

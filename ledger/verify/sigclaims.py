@@ -9,7 +9,7 @@ from typing import Any
 
 from ledger.chain.certificate import quorum
 from ledger.crypto.sigbatch import pack
-from ledger.verify.verifier import Failure
+from ledger.verify.failure import Failure
 
 
 @dataclass(slots=True)

@@ -19,8 +19,8 @@ from concurrent.futures import Future
 
 from ledger.crypto.sigbatch import PACKED_BYTES, verify_packed
 from ledger.crypto.sigworker import Worker, start_workers
+from ledger.verify.failure import Failure
 from ledger.verify.sigclaims import Claim, QuorumSigs, RecordSigs
-from ledger.verify.verifier import Failure
 
 log = logging.getLogger("jifentong.verify")
 

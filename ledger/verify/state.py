@@ -1,22 +1,22 @@
 """Stored state: the rows a node keeps must be exactly the rows the replay produced.
 
-A node's tables are compared with the replay's rows (``verify_rows``) by one ordered merge
-per table (:func:`compare_rows`): a key on one side only is a missing or unexpected row, a key
-on both with other values a mismatched row. Also here: the ledger's own tables (``meta``,
-``seqs``, ``validator_sets``) as the replay expects them, and evidence rows.
+A node's tables are compared with the replay's rows (``ledger.verify.rows``) by one ordered
+merge per table (:func:`ledger.verify.compare.compare_rows`). Also here: the ledger's own
+tables (``meta``, ``seqs``, ``validator_sets``) as the replay expects them, and evidence rows.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ledger.application import TableSpec, ValidatorInfo
 from ledger.chain.block import Header
 from ledger.chain.genesis import Genesis, validator_set_hash
 from ledger.crypto.keys import verify
-from ledger.verify.verifier import STAGE_STORED, VerifyFailed, fail
+from ledger.verify.compare import compare_rows
+from ledger.verify.failure import VerifyFailed, fail
 
 if TYPE_CHECKING:
     from ledger.verify.rows import ExpectedRows
@@ -33,50 +33,6 @@ LEDGER_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "evidence": (("height", "validator", "header_hash", "header", "sig"),
                  ("height", "validator", "header_hash")),
 }
-
-
-_RANK = {type(None): 0, int: 1, float: 1, bool: 1, str: 2, bytes: 3}
-
-
-def sql_order(key: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
-    """SQLite's ORDER BY for a key: NULL < numbers < text (UTF-8 byte order) < blobs."""
-    return tuple((_RANK.get(type(v), 4), v) for v in key)
-
-
-def compare_rows(expected: Iterable[tuple[Any, ...]], found: Iterable[Sequence[Any]],
-                 pk_at: Sequence[int], table: str, node: str, at: int,
-                 height_of: Callable[[tuple[Any, ...]], int | None] | None = None) -> int:
-    """Merge two key-sorted row streams; raise on the first difference. Returns rows seen.
-
-    ``height_of(key)`` names the block that wrote an expected row, for the report.
-    """
-    exp, fnd = iter(expected), iter(found)
-    e, f = next(exp, None), next(fnd, None)
-    seen = 0
-    while e is not None or f is not None:
-        if e is not None and f is not None and e == tuple(f):
-            seen += 1
-            e, f = next(exp, None), next(fnd, None)
-            continue
-        ek = None if e is None else tuple(e[i] for i in pk_at)
-        fk = None if f is None else tuple(f[i] for i in pk_at)
-        height = None if ek is None or height_of is None else height_of(ek)
-        if f is None or (ek is not None and ek != fk and sql_order(ek) < sql_order(fk)):
-            raise _stored("row_missing", height, node, table, ek, e, None, at)
-        if e is None or ek != fk:
-            raise _stored("row_unexpected", None, node, table, fk, None, f, at)
-        raise _stored("row_mismatch", height, node, table, ek, e, f, at)
-    return seen
-
-
-def _stored(what: str, height: int | None, node: str, table: str, key: Any, expected: Any,
-            found: Any, at: int) -> VerifyFailed:
-    exc = fail(what, height, node, table=table, key=key,
-               expected=None if expected is None else list(expected),
-               found=None if found is None else list(found),
-               detail="the stored row is not what the replay wrote" + (
-                   f" (last written by block {height})" if height is not None else ""))
-    return VerifyFailed(exc.failure, checked_at=at, stage=STAGE_STORED)
 
 
 def compare_stored(state: Any, node: str, h: int, ledger: dict[str, list[tuple[Any, ...]]],

@@ -21,8 +21,9 @@ from typing import Any
 import apsw
 
 from ledger.chain.genesis import Genesis
+from ledger.verify.failure import SourceError, VerifyFailed, fail
+from ledger.verify.source import RawBlock
 from ledger.verify.state import LEDGER_TABLES
-from ledger.verify.verifier import RawBlock, SourceError, VerifyFailed, fail
 
 #: What reading a store may raise when it is damaged mid-run (the verifier's own scratch
 #: files use ``sqlite3``).

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
+from ledger.verify.compare import compare_rows
+from ledger.verify.failure import VerifyFailed
 from ledger.verify.rows import ExpectedRows
-from ledger.verify.state import compare_rows
-from ledger.verify.verifier import VerifyFailed
 
 
 class StreamedRows:

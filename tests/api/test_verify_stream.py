@@ -14,9 +14,10 @@ import pytest
 from api.cli.verify import open_source
 from api.demo.build import build_demo
 from exchange.app import ExchangeApp
+from ledger.verify.failure import Failure, VerifyFailed
 from ledger.verify.store_source import SqliteState
 from ledger.verify.stream import StreamedRows
-from ledger.verify.verifier import Failure, VerifyFailed, verify_chain
+from ledger.verify.verifier import verify_chain
 
 CACHE: set[bytes] = set()
 STORE = "node-0.sqlite"

@@ -30,8 +30,9 @@ from exchange import records as R
 from exchange.app import ExchangeApp
 from ledger.consensus.clock import ManualClock
 from ledger.crypto.keys import SigningKey
+from ledger.verify.failure import Failure, Report
 from ledger.verify.state import LEDGER_TABLES
-from ledger.verify.verifier import Failure, Report, verify_chain
+from ledger.verify.verifier import verify_chain
 from ledger.wire.record import make_body, sign_body
 
 CACHE: set[bytes] = set()  # verified signatures, shared by every run of the suite

@@ -16,8 +16,9 @@ from ledger.chain.genesis import Genesis
 from ledger.consensus.consortium import Consortium
 from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
+from ledger.verify.failure import Report
 from ledger.verify.store_source import StoreSource
-from ledger.verify.verifier import Report, verify_chain
+from ledger.verify.verifier import verify_chain
 from ledger.wire.record import Record
 
 CACHE: set[bytes] = set()  # verified signatures, shared by the runs of this module

@@ -18,7 +18,7 @@ from ledger.application import Change, _changes_digest_checked, changes_digest
 from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
 from ledger.verify.blocks import _strict_record
-from ledger.verify.verifier import VerifyFailed
+from ledger.verify.failure import VerifyFailed
 from ledger.wire.canonical import canonical_bytes
 from ledger.wire.fastparse import fast_block, fast_record
 
