@@ -10,18 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli.ops import DEFAULT_NODE, NodeOpt, call, connect
-from api.cli.root import (
+from api.cli.common import (
     DEFAULT_DATA,
     DEFAULT_PORT,
     DataOpt,
     JsonOpt,
     PassEnv,
-    _load_key,
     console,
     err,
     fail,
+    load_key,
 )
+from api.cli.ops import DEFAULT_NODE, NodeOpt, call, connect
 from api.node.datadir import DataDir, create_data_dir
 from exchange import records as rec
 from exchange.genesis import app_genesis
@@ -120,7 +120,7 @@ def sign_vote(path: Path, key: Annotated[str, typer.Option(help="your member key
               pass_env: PassEnv = None) -> None:
     """Add your signature to a vote file."""
     body, signatures = _load_vote(path)
-    signing = _load_key(key, pass_env)
+    signing = load_key(key, pass_env)
     if signing.public_hex not in body.get("signers", []):
         fail("your key is not among the vote's signers")
     try:

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli.common import JsonOpt, PassEnv, console, emit
 from api.cli.ops import DEFAULT_NODE, KeyOpt, NodeOpt, ReceiptOpt, call, connect, submit, wallet
-from api.cli.root import JsonOpt, PassEnv, console, emit
 from exchange import records as rec
 
 LABELS = {"opening": "opening outstanding", "issued": "+ issued", "pending": "  of which pending",

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.cli.root import DEFAULT_DATA, DEFAULT_PORT, DataOpt, JsonOpt, console, emit, err, fail
+from api.cli.common import DEFAULT_DATA, DEFAULT_PORT, DataOpt, JsonOpt, console, emit, err, fail
 from api.demo import cluster as local
 from ledger.errors import LedgerError
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from api.cli.root import JsonOpt, PassEnv, _load_key, console, emit, err, fail
+from api.cli.common import JsonOpt, PassEnv, console, emit, err, fail, load_key
 from api.client.client import Client, ClientError, Wallet, record_ttl_ms_default
 from exchange import records as rec
 from ledger.errors import LedgerError
@@ -68,7 +68,7 @@ def submit(client: Client, record: Record, json_out: bool, receipt_path: Path | 
 
 def wallet(node: str, key: str, pass_env: str | None, ttl_s: int) -> Wallet:
     client = connect(node)
-    signing = _load_key(key, pass_env)
+    signing = load_key(key, pass_env)
     chain = call(client.genesis)["genesis"]["chain"]
     return Wallet(signing, client, chain, ttl_ms=ttl_s * 1000)
 
@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
                 node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
                 json_out: JsonOpt = False) -> None:
         """An account's points, their yuan value and what expires within a week."""
-        public = account if len(account) == 64 else _load_key(account, pass_env).public_hex
+        public = account if len(account) == 64 else load_key(account, pass_env).public_hex
         found = call(connect(node).get, f"/v1/accounts/{public}/balances")
         if json_out:
             emit(found)

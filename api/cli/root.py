@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from api.cli import admin, bench, books, cluster, ops, verify, wallet
+from api.cli.common import (
+    DEFAULT_DATA,
+    DEFAULT_PORT,
+    DataOpt,
+    JsonOpt,
+    PassEnv,
+    console,
+    emit,
+    err,
+    fail,
+    load_key,
+    passphrase,
+)
 from api.client import keystore
 from ledger.errors import LedgerError
 from ledger.verify.receipt import check_receipt, load_receipt
@@ -22,46 +32,6 @@ keys_app = typer.Typer(help="Make and inspect Ed25519 key files.", no_args_is_he
 receipt_app = typer.Typer(help="Check receipts.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(receipt_app, name="receipt")
-
-console = Console()
-err = Console(stderr=True)
-
-DEFAULT_DATA = Path("./jifentong-data")
-DEFAULT_PORT = 8400
-DataOpt = Annotated[Path, typer.Option("--data", help="data dir of the alliance")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print a helpful error and exit (2: bad usage or unreadable input)."""
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def emit(value: Any) -> None:
-    """Print JSON to stdout (for --json)."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def passphrase(env: str | None, *, confirm: bool = False, needed: bool = True) -> str | None:
-    if env:
-        value = os.environ.get(env)
-        if value is None:
-            fail(f"environment variable {env} is not set")
-        return value
-    if "JIFENTONG_PASSPHRASE" in os.environ:
-        return os.environ["JIFENTONG_PASSPHRASE"]
-    if not needed:
-        return None
-    if not sys.stdin.isatty():
-        return None
-    return typer.prompt("passphrase", hide_input=True, default="",
-                        confirmation_prompt=confirm, show_default=False) or None
-
-
-PassEnv = Annotated[str | None, typer.Option("--passphrase-env", metavar="VAR",
-                                             help="read the passphrase from this variable")]
-
 
 @keys_app.command("new")
 def keys_new(name: Annotated[str, typer.Argument(help="key name in the keystore, or a path")],
@@ -93,19 +63,9 @@ def keys_new(name: Annotated[str, typer.Argument(help="key name in the keystore,
 @keys_app.command("show")
 def keys_show(name: str, pass_env: PassEnv = None, json_out: JsonOpt = False) -> None:
     """Show a key's public half."""
-    key = _load_key(name, pass_env)
+    key = load_key(name, pass_env)
     info = {"name": name, "public_key": key.public_hex, "key_id": key.key_id}
     emit(info) if json_out else console.print(f"public key {key.public_hex} (id {key.key_id})")
-
-
-def _load_key(name: str, pass_env: str | None) -> Any:
-    try:
-        # a passphrase applies to encrypted key files only (the environment may hold one
-        # for the user's wallet while a merchant's till key is a plain file)
-        secret = passphrase(pass_env) if keystore.is_encrypted(name) else None
-        return keystore.load(name, secret)
-    except LedgerError as exc:
-        fail(str(exc))
 
 
 @receipt_app.command("check")
@@ -157,8 +117,11 @@ def serve(data: DataOpt = DEFAULT_DATA,
     run_server(data, host, port, log_level=log_level)
 
 
+for group in (ops, admin, books, cluster, bench, verify):
+    group.register(app)
+wallet.register(app, keys_app)
+
+
 def main() -> None:
     """Entry point of the ``jifentong`` console script."""
-    from api.cli import commands  # noqa: F401  (registers the remaining commands)
-
     app()

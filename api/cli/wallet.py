@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from api.cli.common import JsonOpt, PassEnv, console, fail, passphrase
 from api.cli.ops import DEFAULT_NODE, NodeOpt
-from api.cli.root import JsonOpt, PassEnv, console, fail, keys_app, passphrase
 from api.client import keystore
 from api.client.backup import make_backup
 from api.client.client import Client
@@ -29,7 +29,9 @@ def describe(event: dict[str, Any]) -> str:
     return f"{event['id']:>10}  {event['type']:<24} {moves}"
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, keys_app: typer.Typer) -> None:
+    """Add ``watch`` to the ``jifentong`` command and ``export-wallet`` to its ``keys`` group."""
+
     @app.command()
     def watch(program: Filter = None, account: Filter = None, merchant: Filter = None,
               from_height: Annotated[int | None, typer.Option(

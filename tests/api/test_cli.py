@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli.commands import app
+from api.cli.root import app
 
 from .serving import free_port, served
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from api.cli.commands import app as registered  # noqa: F401  (registers every command)
 from api.cli.root import app as cli_app
 from api.node.runtime import Node
 from api.server.app import create_app
