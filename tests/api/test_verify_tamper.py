@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from api.cli.commands import app as cli_app
 from typer.testing import CliRunner
 
+from api.cli.root import app as cli_app
 from api.cli.verify import open_source
 from api.client import http_source as verify_http
 from api.demo.build import build_demo
