@@ -7,8 +7,11 @@ printed as a ratio to that limit, so a reading says how close the code comes to 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -96,6 +99,22 @@ def ed25519_rates(seconds: float = 2.0) -> tuple[float, float]:
 verify_runs = 3
 
 
+def bench_verify(data: Path, app: str = "counter", workers: int | None = None
+                 ) -> tuple[float, float, dict[str, Any]]:
+    """Run ``jifentong verify DATA --json`` in a fresh process; returns (records per second,
+    peak memory in MB: the main process's plus every worker's peak, the summary)."""
+    command = [sys.executable, "-m", "api", "verify", str(data), "--json", "--app", app]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"verification failed ({done.returncode}): {done.stdout[-2000:]}"
+                           f"{done.stderr[-2000:]}")
+    summary = json.loads(done.stdout)
+    peak = summary["peak_rss_mb"]["main"] + summary["workers"] * summary["peak_rss_mb"]["worker"]
+    return float(summary["records_per_s"]), float(peak), summary
+
+
 def verify_beside_limit(path: Path, progress: Progress) -> tuple[float, float, float]:
     """(records per second, the two-core limit beside it, peak MB) of the median of
     ``verify_runs`` verifications of ``path``, by ratio to the limit.
@@ -104,8 +123,6 @@ def verify_beside_limit(path: Path, progress: Progress) -> tuple[float, float, f
     6,000 and 9,400 on the same day), so the limit is measured right before and right after
     each run, and the run is compared with the mean of the two.
     """
-    from api.cli.verify import bench_verify
-
     ctx = multiprocessing.get_context("spawn")
     runs = []
     with ctx.Pool(2) as pool:

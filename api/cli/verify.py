@@ -219,50 +219,6 @@ def _print(report: Report, summary: dict[str, Any]) -> None:
         out.print(line, highlight=False)
 
 
-def build_counter_chain(path: Path, records: int, signers: int = 200) -> None:
-    """A one-validator counter chain of ``records`` records in a new data dir (for the bench),
-    signed and ingested a block at a time so memory stays flat."""
-    from api.bench.run import T0, bench_keys, single_validator
-    from ledger.limits import record_ttl_ms_max_default
-    from ledger.wire.record import make_body, sign_body
-
-    keys = bench_keys(signers)
-    consortium = single_validator(path, "bench-verify", app_factory("counter"))
-    consortium.genesis.save(path / "genesis.json")
-    block_max = consortium.genesis.params.block_records_max
-    try:
-        for offset in range(0, records, block_max):
-            batch = []
-            for i in range(offset, min(records, offset + block_max)):
-                key = keys[i % signers]
-                body = make_body("bench-verify", "counter.add", [key.public_hex],
-                                 i // signers + 1, {"name": f"counter-{i % 64}", "by": 1},
-                                 expires=T0 + record_ttl_ms_max_default // 2)
-                batch.append(sign_body(body, [key]))
-            consortium.submit_many(batch)
-            consortium.run_until_idle()
-    finally:
-        consortium.close()
-
-
-def bench_verify(data: Path, app: str = "counter", workers: int | None = None
-                 ) -> tuple[float, float, dict[str, Any]]:
-    """Run ``jifentong verify DATA --json`` in a fresh process; returns (records per second,
-    peak memory in MB: the main process's plus every worker's peak, the summary)."""
-    import subprocess
-
-    command = [sys.executable, "-m", "api", "verify", str(data), "--json", "--app", app]
-    if workers is not None:
-        command += ["--workers", str(workers)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"verification failed ({done.returncode}): {done.stdout[-2000:]}"
-                           f"{done.stderr[-2000:]}")
-    summary = json.loads(done.stdout)
-    peak = summary["peak_rss_mb"]["main"] + summary["workers"] * summary["peak_rss_mb"]["worker"]
-    return float(summary["records_per_s"]), float(peak), summary
-
-
 def register(app: typer.Typer) -> None:
     """Add ``verify`` to the ``jifentong`` command."""
     app.command("verify")(verify)

@@ -36,7 +36,7 @@ def test_verification_is_the_median_run_beside_its_own_limit(tmp_path: Path,
     run by that ratio is reported, with its limit, and the largest peak memory."""
     rates = iter([9000.0, 6000.0, 8000.0])
     limits = iter([12000.0, 14000.0, 8000.0, 10000.0])  # before, after 1, after 2, after 3
-    monkeypatch.setattr("api.cli.verify.bench_verify",
+    monkeypatch.setattr(bench, "bench_verify",
                         lambda path, app: (next(rates), 100.0 + len(str(path)), {}))
     monkeypatch.setattr(bench, "_verify_loop", lambda seconds: 0)
 
