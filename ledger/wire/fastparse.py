@@ -30,7 +30,7 @@ from ledger.limits import (
     string_chars_max,
 )
 from ledger.wire.hashing import Domain
-from ledger.wire.record import _BODY_KEYS, _FIELDS, _TYPE_RE, Record
+from ledger.wire.record import BODY_FIELDS, BODY_KEYS, TYPE_RE, Record
 
 _ONLY_STR, _ONLY_INT = frozenset((str,)), frozenset((int,))
 _ONLY_DICT, _ONLY_LIST = frozenset((dict,)), frozenset((list,))
@@ -89,9 +89,9 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None
-    if not _ONLY_DICT.issuperset(map(type, objs)) or set(map(len, objs)) != {len(_BODY_KEYS)}:
+    if not _ONLY_DICT.issuperset(map(type, objs)) or set(map(len, objs)) != {len(BODY_KEYS)}:
         return None
-    chains, types, signers, seqs, expires, payloads = zip(*map(_FIELDS, objs), strict=True)
+    chains, types, signers, seqs, expires, payloads = zip(*map(BODY_FIELDS, objs), strict=True)
     if (chains.count(chain_id) != n or not _ONLY_INT.issuperset(map(type, seqs))
             or not 0 < min(seqs) <= max(seqs) <= json_int_max
             or not _ONLY_INT.issuperset(map(type, expires))
@@ -132,7 +132,7 @@ def _type_ok(type_: Any) -> bool:
     if type_ in _types_ok:
         return True
     if (type(type_) is not str or len(type_) > record_type_chars_max
-            or not _TYPE_RE.match(type_) or len(_types_ok) >= 4096):
+            or not TYPE_RE.match(type_) or len(_types_ok) >= 4096):
         return False
     _types_ok.add(type_)
     return True
@@ -155,7 +155,7 @@ def fast_record(body: Any, sigs: Any) -> Record | None:
     body_bytes = body.encode()
     try:
         obj = orjson.loads(body_bytes)
-        if (type(obj) is not dict or obj.keys() != _BODY_KEYS
+        if (type(obj) is not dict or obj.keys() != BODY_KEYS
                 or orjson.dumps(obj, option=_SORTED) != body_bytes):
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):

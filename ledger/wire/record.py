@@ -40,9 +40,10 @@ from ledger.wire.canonical import (
 )
 from ledger.wire.hashing import Domain, digest
 
-_TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
-_FIELDS = itemgetter("chain", "type", "signers", "seq", "expires", "payload")
-_BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "expires", "payload"))
+#: The body's shape, shared with the batch parser (ledger.wire.fastparse): the one definition.
+TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
+BODY_FIELDS = itemgetter("chain", "type", "signers", "seq", "expires", "payload")
+BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "expires", "payload"))
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -89,7 +90,7 @@ class Record:
     def _fields(self, body: dict[str, Any]) -> None:
         self.body = body
         (self.chain, self.type, self.signers, self.seq, self.expires,
-         self.payload) = _FIELDS(body)
+         self.payload) = BODY_FIELDS(body)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent to a node."""
@@ -220,13 +221,13 @@ def _small(text: str | None) -> bool:
 
 
 def _check_body(body: Any, small: bool = False) -> None:
-    if not isinstance(body, dict) or body.keys() != _BODY_KEYS:
-        raise MalformedRecord(f"a body has exactly the fields {sorted(_BODY_KEYS)}")
+    if not isinstance(body, dict) or body.keys() != BODY_KEYS:
+        raise MalformedRecord(f"a body has exactly the fields {sorted(BODY_KEYS)}")
     chain, type_, signers, seq = body["chain"], body["type"], body["signers"], body["seq"]
     if not isinstance(chain, str) or not 0 < len(chain) <= record_type_chars_max:
         raise MalformedRecord("chain must be a non-empty string of at most 64 characters")
     if (not isinstance(type_, str) or len(type_) > record_type_chars_max
-            or not _TYPE_RE.match(type_)):
+            or not TYPE_RE.match(type_)):
         raise MalformedRecord("type must be lowercase letters, digits, '_' and '.'")
     if not isinstance(signers, list) or not 0 < len(signers) <= record_signers_max:
         raise MalformedRecord(f"signers must list 1 to {record_signers_max} public keys")
