@@ -1,0 +1,285 @@
+"""The floor plan holds: imports point down, never in a circle, never at private names.
+
+Read from the source with :mod:`ast` (nothing is imported), for the three packages:
+
+- no import cycle between modules, nor between folders (a top-level module counts as its own
+  folder);
+- no ``_private`` name imported from, or read off, another module;
+- layers only downward: ``api`` -> ``exchange`` -> ``ledger``, and inside each package the
+  order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
+- no module over 400 lines.
+
+Lazy imports inside functions count: they hide a cycle, they do not remove it. Imports under
+``if TYPE_CHECKING:`` never run, so they make no cycle, but they still point down the layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("ledger", "exchange", "api")
+LINES_MAX = 400
+
+#: Inside each package, its units (a sub-folder or a top-level module) from the lowest layer
+#: up. A unit may import its own layer or lower ones; units on one line share a layer.
+LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "ledger": (
+        ("errors", "limits", "memory"),
+        ("crypto",),
+        ("wire",),
+        ("application",),
+        ("chain", "counter"),
+        ("store",),
+        ("consensus",),
+        ("verify",),
+    ),
+    "exchange": (
+        ("codes", "errors", "limits"),
+        ("schema", "records"),
+        ("genesis",),
+        ("state",),
+        ("rules",),
+        ("queries",),
+        ("app",),
+        ("__init__",),
+    ),
+    "api": (
+        ("__init__",),
+        ("client",),
+        ("node",),
+        ("explorer",),
+        ("server",),
+        ("demo",),
+        ("bench",),
+        ("cli",),
+        ("__main__",),
+    ),
+}
+PACKAGE_RANK = {name: rank for rank, name in enumerate(PACKAGES)}
+
+
+@dataclass
+class Module:
+    name: str
+    path: Path
+    tree: ast.Module
+    imports: set[str] = field(default_factory=set)
+    type_imports: set[str] = field(default_factory=set)  # under ``if TYPE_CHECKING:``
+    private: list[str] = field(default_factory=list)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def load() -> dict[str, Module]:
+    modules: dict[str, Module] = {}
+    for package in PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            name = module_name(path)
+            modules[name] = Module(name, path, ast.parse(path.read_text(), str(path)))
+    for module in modules.values():
+        _read_imports(module, modules)
+    return modules
+
+
+def _absolute(module: Module, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.name.split(".")
+    if module.path.name != "__init__.py":
+        base = base[:-1]
+    base = base[:len(base) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _read_imports(module: Module, modules: dict[str, Module]) -> None:
+    """Fill in the modules it imports and the private names it takes from other modules."""
+    bound: dict[str, str] = {}  # local name -> module it stands for
+    typing_only = {id(inner) for node in ast.walk(module.tree) if isinstance(node, ast.If)
+                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+                   for inner in node.body}
+    for node in ast.walk(module.tree):
+        imports = module.type_imports if id(node) in typing_only else module.imports
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in modules:
+                    imports.add(alias.name)
+                    bound[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            if source.split(".")[0] not in PACKAGES:
+                continue
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                if full in modules:
+                    imports.add(full)
+                    bound[alias.asname or alias.name] = full
+                else:
+                    imports.add(source)
+                    if _is_private(alias.name) and source != module.name:
+                        module.private.append(f"from {source} import {alias.name}")
+    for node in ast.walk(module.tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in bound and _is_private(node.attr)):
+            module.private.append(f"{bound[node.value.id]}.{node.attr}")
+    module.imports.discard(module.name)
+    module.type_imports.discard(module.name)
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def unit(name: str) -> str:
+    """The folder a module belongs to (``ledger.verify``), or the top-level module itself."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        return f"{parts[0]}.__init__"
+    return ".".join(parts[:2])
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one member (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def layer_of(name: str) -> tuple[int, int]:
+    """(package rank, layer rank inside the package) of a module."""
+    package, _, rest = unit(name).partition(".")
+    for rank, names in enumerate(LAYERS[package]):
+        if rest in names:
+            return PACKAGE_RANK[package], rank
+    raise AssertionError(f"{name}: its unit {package}.{rest} is in no layer of LAYERS "
+                         f"(tests/test_architecture.py) nor in docs/ARCHITECTURE.md")
+
+
+def module_graph(modules: dict[str, Module], typing: bool = False) -> dict[str, set[str]]:
+    """Who imports whom at run time (``typing``: with the imports for type checkers too)."""
+    return {m.name: (m.imports | (m.type_imports if typing else set())) & modules.keys()
+            for m in modules.values()}
+
+
+def unit_graph(modules: dict[str, Module]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, targets in module_graph(modules).items():
+        graph.setdefault(unit(name), set()).update(unit(t) for t in targets)
+    for u, targets in graph.items():
+        targets.discard(u)
+    return graph
+
+
+def upward(modules: dict[str, Module]) -> Iterator[str]:
+    for name, targets in module_graph(modules, typing=True).items():
+        for target in sorted(targets):
+            if layer_of(target) > layer_of(name):
+                yield f"{name} -> {target}"
+
+
+MODULES = load()
+
+
+def test_no_import_cycle_between_modules() -> None:
+    assert cycles(module_graph(MODULES)) == []
+
+
+def test_no_import_cycle_between_folders() -> None:
+    assert cycles(unit_graph(MODULES)) == []
+
+
+def test_no_private_name_crosses_a_module() -> None:
+    assert [f"{m.name}: {p}" for m in MODULES.values() for p in m.private] == []
+
+
+def test_every_import_points_down_the_layers() -> None:
+    assert list(upward(MODULES)) == []
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {m.name: n for m in MODULES.values()
+            if (n := len(m.path.read_text().splitlines())) > LINES_MAX}
+    assert long == {}
+
+
+def doc_tree_folders() -> set[str]:
+    """The folders the tree at the top of docs/ARCHITECTURE.md names (``api/bench/``)."""
+    block = (REPO / "docs" / "ARCHITECTURE.md").read_text().split("```")[1]
+    folders, package = set(), ""
+    for line in block.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if line[:1].strip() and name.endswith("/"):
+            package = name
+        elif name.endswith("/"):
+            folders.add(package + name)
+    return folders
+
+
+def test_architecture_doc_opens_with_every_folder() -> None:
+    folders = {f"{u.replace('.', '/')}/" for u in unit_graph(MODULES)
+               if (REPO / u.replace(".", "/")).is_dir()}
+    assert sorted(folders - doc_tree_folders()) == []
+
+
+# The checks above must be able to fail: each is run once on a small made-up graph.
+
+def test_cycles_finds_a_loop_of_three_and_ignores_a_chain() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": {"c"}}) == []
+
+
+@pytest.mark.parametrize(("source", "target", "up"), [
+    ("ledger.chain.block", "ledger.wire.record", False),
+    ("ledger.wire.record", "ledger.chain.block", True),
+    ("ledger.errors", "exchange.codes", True),
+    ("exchange.rules.swap", "api.client.client", True),
+    ("api.cli.root", "exchange.app", False),
+])
+def test_layer_order(source: str, target: str, up: bool) -> None:
+    assert (layer_of(target) > layer_of(source)) is up
+
+
+def test_private_imports_are_seen(tmp_path: Path) -> None:
+    tree = ast.parse("from ledger.wire import record\n"
+                     "from ledger.wire.canonical import _parse\n"
+                     "x = record._fast\n")
+    module = Module("ledger.chain.fake", REPO / "ledger" / "chain" / "fake.py", tree)
+    _read_imports(module, MODULES)
+    assert module.private == ["from ledger.wire.canonical import _parse",
+                              "ledger.wire.record._fast"]
