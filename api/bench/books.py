@@ -11,7 +11,7 @@ import statistics
 import time
 
 from api.node.runtime import Node
-from api.server.routers.statements import merchant_statement
+from api.node.statements import merchant_statement
 from exchange.statement import date_of, month_days
 
 statement_runs = 5

@@ -10,7 +10,7 @@ from __future__ import annotations
 from api.explorer.context import Ctx, Json, Missing
 from api.explorer.render import Page, Rows
 from api.node.problems import Problem
-from api.server.routers.statements import CSV_COLUMNS, merchant_statement, statement_rows
+from api.node.statements import CSV_COLUMNS, merchant_statement, statement_rows
 from exchange.statement import date_of, month_days
 
 #: The roll-forward's lines, in order: (field, label, sign shown).

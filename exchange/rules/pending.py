@@ -30,7 +30,6 @@ from exchange.rules.auth import signs_for_merchant
 from exchange.rules.holdings import credit
 from exchange.schema import Spec, is_ref, well_formed
 from exchange.state.env import Env
-from exchange.state.expiry import ExpiryIndex
 from exchange.state.model import PendingIssue, Program
 from exchange.state.state import State
 from ledger.wire.record import Record
@@ -112,11 +111,3 @@ def vest_due(s: State, env: Env) -> None:
         edited.pending -= held.amount
         edited.supply += held.amount
         credit(s, env, held.account, edited, held.amount, VEST, issue, earned=True)  # ref: issue
-
-
-def rebuild_vesting(index: ExpiryIndex, pending: dict[str, PendingIssue]) -> None:
-    """Index every committed pending entry (after a restore)."""
-    index.buckets.clear()
-    index.heap.clear()
-    for issue, held in pending.items():
-        index.add(held.vests_ms, (held.program, issue))

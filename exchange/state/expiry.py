@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from exchange.state.env import Env
-from exchange.state.model import Holding
+from exchange.state.model import Holding, PendingIssue
 
 if TYPE_CHECKING:
     from exchange.state.state import State
@@ -88,3 +88,12 @@ def expire_due(s: State, env: Env) -> None:
         program.supply -= lapsed
         program.expired += lapsed
         env.history(key[0], key[1], EXPIRE, -lapsed, left)
+
+
+def rebuild_vesting(index: ExpiryIndex, pending: dict[str, PendingIssue]) -> None:
+    """Index every committed pending entry by when it vests (after a restore); vesting
+    (:mod:`exchange.rules.pending`) uses an :class:`ExpiryIndex` as expiry does."""
+    index.buckets.clear()
+    index.heap.clear()
+    for issue, held in pending.items():
+        index.add(held.vests_ms, (held.program, issue))

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
 from typing import Any
 
-from exchange.rules.pending import rebuild_vesting
 from exchange.state.books import BOOK_PLAIN, BOOK_SPECS
 from exchange.state.env import EVENTS, HISTORY, SWAPS
+from exchange.state.expiry import rebuild_vesting
 from exchange.state.model import (
     Flow,
     KeyBinding,
