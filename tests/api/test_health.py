@@ -24,11 +24,13 @@ from ledger.wire.record import Record, make_body, sign_body
 
 CHAIN = "counter-test"
 USER = SigningKey.from_seed(b"u" * 32)
+T0 = 1_767_225_600_000  # the genesis time of tests/api/conftest.py's counter node
+EXPIRES = T0 + 1_800_000  # half an hour later: within the chain's record_ttl_ms_max
 
 
 def counter(seq: int, name: str = "visits") -> Record:
     return sign_body(make_body(CHAIN, "counter.add", [USER.public_hex], seq,
-                               {"name": name, "by": 1}), [USER])
+                               {"name": name, "by": 1}, expires=EXPIRES), [USER])
 
 
 def _health(http: TestClient) -> tuple[int, str, str]:
