@@ -50,6 +50,8 @@ def fresh(label: str) -> SigningKey:
 
 def signed(http: TestClient, key: SigningKey, build: Any, *args: Any, **kw: Any) -> Record:
     seq = http.get(f"/v1/signers/{key.public_hex}/seq").json()["last"] + 1
+    node: Node = http.app.state.node  # type: ignore[attr-defined]
+    kw.setdefault("expires", node.record_expires())
     return sign_body(build(CHAIN, key.public_hex, seq, *args, **kw), [key])
 
 
@@ -197,7 +199,8 @@ def test_members_reject_an_application_over_http_and_the_pages_still_hold(
     first = members[0].public_hex
     seq = http.get(f"/v1/signers/{first}/seq").json()["last"] + 1
     vote = sign_body(R.reject_merchant(CHAIN, [k.public_hex for k in members], seq,
-                                       "squat-shop", "not a real shop"), members)
+                                       "squat-shop", "not a real shop",
+                                       expires=node.record_expires()), members)
     assert submit(http, node, vote)[0]["status"] == "committed"
     assert http.get("/v1/merchants/squat-shop").status_code == 404
     page = http.get("/alliance")
