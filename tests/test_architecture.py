@@ -53,6 +53,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("__init__",),
         ("client",),
         ("node",),
+        ("schemas", "wallet"),
         ("explorer",),
         ("server",),
         ("demo",),
