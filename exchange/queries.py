@@ -182,7 +182,7 @@ def offers_for(s: State, account: str, area: str | None = None,
 
 def _live_offers(s: State, program: str | None, now: int) -> list[tuple[Program, Offer]]:
     codes = [program] if program is not None else [code for code, _ in s.offers.items()]
-    found = []
+    found: list[tuple[Program, Offer]] = []
     for code in codes:
         p = s.programs.get(code)
         if p is not None:

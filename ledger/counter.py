@@ -68,7 +68,7 @@ class CounterApp:
                        if isinstance(name, str) else 0)
             code = self._judge(record, current)
             codes.append(code)
-            if code == OK:
+            if code == OK and isinstance(name, str):  # OK implies a str name (_judge)
                 working[name] = current + record.payload["by"]
         self.working = working
         changes = [Change(TABLE, (k,), (k, v)) for k, v in sorted(working.items())]

@@ -79,16 +79,16 @@ class Store:
         existing = set(db.table_names())
         for name, (columns, pk) in _LEDGER_TABLES.items():
             if name not in existing:
-                db[name].create(columns, pk=pk if len(pk) > 1 else pk[0], not_null=set(pk))
-        if "records_by_id" not in {i.name for i in db["records"].indexes}:
+                db.table(name).create(columns, pk=pk if len(pk) > 1 else pk[0], not_null=set(pk))
+        if "records_by_id" not in {i.name for i in db.table("records").indexes}:
             self.conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS records_by_id ON records(id)")
         self.conn.execute("CREATE INDEX IF NOT EXISTS blocks_by_hash ON blocks(hash)")
         for spec in self.app_tables.values():
             if spec.name not in existing:
-                db[spec.name].create(dict(spec.columns),
-                                     pk=spec.pk if len(spec.pk) > 1 else spec.pk[0])
+                db.table(spec.name).create(dict(spec.columns),
+                                           pk=spec.pk if len(spec.pk) > 1 else spec.pk[0])
                 for index in spec.indexes:
-                    db[spec.name].create_index(list(index))
+                    db.table(spec.name).create_index(list(index))
 
     # -- genesis -------------------------------------------------------------------------
 

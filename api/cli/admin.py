@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,8 @@ from ledger.wire.record import Record, record_from_wire, unsigned
 
 governance_app = typer.Typer(help="Propose, co-sign and submit member votes.",
                              no_args_is_help=True)
-ACTIONS = {
+#: Governance actions by CLI name: each builds the vote's body (exchange/records.py).
+ACTIONS: dict[str, Callable[..., rec.Body]] = {
     "admit-merchant": rec.admit_merchant, "reject-merchant": rec.reject_merchant,
     "suspend-merchant": rec.suspend_merchant,
     "reinstate-merchant": rec.reinstate_merchant, "suspend-member": rec.suspend_member,

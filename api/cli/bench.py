@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         figures = bench.run_all(records, progress)
         values = figures.values
         if json_out:
-            out = {k: round(v, 2) for k, v in values.items()}
+            out: dict[str, Any] = {k: round(v, 2) for k, v in values.items()}
             out["records"] = records
             out["ratios"] = {k: round(values[k] / values[lim], 3)
                              for k, _, _, lim, _ in ROWS if lim and k in values}

@@ -12,7 +12,18 @@ from typing import Annotated
 import typer
 
 from api.cli.common import JsonOpt, PassEnv, console, emit
-from api.cli.ops import DEFAULT_NODE, KeyOpt, NodeOpt, ReceiptOpt, call, connect, submit, wallet
+from api.cli.ops import (
+    DEFAULT_NODE,
+    DEFAULT_TTL_S,
+    KeyOpt,
+    NodeOpt,
+    ReceiptOpt,
+    TtlOpt,
+    call,
+    connect,
+    submit,
+    wallet,
+)
 from exchange import records as rec
 
 LABELS = {"opening": "opening outstanding", "issued": "+ issued", "pending": "  of which pending",
@@ -52,8 +63,10 @@ def register(app: typer.Typer) -> None:
              key: KeyOpt,
              reason: Annotated[str, typer.Option(help="why, e.g. refund of order 123")] = "",
              node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-             json_out: JsonOpt = False, receipt: ReceiptOpt = None) -> None:
+             json_out: JsonOpt = False, receipt: ReceiptOpt = None,
+             ttl: TtlOpt = DEFAULT_TTL_S) -> None:
         """Merchant: void the still-pending points of one of your issues (a refund)."""
-        w = wallet(node, key, pass_env)
-        body = rec.void_issue(w.chain, w.public, call(w.next_seq), issue, reason)
+        w = wallet(node, key, pass_env, ttl)
+        body = rec.void_issue(w.chain, w.public, call(w.next_seq), issue, reason,
+                              expires=w.expires())
         submit(w.client, w.sign_body(body), json_out, receipt)

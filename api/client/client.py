@@ -60,7 +60,7 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def _get(self, path: str, **params: Any) -> dict[str, Any]:
         clean = {k: v for k, v in params.items() if v is not None}
         return self._answer(self.http.get(path, params=clean))
 
@@ -75,13 +75,14 @@ class Client:
             if after is None:
                 return items
 
-    def _post(self, path: str, content: bytes, **params: Any) -> Any:
+    def _post(self, path: str, content: bytes, **params: Any) -> dict[str, Any]:
         clean = {k: v for k, v in params.items() if v is not None}
         return self._answer(self.http.post(path, content=content, params=clean,
                                            headers={"content-type": "application/json"}))
 
     @staticmethod
-    def _answer(response: httpx.Response) -> Any:
+    def _answer(response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of a 2xx answer (every endpoint answers an object); else raises."""
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -89,7 +90,8 @@ class Client:
                 body = {"code": "http_error", "detail": response.text[:200]}
             raise ClientError(response.status_code, str(body.get("code", "http_error")),
                               str(body.get("detail", "")), body)
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -97,47 +99,47 @@ class Client:
                timeout_ms: int = 10_000) -> dict[str, Any]:
         """Send one signed record; with ``wait`` the answer carries a receipt."""
         return self._post("/v1/records", record.wire_bytes(), wait=str(wait).lower(),
-                          timeout_ms=timeout_ms)  # type: ignore[no-any-return]
+                          timeout_ms=timeout_ms)
 
     def submit_batch(self, records: Sequence[Record], *, wait: bool = False,
                      timeout_ms: int = 30_000) -> dict[str, Any]:
         """Send up to 1000 signed records; one result per record, in order."""
         content = b'{"records":[' + b",".join(r.wire_bytes() for r in records) + b"]}"
         return self._post("/v1/records/batch", content, wait=str(wait).lower(),
-                          timeout_ms=timeout_ms)  # type: ignore[no-any-return]
+                          timeout_ms=timeout_ms)
 
     # -- chain -----------------------------------------------------------------------------
 
     def genesis(self) -> dict[str, Any]:
-        return self._get("/v1/genesis")  # type: ignore[no-any-return]
+        return self._get("/v1/genesis")
 
     def status(self) -> dict[str, Any]:
-        return self._get("/v1/status")  # type: ignore[no-any-return]
+        return self._get("/v1/status")
 
     def block(self, height: int, *, records: bool = False) -> dict[str, Any]:
-        return self._get(f"/v1/blocks/{height}", records=str(records).lower())  # type: ignore
+        return self._get(f"/v1/blocks/{height}", records=str(records).lower())
 
     def blocks(self, from_height: int = 1, limit: int = 20, *,
                records: bool = False) -> dict[str, Any]:
         return self._get("/v1/blocks", limit=limit, records=str(records).lower(),
-                         **{"from": from_height})  # type: ignore[no-any-return]
+                         **{"from": from_height})
 
     def record(self, record_id: str) -> dict[str, Any]:
-        return self._get(f"/v1/records/{record_id}")  # type: ignore[no-any-return]
+        return self._get(f"/v1/records/{record_id}")
 
     def receipt(self, record_id: str) -> dict[str, Any]:
-        return self._get(f"/v1/records/{record_id}/receipt")  # type: ignore[no-any-return]
+        return self._get(f"/v1/records/{record_id}/receipt")
 
     def checkpoint(self, tree_size: int | None = None) -> dict[str, Any]:
         path = "/v1/checkpoint" if tree_size is None else f"/v1/checkpoints/{tree_size}"
-        return self._get(path)  # type: ignore[no-any-return]
+        return self._get(path)
 
     def consistency(self, first: int, second: int) -> dict[str, Any]:
         return self._get("/v1/proofs/consistency", first=first,
-                         second=second)  # type: ignore[no-any-return]
+                         second=second)
 
     def validators(self) -> dict[str, Any]:
-        return self._get("/v1/validators")  # type: ignore[no-any-return]
+        return self._get("/v1/validators")
 
     def last_seq(self, signer: str) -> int:
         return int(self._get(f"/v1/signers/{signer}/seq")["last"])
@@ -152,34 +154,35 @@ class Client:
         return self._all("/v1/programs", "programs", issuer=issuer)
 
     def program(self, code: str) -> dict[str, Any]:
-        return self._get(f"/v1/programs/{code}")  # type: ignore[no-any-return]
+        return self._get(f"/v1/programs/{code}")
 
     def merchants(self, status: str | None = None) -> list[dict[str, Any]]:
         return self._all("/v1/merchants", "merchants", status=status)
 
     def merchant(self, merchant_id: str) -> dict[str, Any]:
         """Profile, programs, liability and settlement position."""
-        return self._get(f"/v1/merchants/{merchant_id}")  # type: ignore[no-any-return]
+        return self._get(f"/v1/merchants/{merchant_id}")
 
     def members(self) -> list[dict[str, Any]]:
-        return self._get("/v1/members")["members"]  # type: ignore[no-any-return]
+        members: list[dict[str, Any]] = self._get("/v1/members")["members"]
+        return members
 
     def rates(self) -> list[dict[str, Any]]:
         return self._all("/v1/rates", "rates")
 
     def balances(self, account: str) -> dict[str, Any]:
-        return self._get(f"/v1/accounts/{account}/balances")  # type: ignore[no-any-return]
+        return self._get(f"/v1/accounts/{account}/balances")
 
     def history(self, account: str, limit: int = 50,
                 after: str | None = None) -> dict[str, Any]:
         return self._get(f"/v1/accounts/{account}/history", limit=limit,
-                         after=after)  # type: ignore[no-any-return]
+                         after=after)
 
     def quote(self, give: str, amount: int, get: str,
               holder: str | None = None) -> dict[str, Any]:
         """What a swap yields now; ``code`` is "ok" or the rule that would refuse it."""
         return self._get("/v1/quote", give=give, amount=amount, get=get,
-                         holder=holder)  # type: ignore[no-any-return]
+                         holder=holder)
 
     def offers(self, program: str | None = None,
                area: str | None = None) -> list[dict[str, Any]]:
@@ -192,13 +195,13 @@ class Client:
         return self._all(f"/v1/accounts/{account}/offers", "offers", area=area)
 
     def statement(self) -> dict[str, Any]:
-        return self._get("/v1/settlement/statement")  # type: ignore[no-any-return]
+        return self._get("/v1/settlement/statement")
 
     def obligations(self) -> dict[str, Any]:
-        return self._get("/v1/settlement/obligations")  # type: ignore[no-any-return]
+        return self._get("/v1/settlement/obligations")
 
     def regulator_report(self) -> dict[str, Any]:
-        return self._get("/v1/regulator/report")  # type: ignore[no-any-return]
+        return self._get("/v1/regulator/report")
 
     def events(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Committed records as they land (``GET /v1/events``); see api.client.events.follow

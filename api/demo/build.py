@@ -64,8 +64,9 @@ def _save_party_keys(data: DataDir, seed: int, members: list[SigningKey],
     """Demo only: the parties' keys sit in the data dir so the tour can use them."""
     for spec, key in zip(MEMBERS, members, strict=True):
         key.save(data.keys_dir / "members" / f"{spec.id}.pem")
-    for spec in MERCHANTS:
-        derive_key(seed, f"merchant:{spec.id}").save(data.keys_dir / "merchants" / f"{spec.id}.pem")
+    for merchant in MERCHANTS:
+        derive_key(seed, f"merchant:{merchant.id}").save(
+            data.keys_dir / "merchants" / f"{merchant.id}.pem")
     regulator.save(data.keys_dir / "regulator.pem")
 
 

@@ -63,7 +63,7 @@ def account_page(ctx: Ctx, key: str) -> Page:
     now = found["as_of_ms"]
     soon = now + expiring_days * day_ms
     holdings = []
-    expiring = []
+    expiring: list[Json] = []
     for h in found["holdings"]:
         holdings.append({k: h[k] for k in ("program", "name", "issuer", "balance",
                                            "value_micro", "expiring_soon")}

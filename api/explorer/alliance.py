@@ -69,9 +69,9 @@ def alliance_page(ctx: Ctx) -> Page:
                                                "name": ctx.names.members.get(v.name, v.name)}
                                               for v in vs]}
             for h, vs in ctx.replica.validator_history]
-    evidence = [{"height": h, "validator": v, "header_hash": hh,
-                 "name": next((s["name"] for s in sets[-1]["validators"] if s["key"] == v), v)
-                 if sets else v}
+    current = {v.key: ctx.names.members.get(v.name, v.name)
+               for _, vs in ctx.replica.validator_history[-1:] for v in vs}
+    evidence = [{"height": h, "validator": v, "header_hash": hh, "name": current.get(v, v)}
                 for h, v, hh in ctx.query("SELECT height, validator, header_hash FROM evidence "
                                           "ORDER BY height DESC LIMIT ?", (evidence_shown_max,))]
     data = {"members": members, "threshold": members[0]["threshold"] if members else 0,

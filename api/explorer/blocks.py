@@ -86,7 +86,7 @@ def block_records(ctx: Ctx, height: int, after: int, limit: int) -> list[Json]:
 
 
 def validators_at(ctx: Ctx, height: int) -> tuple[ValidatorInfo, ...]:
-    return ctx.replica.validators_at(height)  # type: ignore[no-any-return]
+    return ctx.replica.validators_at(height)
 
 
 def certificate(ctx: Ctx, height: int, hash_: str, cert: Json) -> Json:

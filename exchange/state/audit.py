@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from operator import itemgetter
 
-from exchange.errors import invariant
+from exchange.errors import InvariantViolation, invariant
 from exchange.state.model import Program
 from exchange.state.state import State
 
@@ -31,17 +31,19 @@ def check_block(s: State, balance_delta: dict[str, int]) -> None:
     """
     supply_delta: dict[str, int] = {}
     for code, new in s.programs.work.items():
-        invariant(new is not None, f"program {code} deleted")
-        _check_program(new)  # type: ignore[arg-type]
+        if new is None:
+            raise InvariantViolation(f"program {code} deleted")
+        _check_program(new)
         old = s.programs.base.get(code)
-        supply_delta[code] = new.supply - (old.supply if old else 0)  # type: ignore[union-attr]
+        supply_delta[code] = new.supply - (old.supply if old else 0)
     for code in supply_delta.keys() | balance_delta.keys():
         invariant(supply_delta.get(code, 0) == balance_delta.get(code, 0),
                   f"balances of {code} moved unlike its supply")
     net_delta = 0  # positions summed to zero before the block, so their change must too
-    for merchant, new in s.positions.work.items():
-        old = s.positions.base.get(merchant)
-        net_delta += (new.net if new else 0) - (old.net if old else 0)
+    for merchant, new_position in s.positions.work.items():
+        old_position = s.positions.base.get(merchant)
+        net_delta += ((new_position.net if new_position else 0)
+                      - (old_position.net if old_position else 0))
     invariant(net_delta == 0, "positions do not net to zero")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import astuple, fields
 from typing import Any
 
-from exchange.errors import invariant
+from exchange.errors import InvariantViolation, invariant
 from exchange.limits import counter_max
 from exchange.state.env import Env
 from exchange.state.model import Book, Due, PendingIssue, Program
@@ -83,12 +83,13 @@ def record_books(s: State, env: Env) -> None:
     """Add the block's movements to the day's book of every program and pair it touched."""
     for code in sorted(s.programs.work):
         new = s.programs.work[code]
-        invariant(new is not None, f"program {code} deleted")
+        if new is None:
+            raise InvariantViolation(f"program {code} deleted")
         old = s.programs.base.get(code)
-        moved = movements(old, new)  # type: ignore[arg-type]
+        moved = movements(old, new)
         if moved == Book(pending=moved.pending) and (old is None or old.pending == new.pending):
             continue  # terms or rate only
-        book = s.books.edit_or_add((code, env.day, new.rate_version), Book)  # type: ignore[union-attr]
+        book = s.books.edit_or_add((code, env.day, new.rate_version), Book)
         for name in BOOK_FIELDS[:-1]:
             total = getattr(book, name) + getattr(moved, name)
             invariant(0 <= total <= counter_max, f"book {name} of {code} out of range")
@@ -96,10 +97,11 @@ def record_books(s: State, env: Env) -> None:
         book.pending = moved.pending
     for pair in sorted(s.obligations.work):
         new_ob = s.obligations.work[pair]
-        invariant(new_ob is not None, f"obligation {pair} deleted")
+        if new_ob is None:
+            raise InvariantViolation(f"obligation {pair} deleted")
         old_ob = s.obligations.base.get(pair)
-        accrued = new_ob.accrued - (old_ob.accrued if old_ob else 0)  # type: ignore[union-attr]
-        settled = new_ob.settled - (old_ob.settled if old_ob else 0)  # type: ignore[union-attr]
+        accrued = new_ob.accrued - (old_ob.accrued if old_ob else 0)
+        settled = new_ob.settled - (old_ob.settled if old_ob else 0)
         if accrued or settled:
             due = s.dues.edit_or_add((*pair, env.day), Due)
             due.accrued += accrued

@@ -12,7 +12,7 @@ rejected record leaves the overlay untouched (TigerBeetle's "validate, then appl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from exchange.errors import ReadOnlyState
 from exchange.state.expiry import ExpiryIndex
@@ -33,7 +33,14 @@ from exchange.state.model import (
     RateVersion,
 )
 
-K = TypeVar("K")
+
+class SortableKey(Protocol):
+    """A table key: ordered, so that changes come out in key order."""
+
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+K = TypeVar("K", bound=SortableKey)
 V = TypeVar("V")
 
 _MISSING: Any = object()
@@ -55,7 +62,7 @@ class Table(Generic[K, V]):
         value = self.work.get(key, _MISSING)
         if value is _MISSING:
             return self.base.get(key)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def put(self, key: K, value: V | None) -> None:
         """Write ``value`` (or delete with None) in the overlay."""
@@ -87,7 +94,7 @@ class Table(Generic[K, V]):
             work[key] = value
         elif value is None:
             value = work[key] = factory()
-        return value  # type: ignore[no-any-return]
+        return value
 
     def count(self) -> int:
         """How many keys hold a value as the block sees it."""
@@ -101,7 +108,7 @@ class Table(Generic[K, V]):
 
     def items(self) -> list[tuple[K, V]]:
         """Every (key, value) as the block sees it, in key order (for small tables only)."""
-        keys = sorted(self.base.keys() | self.work.keys())  # type: ignore[type-var]
+        keys = sorted(self.base.keys() | self.work.keys())
         pairs = [(key, self.get(key)) for key in keys]
         return [(key, value) for key, value in pairs if value is not None]
 
@@ -121,7 +128,7 @@ class Table(Generic[K, V]):
         """Fold the overlay into the committed values."""
         base, work = self.base, self.work
         if work:
-            base.update(work)
+            base.update(cast(dict[K, V], work))  # the None values go just below
             if None in work.values():
                 for key in [key for key, value in work.items() if value is None]:
                     del base[key]

@@ -281,8 +281,8 @@ class Consortium:
         index_of = {k.public_hex: i for i, k in enumerate(self.keys) if k is not None}
         order = [validators[(height + r) % len(validators)] for r in range(len(validators))]
         for info in order:
-            i = index_of.get(info.key)
-            proposer = self.replicas[i] if i is not None else None
+            i = index_of.get(info.key, -1)  # -1: not a validator this consortium runs
+            proposer = self.replicas[i] if i >= 0 else None
             if proposer is not None and proposer.height == gateway.height:
                 break
         else:
@@ -296,8 +296,8 @@ class Consortium:
         block = proposal.block
         votes, checkpoint_votes, evidence, validated = [], [], [], []
         for info in validators:
-            j = index_of.get(info.key)
-            voter = self.replicas[j] if j is not None else None
+            j = index_of.get(info.key, -1)
+            voter = self.replicas[j] if j >= 0 else None
             if voter is None or not self._link(i, j) or voter.height != gateway.height:
                 continue
             try:

@@ -58,7 +58,7 @@ class Mempool:
         """Remove and return up to ``count`` records, oldest first; until :meth:`settle`,
         a signer's records at or below the highest sequence number taken are refused."""
         with self.lock:
-            out = []
+            out: list[Record] = []
             taken = self._taken
             while self._records and len(out) < count:
                 _, record = self._records.popitem(last=False)

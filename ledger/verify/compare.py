@@ -37,7 +37,7 @@ def compare_rows(expected: Iterable[tuple[Any, ...]], found: Iterable[Sequence[A
         ek = None if e is None else tuple(e[i] for i in pk_at)
         fk = None if f is None else tuple(f[i] for i in pk_at)
         height = None if ek is None or height_of is None else height_of(ek)
-        if f is None or (ek is not None and ek != fk and sql_order(ek) < sql_order(fk)):
+        if fk is None or (ek is not None and ek != fk and sql_order(ek) < sql_order(fk)):
             raise _stored("row_missing", height, node, table, ek, e, None, at)
         if e is None or ek != fk:
             raise _stored("row_unexpected", None, node, table, fk, None, f, at)

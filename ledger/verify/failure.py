@@ -124,7 +124,7 @@ class Report:
         return self.failure is None
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__slots__ if k != "failure"}  # type: ignore
+        out = {k: getattr(self, k) for k in self.__slots__ if k != "failure"}
         out["valid"] = self.valid
         out["seconds"] = round(self.seconds, 3)
         out["failure"] = None if self.failure is None else self.failure.to_json()

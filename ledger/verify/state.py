@@ -8,7 +8,7 @@ tables (``meta``, ``seqs``, ``validator_sets``) as the replay expects them, and 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ledger.application import TableSpec, ValidatorInfo
@@ -19,7 +19,7 @@ from ledger.verify.compare import compare_rows
 from ledger.verify.failure import VerifyFailed, fail
 
 if TYPE_CHECKING:
-    from ledger.verify.rows import ExpectedRows
+    from ledger.verify.rows import ExpectedRows, Found
     from ledger.verify.stream import StreamedRows
 
 #: The ledger's own tables (see ledger.store): name -> (columns, primary key).
@@ -50,9 +50,17 @@ def compare_stored(state: Any, node: str, h: int, ledger: dict[str, list[tuple[A
         if expected.is_streamed(spec.name):
             seen += streams[spec.name].finish(expected.tables[spec.name].pk_at)
         else:
-            seen += expected.compare(spec.name, lambda in_order, s=spec: state.rows(
-                s.name, tuple(s.columns), s.pk if in_order else ()), node, h)
+            seen += expected.compare(spec.name, _stored_rows(state, spec), node, h)
     return seen
+
+
+def _stored_rows(state: Any, spec: TableSpec) -> Found:
+    """Reads ``spec``'s stored rows from ``state``, sorted by its key when asked."""
+    def rows(in_order: bool) -> Iterable[tuple[Any, ...]] | None:
+        result: Iterable[tuple[Any, ...]] | None = state.rows(
+            spec.name, tuple(spec.columns), spec.pk if in_order else ())
+        return result
+    return rows
 
 
 def check_tables(columns: dict[str, list[str]], specs: Sequence[TableSpec], node: str,

@@ -184,10 +184,12 @@ class StoreSource:
         if extra or "pending" not in tables:
             raise fail("table_unexpected" if extra else "table_missing", None, name,
                        table=extra[0] if extra else "pending")
-        top = conn.execute("SELECT MAX(n) FROM pending").fetchone()[0] or 0
+        (top_row,) = conn.execute("SELECT MAX(n) FROM pending").fetchall()  # one row: MAX
+        top = top_row[0] if isinstance(top_row[0], int) else 0  # n: INTEGER PRIMARY KEY
         seq = conn.execute("SELECT name, seq FROM sqlite_sequence").fetchall() \
             if "sqlite_sequence" in tables else []
-        if any(n != "pending" for n, _ in seq) or (top and (not seq or seq[0][1] < top)):
+        covered = bool(seq) and isinstance(seq[0][1], int) and seq[0][1] >= top
+        if any(n != "pending" for n, _ in seq) or (top and not covered):
             raise fail("row_mismatch", None, name, table="sqlite_sequence",
                        expected=["pending", f">= {top}"], found=[list(r) for r in seq],
                        detail="the journal's sequence does not cover its rows")

@@ -118,7 +118,7 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
     if set(map(len, signatures)) != {64}:  # fromhex skips spaces
         return None
     records = list(map(Record.hashed, objs, map(_one, signatures), encoded, ids, hexes))
-    key_bytes = map(_keys_ok.get, keys)
+    key_bytes = map(_keys_ok.__getitem__, keys)  # KeyError if the memo was cleared
     packed = b"".join(chain.from_iterable(zip(key_bytes, signatures, ids, strict=True)))
     return FastBlock(records, packed, hexes)
 

@@ -230,7 +230,7 @@ def table_rows(node: NodeDep, request: Request, response: Response, name: str,
         try:
             params = json.loads(after)
         except ValueError:
-            params = None
+            params = []  # not JSON: refused just below, like an array of the wrong length
         if not isinstance(params, list) or len(params) != len(pk) or not all(
                 (isinstance(v, int) and abs(v) < 2**63) or isinstance(v, str) or v is None
                 for v in params):
