@@ -22,6 +22,7 @@ to HTTP problems; nothing in ``ledger/`` knows about HTTP.
     │   └── InvalidProof         the proof has the wrong shape for the sizes given
     ├── KeyFileError             a key file cannot be read (bad PEM, wrong passphrase)
     ├── StoreError               the SQLite store is unreadable or inconsistent
+    ├── HeaderInvalid            a block header does not follow its parent (code varies)
     └── ConsensusError           a block cannot be certified or committed
 """
 
@@ -179,6 +180,22 @@ class StoreError(LedgerError):
     """The SQLite store is unreadable, of another chain, or inconsistent."""
 
     code = "store_error"
+
+
+class HeaderInvalid(LedgerError):
+    """A block header does not follow its parent (:mod:`ledger.chain.header_rules`).
+
+    ``code`` names the broken rule (``prev_hash_mismatch``, ``time_not_increasing``...);
+    ``expected`` and ``found`` say what differed.
+    """
+
+    code = "header_invalid"
+
+    def __init__(self, code: str, expected: object, found: object, detail: str) -> None:
+        super().__init__(f"{code}: {detail}; expected {expected!r}, found {found!r}", code=code)
+        self.expected = expected
+        self.found = found
+        self.detail = detail
 
 
 class ConsensusError(LedgerError):

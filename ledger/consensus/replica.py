@@ -22,19 +22,20 @@ from ledger.chain.block import Block, Header, records_root
 from ledger.chain.certificate import CommitCertificate, Vote, verify_certificate
 from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.chain.genesis import Genesis, validator_set_hash
+from ledger.chain.header_rules import Parent, validate_header
 from ledger.chain.record_expiry import check_expiry, expiry_code
 from ledger.consensus.mempool import seq_ordered
 from ledger.crypto.keys import SigningKey
 from ledger.errors import (
     ApplicationRejected,
     ConsensusError,
+    HeaderInvalid,
     RecordRejected,
     RecordUnprocessable,
     StaleSequence,
     StoreError,
     WrongChain,
 )
-from ledger.limits import block_time_step_ms_max
 from ledger.store import Store
 from ledger.wire.record import Record
 
@@ -241,12 +242,11 @@ class Replica:
             return  # our own proposal
         self.discard()
         h = block.header
+        try:
+            validate_header(h, self.parent())
+        except HeaderInvalid as exc:
+            raise ConsensusError(f"block {h.height}: {exc}", code="block_invalid") from exc
         expect = [
-            (h.chain == self.chain, "chain"), (h.height == self.height + 1, "height"),
-            (h.prev == self.head_hash.hex(), "previous header hash"),
-            (self.time_ms < h.time_ms <= self.time_ms + block_time_step_ms_max, "time"),
-            (h.validators == validator_set_hash(self.validators).hex(), "validator set"),
-            (any(v.key == h.proposer for v in self.validators), "proposer"),
             (h.total == self.total + h.records, "total"),
             (h.records <= self.genesis.params.block_records_max, "record count"),
         ]
@@ -288,6 +288,11 @@ class Replica:
     def validated(self, header: Header) -> bool:
         """True when the block with ``header`` is validated here and awaits its commit."""
         return self._pending is not None and self._pending.block.header.hash == header.hash
+
+    def parent(self) -> Parent:
+        """What the next block's header must follow (:mod:`ledger.chain.header_rules`)."""
+        return Parent(self.chain, self.height, self.head_hash, self.time_ms, self.validators,
+                      validator_set_hash(self.validators).hex())
 
     def _new_seqs(self, records: Sequence[Record]) -> dict[str, int]:
         return {r.signers[0]: r.seq for r in records}

@@ -1,6 +1,7 @@
 """Structural checks of one block against the verified chain before it (the ``Tip``).
 
-Mirrors :meth:`ledger.consensus.replica.Replica.validate`: header fields, then records (shape,
+Mirrors :meth:`ledger.consensus.replica.Replica.validate`: header fields (the shared rule,
+:func:`ledger.chain.header_rules.validate_header`), then records (shape,
 canonical body, index columns, chain, sequence numbers, expiry), then count, total and Merkle
 root, then the certificate and checkpoint. Signatures are not verified here: they are packed
 and handed to a :class:`~ledger.verify.sigs.SignatureChecker`.
@@ -18,9 +19,9 @@ from ledger.chain import merkle
 from ledger.chain.block import Header, records_root
 from ledger.chain.certificate import CommitCertificate
 from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint
+from ledger.chain.header_rules import Parent, validate_header
 from ledger.chain.record_expiry import expiry_code
-from ledger.errors import LedgerError
-from ledger.limits import block_time_step_ms_max
+from ledger.errors import HeaderInvalid, LedgerError
 from ledger.verify.failure import fail
 from ledger.verify.sigclaims import QuorumSigs, RecordSigs, pack_votes
 from ledger.verify.sigs import SignatureChecker
@@ -87,21 +88,12 @@ def check_header(raw: RawBlock, tip: Tip, node: str) -> Header:
                    detail="the stored hash is not the hash of the stored header")
     if text is not None and text.encode() != encoded:
         raise fail("header_not_canonical", h, node, expected=encoded.decode(), found=text)
-    checks = (
-        ("other_chain", tip.chain, header.chain),
-        ("height_mismatch", h, header.height),
-        ("prev_hash_mismatch", tip.hash.hex(), header.prev),
-        ("validator_set_mismatch", tip.validators_hash, header.validators),
-    )
-    for what, expected, found in checks:
-        if expected != found:
-            raise fail(what, h, node, expected=expected, found=found)
-    if not tip.time_ms < header.time_ms <= tip.time_ms + block_time_step_ms_max:
-        raise fail("time_not_increasing", h, node, expected=f"> {tip.time_ms}",
-                   found=header.time_ms)
-    if not any(v.key == header.proposer for v in tip.validators):
-        raise fail("bad_proposer", h, node, found=header.proposer,
-                   detail="the proposer is not in the validator set")
+    try:
+        validate_header(header, Parent(tip.chain, tip.height, tip.hash, tip.time_ms,
+                                       tip.validators, tip.validators_hash))
+    except HeaderInvalid as exc:  # its codes are the verifier's (docs/VERIFY.md)
+        raise fail(exc.code, h, node, expected=exc.expected, found=exc.found,
+                   detail=exc.detail) from None
     return header
 
 

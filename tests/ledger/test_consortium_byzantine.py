@@ -57,10 +57,10 @@ FORGERIES: list[tuple[str, Forgery, str, str]] = [
     ("wrong state commitment", lambda add, p, forge: forge(p, [add()], state="00" * 32),
      "block_invalid", "state commitment differs"),
     ("time not after the last block", lambda add, p, forge: forge(p, [add()], time_ms=p.time_ms),
-     "block_invalid", "time does not follow"),
+     "block_invalid", "time_not_increasing"),
     ("time too far ahead", lambda add, p, forge: forge(
         p, [add()], time_ms=p.time_ms + block_time_step_ms_max + 1),
-     "block_invalid", "time does not follow"),
+     "block_invalid", "time_not_increasing"),
 ]
 
 
