@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ledger.application import OK, BlockContext, Change, Execution, Row, TableSpec, Values
+from ledger.errors import invariant
 from ledger.wire.record import Record
 
 TABLE = "c_counters"
@@ -38,7 +39,7 @@ class CounterApp:
         self.working = {}
 
     def rows(self, table: str) -> Iterable[Values]:
-        assert table == TABLE, table
+        invariant(table == TABLE, "no table %r", table)
         return list(self.committed.items())
 
     def _judge(self, record: Record, value: int) -> str:

@@ -24,9 +24,25 @@ to HTTP problems; nothing in ``ledger/`` knows about HTTP.
     ├── StoreError               the SQLite store is unreadable or inconsistent
     ├── HeaderInvalid            a block header does not follow its parent (code varies)
     └── ConsensusError           a block cannot be certified or committed
+    InvariantViolation           a programmer error: an internal invariant failed (an
+                                 AssertionError that -O keeps; see :func:`invariant`)
 """
 
 from __future__ import annotations
+
+
+class InvariantViolation(AssertionError):
+    """An internal invariant failed: the ledger has a bug (or was misused); stop."""
+
+
+def invariant(condition: bool, message: str, *args: object) -> None:
+    """Raise InvariantViolation when ``condition`` is false (unlike ``assert``, kept under -O).
+
+    ``args`` are formatted into ``message`` (``%`` style) only when it is raised, so a check
+    on the hot path costs no string formatting.
+    """
+    if not condition:
+        raise InvariantViolation(message % args if args else message)
 
 
 class LedgerError(Exception):

@@ -13,6 +13,8 @@ record_signers_max = 16
 #: Length of the record type string and of any string in a body, in characters.
 record_type_chars_max = 64
 string_chars_max = 2048
+#: Signature worker processes one pool may start.
+signature_workers_max = 64
 #: Records in one block.
 block_records_max = 2000
 #: Records waiting in the mempool before submissions are refused with backpressure.

@@ -50,7 +50,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("__init__",),
     ),
     "api": (
-        ("__init__",),
+        ("__init__", "limits"),
         ("client",),
         ("node",),
         ("schemas", "wallet"),

@@ -29,6 +29,7 @@ from ledger.consensus.consortium import Consortium
 from ledger.consensus.sigpool import default_workers
 from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey, verify
+from ledger.errors import InvariantViolation, invariant
 from ledger.limits import record_ttl_ms_max_default
 from ledger.wire.record import Record, make_body, parse_record, sign_body
 
@@ -203,7 +204,8 @@ def feed(node: Node, wires: list[bytes]) -> float:
     started = time.perf_counter()
     ahead = start(batches[0]) if batches else None
     for index in range(len(batches)):
-        assert ahead is not None
+        if ahead is None:
+            raise InvariantViolation("no batch read ahead")
         current, checked = ahead
         if index + 1 < len(batches):
             ahead = start(batches[index + 1])
@@ -211,7 +213,7 @@ def feed(node: Node, wires: list[bytes]) -> float:
             time.sleep(0.001)  # stay clear of the mempool's backpressure limit
         checked.result()
         refused = [e for e in node.submit_many(current) if e is not None]
-        assert not refused, f"bench records refused: {refused[:3]}"
+        invariant(not refused, "bench records refused: %s", refused[:3])
     node.produce_now()  # the last, partial block, without waiting for the interval
     return time.perf_counter() - started
 
@@ -230,7 +232,7 @@ def ingest(records: int, progress: Progress) -> float:
             height = node.replica.total
         finally:
             node.close()
-    assert height == records, f"ingested {height} of {records}"
+    invariant(height == records, "ingested %d of %d", height, records)
     return records / elapsed
 
 
@@ -331,5 +333,5 @@ def swap_path(records: int, progress: Progress) -> float:
             done = node.replica.total - before
         finally:
             node.close()
-    assert done == records, f"{records - done} swaps were rejected"
+    invariant(done == records, "%d swaps were rejected", records - done)
     return records / elapsed

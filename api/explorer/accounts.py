@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from api.explorer.context import Ctx, Json, Missing, cursor, is_hex
 from api.explorer.render import Page, Rows, link
+from api.limits import height_past_all
 from exchange import queries
 from exchange.limits import day_ms
 from ledger.limits import page_rows_max
@@ -53,7 +54,7 @@ def account_page(ctx: Ctx, key: str) -> Page:
     key = _key(key)
     party = ctx.names.party(key)
     found = ctx.read(queries.balances, key)
-    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    before = cursor(ctx.param("before"), 3) or (height_past_all, 0, 0)
     items = history(ctx, key, before, history_per_page)
     if not found["holdings"] and not items and party.kind == "customer" and (
             ctx.one("SELECT 1 FROM x_history WHERE account = ? LIMIT 1", (key,)) is None):
@@ -85,7 +86,7 @@ def account_page(ctx: Ctx, key: str) -> Page:
 
 def history_csv(ctx: Ctx, key: str) -> Rows:
     key = _key(key)
-    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    before = cursor(ctx.param("before"), 3) or (height_past_all, 0, 0)
     items = history(ctx, key, before, page_rows_max)
     last = items[-1] if len(items) == page_rows_max else None
     next_url = link(f"/accounts/{key}/history.csv",

@@ -11,6 +11,7 @@ from api.explorer.context import Ctx, Json, Missing, cursor
 from api.explorer.effects import event_words
 from api.explorer.merchants import lifecycle
 from api.explorer.render import Page, link
+from api.limits import height_past_all
 from exchange import queries
 
 events_per_page = 50
@@ -62,7 +63,7 @@ def alliance_page(ctx: Ctx) -> Page:
         admitted = [e for e in m["lifecycle"] if e["kind"] == "merchant_admitted"]
         m["admitted_by"] = admitted[-1]["signers"] if admitted else []
         m["admitted_record"] = admitted[-1]["record"] if admitted else None
-    before = cursor(ctx.param("before"), 3) or (2**53, 0, 0)
+    before = cursor(ctx.param("before"), 3) or (height_past_all, 0, 0)
     history = governance(ctx, before, events_per_page)
     last = history[-1] if len(history) == events_per_page else None
     sets = [{"from_height": h, "validators": [{"member": v.name, "key": v.key,

@@ -13,6 +13,7 @@ from typing import Any
 from api.explorer.context import Ctx, Json, Missing, cursor
 from api.explorer.effects import event_words, summary
 from api.explorer.render import Page, Rows, link
+from api.limits import int_digits_max
 from ledger.application import ValidatorInfo
 from ledger.chain.certificate import Vote, quorum, valid_signers
 from ledger.limits import page_rows_max
@@ -67,7 +68,7 @@ def blocks_csv(ctx: Ctx) -> Rows:
 
 
 def _height(text: str) -> int:
-    if not text.isdigit() or len(text) > 16 or int(text) < 1:
+    if not text.isdigit() or len(text) > int_digits_max or int(text) < 1:
         raise Missing(f"no block at height {text!r}", "block_not_found")
     return int(text)
 

@@ -18,6 +18,7 @@ from fastapi import Request
 
 from api.explorer.cache import ExplorerCache, cache_of
 from api.explorer.fmt import Clock
+from api.limits import int_digits_max
 from api.node.runtime import Serving
 
 T = TypeVar("T")
@@ -146,7 +147,8 @@ def cursor(text: str | None, parts: int, name: str = "before") -> tuple[int, ...
     if text is None or text == "":
         return None
     pieces = text.split(".")
-    if len(pieces) != parts or not all(p.lstrip("-").isdigit() and len(p) <= 16 for p in pieces):
+    if len(pieces) != parts or not all(p.lstrip("-").isdigit() and len(p) <= int_digits_max
+                                              for p in pieces):
         raise Missing(f"{name} must be {parts} integers joined by dots", "invalid_parameter", 400)
     return tuple(int(p) for p in pieces)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from api.explorer import fmt
 from api.explorer.context import Ctx, Directory
+from api.limits import record_effect_rows_max
 
 Json = dict[str, Any]
 MOVES = {"issue": "minted", "bonus": "minted a bonus of", "redeem": "burned",
@@ -61,9 +62,11 @@ def record_effects(ctx: Ctx, height: int, idx: int) -> tuple[list[Json], Json]:
                    "give_rate, get_rate, holder FROM x_swaps WHERE height = ? AND idx = ?",
                    (height, idx))
     history = ctx.query("SELECT n, account, program, kind, delta, balance, ref FROM x_history "
-                        "WHERE height = ? AND idx = ? ORDER BY n LIMIT 64", (height, idx))
+                        "WHERE height = ? AND idx = ? ORDER BY n LIMIT ?",
+                        (height, idx, record_effect_rows_max))
     events = ctx.query("SELECT n, kind, subject, detail FROM x_events "
-                       "WHERE height = ? AND idx = ? ORDER BY n LIMIT 64", (height, idx))
+                       "WHERE height = ? AND idx = ? ORDER BY n LIMIT ?",
+                       (height, idx, record_effect_rows_max))
     said: list[Words] = []
     if swap is not None:
         said.extend(_swap_words(names, *swap))

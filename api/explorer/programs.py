@@ -15,6 +15,7 @@ from api.explorer.cache import SERIES
 from api.explorer.charts import histogram, line_chart
 from api.explorer.context import Ctx, Json, Missing
 from api.explorer.render import Page, Rows, link
+from api.limits import int_digits_max
 from exchange import queries
 from ledger.limits import page_rows_max
 
@@ -135,7 +136,7 @@ def _after(text: str | None) -> tuple[int, str] | None:
     if not text:
         return None
     balance, _, account = text.partition("-")
-    if not balance.isdigit() or len(balance) > 16 or len(account) != 64:
+    if not balance.isdigit() or len(balance) > int_digits_max or len(account) != 64:
         raise Missing("after must be <balance>-<account>", "invalid_parameter", 400)
     return int(balance), account
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from ledger.consensus.sigpool import SignaturePool
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, invariant
 from ledger.limits import batch_records_max
 from ledger.wire.record import Record
 
@@ -43,7 +43,7 @@ class Admission:
 
     async def submit(self, records: Sequence[Record]) -> Results:
         """Admit ``records`` (in order, with whatever arrives alongside); one result each."""
-        assert 0 < len(records) <= GROUP_RECORDS_MAX, len(records)
+        invariant(0 < len(records) <= GROUP_RECORDS_MAX, "a group of %d records", len(records))
         future: asyncio.Future[Results] = asyncio.get_running_loop().create_future()
         self._queue.append((records, future))
         self._kick()

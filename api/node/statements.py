@@ -10,13 +10,11 @@ import io
 from datetime import date
 from typing import Any
 
+from api.limits import statement_days_max
 from api.node.problems import Problem
 from api.node.runtime import Serving
 from exchange.statement import FIELDS, day_of, issuer_statement, month_days
 from ledger.store import Store
-
-#: Longest range one statement covers, in days (ten years).
-statement_days_max = 3660
 
 
 def period(month: str | None, start: str | None, end: str | None) -> tuple[int, int]:

@@ -23,7 +23,8 @@ from concurrent.futures import Future
 
 from ledger.crypto.sigbatch import PACKED_BYTES, pack
 from ledger.crypto.sigworker import Worker, start_workers
-from ledger.errors import BadSignature
+from ledger.errors import BadSignature, invariant
+from ledger.limits import signature_workers_max
 from ledger.wire.record import Record
 
 log = logging.getLogger("jifentong.sigpool")
@@ -43,7 +44,8 @@ class SignaturePool:
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else workers
-        assert 0 <= self.workers <= 64, self.workers
+        invariant(0 <= self.workers <= signature_workers_max, "%d signature workers",
+                  self.workers)
         self._live: list[Worker] = []
         self._lock = threading.Lock()
 

@@ -29,6 +29,7 @@ from concurrent.futures import Future
 import cryptography
 
 from ledger.crypto.sigbatch import frame_bytes_max, read_frame, write_frame
+from ledger.errors import invariant
 from ledger.memory import peak_rss_mb
 
 log = logging.getLogger("jifentong.signatures")
@@ -71,7 +72,7 @@ class Worker:
 
     def submit(self, packed: bytes) -> Future[list[int]]:
         """Send packed signatures; the future holds the indexes of those that fail."""
-        assert len(packed) <= frame_bytes_max, len(packed)
+        invariant(len(packed) <= frame_bytes_max, "a frame of %d bytes", len(packed))
         future: Future[list[int]] = Future()
         with self._send_lock:
             with self._lock:

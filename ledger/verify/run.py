@@ -18,6 +18,7 @@ from typing import Any
 from ledger.application import OK, BlockContext, ValidatorInfo, next_state, ordered_changes
 from ledger.chain import merkle
 from ledger.chain.genesis import validator_set_hash
+from ledger.errors import InvariantViolation
 from ledger.verify.blocks import (
     CheckedBlock,
     Tip,
@@ -241,7 +242,8 @@ class Run:
             check_evidence(row[1], header.hash, self.chain, tip.validators, row[0])
         if self.checkpoint is not None:
             check_given(self.checkpoint, self.tip, h, node)
-        assert self.expected is not None
+        if self.expected is None:
+            raise InvariantViolation("the replay has not started")
         self.expected.apply(h, changes)
         self._stream(h)
         tip.height, tip.hash, tip.time_ms, tip.total = h, header.hash, header.time_ms, header.total
@@ -254,7 +256,8 @@ class Run:
 
     def _stream(self, h: int) -> None:
         """Compare block ``h``'s rows of append-only tables with each node that has it."""
-        assert self.expected is not None
+        if self.expected is None:
+            raise InvariantViolation("the replay has not started")
         block, tables = self.expected.block, self.expected.tables
         for i, streams in enumerate(self.streams):
             if self.heights[i] >= h:
@@ -321,7 +324,8 @@ class Run:
         ledger = {"meta": meta_rows(self.genesis, self.genesis_state),
                   "seqs": sorted(self.seqs.items()),
                   "validator_sets": validator_rows(self.sets, h)}
-        assert self.expected is not None
+        if self.expected is None:
+            raise InvariantViolation("the replay has not started")
         self.report.rows_checked += compare_stored(state, node.name, h, ledger, self.specs,
                                                    self.expected, self.streams[i])
         for height, stray in self.evidence[i].items():

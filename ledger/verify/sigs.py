@@ -19,6 +19,8 @@ from concurrent.futures import Future
 
 from ledger.crypto.sigbatch import PACKED_BYTES, verify_packed
 from ledger.crypto.sigworker import Worker, start_workers
+from ledger.errors import invariant
+from ledger.limits import signature_workers_max
 from ledger.verify.failure import Failure
 from ledger.verify.sigclaims import Claim, QuorumSigs, RecordSigs
 
@@ -81,7 +83,7 @@ class SignatureChecker:
     def __init__(self, workers: int | list[Worker] = 2, cache: set[bytes] | None = None
                  ) -> None:
         if isinstance(workers, int):
-            assert 0 <= workers <= 64, workers
+            invariant(0 <= workers <= signature_workers_max, "%d signature workers", workers)
             workers = start_workers(workers)  # they import while we read ahead
         self._pool: list[Worker] = list(workers)
         self.workers, self.cache = len(self._pool), cache

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.limits import sql_int_max
 from api.node.deps import get_node
 from api.node.paging import cut, link_next
 from api.node.problems import Problem, responses
@@ -15,13 +16,13 @@ from api.schemas import chain as C
 from api.schemas import documented
 from ledger.chain import merkle
 from ledger.errors import StoreError
-from ledger.limits import blocks_per_fetch_max, page_rows_max
+from ledger.limits import blocks_per_fetch_max, json_int_max, page_rows_max
 from ledger.store import stored_record
 from ledger.verify.receipt import build_receipt
 
 router = APIRouter(prefix="/v1", tags=["chain"])
 NodeDep = Annotated[Serving, Depends(get_node)]
-Height = Annotated[int, Path(ge=1, le=2**53 - 1)]
+Height = Annotated[int, Path(ge=1, le=json_int_max)]
 RecordId = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="record id (hex)")]
 
 
@@ -65,8 +66,8 @@ _BLOCK_SQL = "SELECT height, hash, header, certificate, checkpoint FROM blocks"
 @router.get("/blocks", response_model=documented(C.BlockPage),
             summary="Blocks in height order (paged: after, limit ≤ 100, next)")
 def blocks(node: NodeDep, request: Request, response: Response,
-           from_height: Annotated[int, Query(alias="from", ge=1, le=2**53 - 1)] = 1,
-           after: Annotated[int | None, Query(ge=0, le=2**53 - 1,
+           from_height: Annotated[int, Query(alias="from", ge=1, le=json_int_max)] = 1,
+           after: Annotated[int | None, Query(ge=0, le=json_int_max,
                                               description="the previous page's next")] = None,
            limit: Annotated[int, Query(ge=1, le=blocks_per_fetch_max)] = 20,
            records: Annotated[bool, Query(description="include full records")] = False,
@@ -151,8 +152,8 @@ def _checkpoint_at(node: Serving, height: int) -> dict[str, Any]:
 @router.get("/proofs/consistency", response_model=documented(C.Consistency),
             responses=responses(400, 404),
             summary="A consistency proof between two history sizes")
-def consistency(node: NodeDep, first: Annotated[int, Query(ge=1, le=2**53 - 1)],
-                second: Annotated[int, Query(ge=1, le=2**53 - 1)]) -> dict[str, Any]:
+def consistency(node: NodeDep, first: Annotated[int, Query(ge=1, le=json_int_max)],
+                second: Annotated[int, Query(ge=1, le=json_int_max)]) -> dict[str, Any]:
     if first > second:
         raise Problem(400, "invalid_parameter", "first must not exceed second")
     hashes = node.replica.store.header_hashes()
@@ -232,7 +233,7 @@ def table_rows(node: NodeDep, request: Request, response: Response, name: str,
         except ValueError:
             params = []  # not JSON: refused just below, like an array of the wrong length
         if not isinstance(params, list) or len(params) != len(pk) or not all(
-                (isinstance(v, int) and abs(v) < 2**63) or isinstance(v, str) or v is None
+                (isinstance(v, int) and abs(v) <= sql_int_max) or isinstance(v, str) or v is None
                 for v in params):
             raise Problem(400, "invalid_parameter", f"after must be a JSON array of {len(pk)} "
                           "key values")

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.limits import height_past_all, int_digits_max
 from api.node.deps import get_node
 from api.node.paging import After, after_key, cut, link_next
 from api.node.problems import Problem, responses
@@ -103,7 +104,9 @@ def balances(node: NodeDep, account: Account) -> dict[str, Any]:
     return read(node, queries.balances, account)
 
 
-HistoryCursor = Annotated[str | None, Query(pattern=r"^\d{1,16}\.-?\d{1,6}\.\d{1,4}$",
+#: ``height.idx.n`` of the previous page's last row.
+HISTORY_CURSOR = rf"^\d{{1,{int_digits_max}}}\.-?\d{{1,6}}\.\d{{1,4}}$"
+HistoryCursor = Annotated[str | None, Query(pattern=HISTORY_CURSOR,
                                             description="the previous page's next")]
 _HISTORY = ("height", "idx", "n", "program", "kind", "delta", "balance", "record", "ref")
 
@@ -116,7 +119,7 @@ def history(node: NodeDep, request: Request, response: Response, account: Accoun
             before: HistoryCursor = None) -> dict[str, Any]:
     """``before`` is the former name of ``after`` (kept for old clients)."""
     given = after or before
-    cursor = tuple(int(x) for x in given.split(".")) if given else (2**53, 0, 0)
+    cursor = tuple(int(x) for x in given.split(".")) if given else (height_past_all, 0, 0)
     rows = node.replica.store.thread_reader().execute(
         "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
         "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "

@@ -22,7 +22,14 @@ from api.schemas import documented
 from api.schemas.chain import BatchAnswer, Submitted
 from ledger.consensus.consortium import Outcome
 from ledger.errors import Backpressure, DuplicateRecord, LedgerError, RejectedBefore
-from ledger.limits import batch_records_max, record_bytes_max, record_depth_max
+from ledger.limits import (
+    batch_records_max,
+    json_int_max,
+    record_bytes_max,
+    record_depth_max,
+    record_signers_max,
+    record_type_chars_max,
+)
 from ledger.verify.receipt import build_receipt
 from ledger.wire.canonical import parse_strict
 from ledger.wire.record import Record, parse_record, records_from_batch
@@ -39,17 +46,19 @@ RECORD_SCHEMA: dict[str, Any] = {
             "required": ["chain", "type", "signers", "seq", "expires", "payload"],
             "additionalProperties": False,
             "properties": {
-                "chain": {"type": "string", "minLength": 1, "maxLength": 64},
-                "type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]*$", "maxLength": 64},
-                "signers": {"type": "array", "minItems": 1, "maxItems": 16,
+                "chain": {"type": "string", "minLength": 1,
+                          "maxLength": record_type_chars_max},
+                "type": {"type": "string", "pattern": "^[a-z][a-z0-9_.]*$",
+                         "maxLength": record_type_chars_max},
+                "signers": {"type": "array", "minItems": 1, "maxItems": record_signers_max,
                             "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-                "seq": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1},
-                "expires": {"type": "integer", "minimum": 1, "maximum": 2**53 - 1,
+                "seq": {"type": "integer", "minimum": 1, "maximum": json_int_max},
+                "expires": {"type": "integer", "minimum": 1, "maximum": json_int_max,
                             "description": "last block time (Unix ms) at which it may commit"},
                 "payload": {"type": "object"},
             },
         },
-        "signatures": {"type": "array", "minItems": 1, "maxItems": 16,
+        "signatures": {"type": "array", "minItems": 1, "maxItems": record_signers_max,
                        "items": {"type": "string", "pattern": "^[0-9a-f]{128}$"}},
     },
 }
@@ -199,7 +208,7 @@ BATCH_SCHEMA = {"type": "object", "required": ["records"], "additionalProperties
              responses=responses(400, 413, 503),
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": BATCH_SCHEMA}}}},
-             summary="Submit up to 1000 signed records at once")
+             summary=f"Submit up to {batch_records_max} signed records at once")
 async def submit_batch(request: Request, node: Annotated[Serving, Depends(get_node)],
                        wait: Wait = False, timeout_ms: Timeout = 30_000) -> dict[str, Any]:
     """Each record is judged on its own; the answer lists a result per record, in order."""
