@@ -15,7 +15,7 @@ from typing import Any
 
 from exchange import records
 from exchange.codes import KEY_RETIRED, TYPE_UNKNOWN
-from exchange.errors import invariant
+from exchange.errors import InvariantViolation, invariant
 from exchange.genesis import Params, parse_genesis
 from exchange.rules import (
     applications,
@@ -129,8 +129,9 @@ class ExchangeApp:
 
     @property
     def params(self) -> Params:
-        invariant(self._params is not None, "the exchange has no genesis (init_chain/restore)")
-        return self._params  # type: ignore[return-value]
+        if self._params is None:
+            raise InvariantViolation("the exchange has no genesis (init_chain/restore)")
+        return self._params
 
     def tables(self) -> Sequence[TableSpec]:
         return SPECS

@@ -18,6 +18,10 @@ Numbered requirements (tests name them; docs/REQUIREMENTS.md lists them):
 - APP-7 ``rows`` gives every row of a ``restore`` table in the committed state: the rows the
   changes of every block so far have built up (the verifier compares a node's tables with
   them).
+
+Besides these, the verifier uses two capabilities every application declares (no attribute
+is looked up by name): ``invariants_in_execute`` (does ``execute`` itself check each block's
+invariants?) and ``audit()`` (every invariant over the committed state).
 """
 
 from __future__ import annotations
@@ -141,6 +145,15 @@ class Application(Protocol):
 
     def discard(self) -> None:
         """Drop the working state of the last ``execute`` (APP-4)."""
+        ...
+
+    #: True when ``execute`` checks each block's invariants and raises on a violation: the
+    #: verifier then counts every replayed block as checked.
+    invariants_in_execute: bool
+
+    def audit(self) -> list[str]:
+        """Every invariant over the committed state, one line per violation; ``[]`` when all
+        hold. The verifier runs it at each node's head and, within a time budget, between."""
         ...
 
 

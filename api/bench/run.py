@@ -22,7 +22,7 @@ from typing import Any
 
 from api.node.datadir import DataDir, create_data_dir
 from api.node.runtime import Node
-from ledger.application import ValidatorInfo
+from ledger.application import Application, ValidatorInfo
 from ledger.chain.genesis import Genesis, LedgerParams
 from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium
@@ -166,14 +166,15 @@ def one_validator(chain: str, app_genesis: dict[str, Any] | None = None
     return genesis, key
 
 
-def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Any],
+def single_validator(data_dir: Path, chain: str, app_factory: Callable[[], Application],
                      app_genesis: dict[str, Any] | None = None) -> Consortium:
     """A one-validator consortium (the single-node configuration the figures quote)."""
     genesis, key = one_validator(chain, app_genesis)
     return Consortium(data_dir, genesis, [key], app_factory, ManualClock(T0, step_ms=10))
 
 
-def bench_node(path: Path, genesis: Genesis, key: SigningKey, app_factory: Callable[[], Any],
+def bench_node(path: Path, genesis: Genesis, key: SigningKey,
+               app_factory: Callable[[], Application],
                clock: ManualClock) -> Node:
     """A running one-validator node as ``jifentong serve`` runs it, minus HTTP: journal,
     block-producer thread, signature workers (started now, before anything is timed)."""

@@ -11,7 +11,7 @@ import json
 import os
 import resource
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from api.node.datadir import DataDir
+from ledger.application import Application
 from ledger.chain.checkpoint import SignedCheckpoint
 from ledger.chain.genesis import Genesis
 from ledger.crypto.sigworker import Worker, start_workers
@@ -44,7 +45,7 @@ out = Console()
 APPS = ("exchange", "counter")
 
 
-def app_factory(name: str) -> Any:
+def app_factory(name: str) -> Callable[[], Application]:
     """The application class the chain runs (its constructor takes no arguments)."""
     if name == "counter":
         from ledger.counter import CounterApp

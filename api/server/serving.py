@@ -13,13 +13,14 @@ from rich.console import Console
 
 from api.node.runtime import Node, open_node, tune_gc
 from api.server.app import create_app, fast_lane
+from ledger.application import Application
 from ledger.consensus.sigpool import default_workers
 from ledger.errors import LedgerError
 
 console = Console(stderr=True)
 
 
-def app_factory():  # type: ignore[no-untyped-def]
+def app_factory() -> Application:
     """The application every node of this distribution runs."""
     from exchange.app import ExchangeApp
 

@@ -15,7 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from ledger.application import OK, BlockContext, ValidatorInfo, next_state, ordered_changes
+from ledger.application import (
+    OK,
+    Application,
+    BlockContext,
+    ValidatorInfo,
+    next_state,
+    ordered_changes,
+)
 from ledger.chain import merkle
 from ledger.chain.genesis import validator_set_hash
 from ledger.errors import InvariantViolation
@@ -49,7 +56,7 @@ audit_share_max = 0.01
 class Run:
     """State of one run; see :func:`ledger.verify.verifier.verify_chain`."""
 
-    def __init__(self, source: ChainSource, app_factory: Callable[[], Any], *,
+    def __init__(self, source: ChainSource, app_factory: Callable[[], Application], *,
                  from_height: int | None, to_height: int | None, checkpoint: Any,
                  progress: Progress | None, workers: int | list[Any],
                  sig_cache: set[bytes] | None) -> None:
@@ -272,16 +279,11 @@ class Run:
         """After block ``h``: the application's per-block invariants, and its whole-state
         audit when due (``force``: at a node's head, the audit alone)."""
         problems: list[str] = []
-        check = getattr(self.app, "invariants", None)
-        if not force and check is not None:
-            problems += check()
-            self.report.invariants_checked += 1
-        elif not force and getattr(self.app, "invariants_in_execute", False):
+        if not force and self.app.invariants_in_execute:
             self.report.invariants_checked += 1  # execute checked them (or raised)
-        audit = getattr(self.app, "audit", None)
         now = time.perf_counter()
-        if audit is not None and (force or now >= self._audit_due):
-            problems += audit()
+        if force or now >= self._audit_due:
+            problems += self.app.audit()
             self._audited_at = h
             took = time.perf_counter() - now
             self._audit_due = time.perf_counter() + took / audit_share_max

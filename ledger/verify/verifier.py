@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ledger.application import Application
 from ledger.verify.failure import Report
 from ledger.verify.source import ChainSource, Progress
 
 
-def verify_chain(source: ChainSource, app_factory: Callable[[], Any], *,
+def verify_chain(source: ChainSource, app_factory: Callable[[], Application], *,
                  from_height: int | None = None, to_height: int | None = None,
                  checkpoint: Any = None, progress: Progress | None = None,
                  workers: int | list[Any] = 2, sig_cache: set[bytes] | None = None) -> Report:
