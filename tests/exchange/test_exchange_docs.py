@@ -20,14 +20,21 @@ def doc() -> str:
 
 
 def test_every_code_is_documented_in_check_order(doc: str) -> None:
+    """The Code enum's order and meanings are ECONOMICS.md's numbered table, row for row."""
     rows = re.findall(r"^\| (\d+) \| `([a-z_]+)` \| (.+) \|$", doc, re.MULTILINE)
-    assert [code for _, code, _ in rows] == list(codes.CODES)
-    assert [meaning for _, _, meaning in rows] == [codes.MEANING[c] for c in codes.CODES]
+    assert [int(n) for n, _, _ in rows] == list(range(1, len(codes.Code) + 1))
+    assert [(code, meaning) for _, code, meaning in rows] == [
+        (code.value, code.meaning) for code in codes.Code]
+    assert codes.REJECTIONS == tuple((c.value, c.meaning) for c in codes.Code)
+    assert list(codes.CODES) == [c.value for c in codes.Code]
 
 
 def test_code_constants_are_the_listed_codes() -> None:
-    constants = {v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str)}
-    assert constants - {codes.OK} == set(codes.CODES)
+    """Each member has a module constant of its name: the plain string, equal to it."""
+    constants = {k: v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str)}
+    assert set(constants) - {"OK"} == {code.name for code in codes.Code}
+    for code in codes.Code:
+        assert type(constants[code.name]) is str and constants[code.name] == code
     assert len(codes.CODES) == len(set(codes.CODES))
 
 
