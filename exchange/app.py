@@ -10,27 +10,16 @@ record writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from exchange import records
 from exchange.codes import KEY_RETIRED, TYPE_UNKNOWN
 from exchange.errors import InvariantViolation, invariant
 from exchange.genesis import Params, parse_genesis
-from exchange.rules import (
-    applications,
-    governance,
-    offers,
-    pending,
-    points,
-    programs,
-    rates,
-    settlement,
-    swap,
-)
+from exchange.registry import REGISTRY
+from exchange.rules import applications, pending
 from exchange.rules.auth import any_retired
 from exchange.rules.rates import activate_rates, prune_pending
-from exchange.schema import Spec
 from exchange.state.audit import audit, check_block
 from exchange.state.books import record_books
 from exchange.state.changes import collect_changes
@@ -42,69 +31,18 @@ from exchange.state.tables import SPECS, restore_state, state_rows
 from ledger.application import BlockContext, Execution, Row, TableSpec, ValidatorInfo, Values
 from ledger.wire.record import Record
 
-Handler = Callable[[State, Env, Record, bool], str]
-
-HANDLERS: dict[str, Handler] = {
-    records.ADMIT_MEMBER: governance.admit_member,
-    records.SUSPEND_MEMBER: governance.suspend_member,
-    records.REINSTATE_MEMBER: governance.reinstate_member,
-    records.APPLY_MERCHANT: applications.apply_merchant,
-    records.ADMIT_MERCHANT: applications.admit_merchant,
-    records.REJECT_MERCHANT: applications.reject_merchant,
-    records.SUSPEND_MERCHANT: governance.suspend_merchant,
-    records.REINSTATE_MERCHANT: governance.reinstate_merchant,
-    records.ROTATE_KEY: governance.rotate_key,
-    records.CREATE_PROGRAM: programs.create_program,
-    records.UPDATE_PROGRAM: programs.update_program,
-    records.POST_RATE: rates.post_rate,
-    records.PROMOTE: programs.promote,
-    records.ISSUE: points.issue,
-    records.TRANSFER: points.transfer,
-    records.REDEEM: points.redeem,
-    records.SWAP: swap.swap,
-    records.SETTLE: settlement.settle,
-    records.OFFER: offers.publish,
-    records.WITHDRAW_OFFER: offers.withdraw,
-    records.VOID_ISSUE: pending.void_issue,
-}
-
-# The payload fields of every record type (docs/ECONOMICS.md documents each).
-PAYLOADS: dict[str, Spec] = {
-    records.ADMIT_MEMBER: governance.ADMIT_MEMBER,
-    records.SUSPEND_MEMBER: governance.SUSPEND_MEMBER,
-    records.REINSTATE_MEMBER: governance.REINSTATE_MEMBER,
-    records.APPLY_MERCHANT: applications.APPLY_MERCHANT,
-    records.ADMIT_MERCHANT: applications.MERCHANT_ONLY,
-    records.REJECT_MERCHANT: applications.REJECT_MERCHANT,
-    records.SUSPEND_MERCHANT: governance.SUSPEND_MERCHANT,
-    records.REINSTATE_MERCHANT: applications.MERCHANT_ONLY,
-    records.ROTATE_KEY: governance.ROTATE_KEY,
-    records.CREATE_PROGRAM: programs.CREATE,
-    records.UPDATE_PROGRAM: programs.UPDATE,
-    records.POST_RATE: rates.POST_RATE,
-    records.PROMOTE: programs.PROMOTE,
-    records.ISSUE: points.ISSUE,
-    records.TRANSFER: points.TRANSFER,
-    records.REDEEM: points.REDEEM,
-    records.SWAP: swap.SWAP,
-    records.SETTLE: settlement.SETTLE,
-    records.OFFER: offers.OFFER,
-    records.WITHDRAW_OFFER: offers.WITHDRAW_OFFER,
-    records.VOID_ISSUE: pending.VOID_ISSUE,
-}
-
 PARAM_NAMES = ("member_quorum_percent", "rate_notice_ms", "day_offset_ms", "application_ttl_ms")
 LAST_HEIGHT, LAST_TIME = "last_height", "last_time_ms"
 
 
 def judge(s: State, env: Env, record: Record, write: bool) -> str:
     """``ok`` or the first rule ``record`` breaks; with ``write``, apply it when ok."""
-    handler = HANDLERS.get(record.type)
-    if handler is None:
+    declared = REGISTRY.get(record.type)
+    if declared is None:
         return TYPE_UNKNOWN
     if any_retired(s, record.signers):
         return KEY_RETIRED
-    return handler(s, env, record, write)
+    return declared.handler(s, env, record, write)
 
 
 def validator_set(s: State) -> tuple[ValidatorInfo, ...]:

@@ -5,7 +5,8 @@ Each builder returns a body made with :func:`ledger.wire.record.make_body`; sign
 time (Unix ms) at which the record may commit, at most the genesis ``record_ttl_ms_max``
 after the block time (clients set their clock plus a default, see :mod:`api.client.client`).
 Governance builders take the list of signing member keys (the first one's sequence number is
-``seq``). See docs/ECONOMICS.md for the payload table.
+``seq``). See docs/ECONOMICS.md for the payload table, and :mod:`exchange.registry` for
+each type's builder, payload spec and handler in one place.
 """
 
 from __future__ import annotations
@@ -36,13 +37,6 @@ SETTLE = "exchange.settle"
 OFFER = "exchange.offer"
 WITHDRAW_OFFER = "exchange.withdraw_offer"
 VOID_ISSUE = "exchange.void_issue"
-
-TYPES: tuple[str, ...] = (
-    ADMIT_MEMBER, SUSPEND_MEMBER, REINSTATE_MEMBER, APPLY_MERCHANT, ADMIT_MERCHANT,
-    REJECT_MERCHANT, SUSPEND_MERCHANT, REINSTATE_MERCHANT, ROTATE_KEY, CREATE_PROGRAM,
-    UPDATE_PROGRAM, POST_RATE, PROMOTE, ISSUE, TRANSFER, REDEEM, SWAP, SETTLE, OFFER,
-    WITHDRAW_OFFER, VOID_ISSUE,
-)
 
 Body = dict[str, Any]
 

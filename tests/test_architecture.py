@@ -45,7 +45,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("genesis",),
         ("state",),
         ("rules",),
-        ("queries", "statement"),
+        ("queries", "registry", "statement"),
         ("app",),
         ("__init__",),
     ),

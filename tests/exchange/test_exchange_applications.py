@@ -10,6 +10,7 @@ from typing import Any
 from exchange import records as R
 from exchange.app import ExchangeApp
 from exchange.limits import applications_max
+from exchange.registry import TYPES
 from ledger.crypto.keys import SigningKey
 
 Chain = Any  # the conftest driver
@@ -118,4 +119,4 @@ def test_security_doc_says_what_a_key_with_no_role_gets_from_every_record_type()
     section = doc.split("## What a key with no role can send", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"`(?:alliance|exchange)\.([a-z_]+)`|, `([a-z_]+)`", section))
     names = {a or b for a, b in named}
-    assert {t.split(".", 1)[1] for t in R.TYPES} <= names
+    assert {t.split(".", 1)[1] for t in TYPES} <= names

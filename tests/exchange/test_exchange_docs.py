@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exchange import codes, records
-from exchange.app import HANDLERS, PAYLOADS
+from exchange.registry import REGISTRY, TYPES
 from exchange.state.tables import SPECS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ECONOMICS.md"
@@ -25,7 +25,7 @@ def test_every_code_is_documented_in_check_order(doc: str) -> None:
     assert [int(n) for n, _, _ in rows] == list(range(1, len(codes.Code) + 1))
     assert [(code, meaning) for _, code, meaning in rows] == [
         (code.value, code.meaning) for code in codes.Code]
-    assert codes.REJECTIONS == tuple((c.value, c.meaning) for c in codes.Code)
+    assert tuple((c.value, c.meaning) for c in codes.Code) == codes.REJECTIONS
     assert list(codes.CODES) == [c.value for c in codes.Code]
 
 
@@ -38,15 +38,24 @@ def test_code_constants_are_the_listed_codes() -> None:
     assert len(codes.CODES) == len(set(codes.CODES))
 
 
-def test_every_record_type_has_a_handler_a_builder_and_a_documented_payload(doc: str) -> None:
-    assert set(HANDLERS) == set(records.TYPES) == set(PAYLOADS)
-    for type_ in records.TYPES:
-        builder = getattr(records, type_.split(".")[1])
-        assert callable(builder)
+def test_every_record_type_is_declared_once_with_builder_payload_and_handler() -> None:
+    """The registry is the one list of types: each entry is complete and names its builder."""
+    assert list(REGISTRY) == list(TYPES) and len(set(TYPES)) == len(TYPES)
+    declared = {v for k, v in vars(records).items() if k.isupper() and isinstance(v, str)}
+    assert declared == set(TYPES)  # no type constant left out of the registry
+    for name, entry in REGISTRY.items():
+        assert entry.name == name
+        assert entry.builder is getattr(records, name.split(".")[1])
+        assert callable(entry.handler) and entry.payload
+        assert all(isinstance(field, str) for field, _ in entry.payload)
+
+
+def test_every_record_type_has_a_documented_payload(doc: str) -> None:
+    for type_, entry in REGISTRY.items():
         row = re.search(rf"^\| `{re.escape(type_)}` \| [^|]+ \| (.+) \|$", doc, re.MULTILINE)
         assert row, f"{type_} is not in the record table"
         documented = re.findall(r"`([a-z_]+)`", row.group(1))
-        fields = [name for name, _ in PAYLOADS[type_]]
+        fields = [name for name, _ in entry.payload]
         assert set(fields) <= set(documented), type_
 
 
