@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -64,3 +65,30 @@ def test_every_table_is_documented(doc: str) -> None:
         assert f"| `{spec.name}` |" in doc
         assert spec.name.startswith("x_")
         assert set(spec.columns.values()) <= {int, str}
+
+
+REQUIREMENTS = DOC.parent / "REQUIREMENTS.md"
+TESTS = DOC.parents[1] / "tests"
+
+
+def _test_names(*paths: Path) -> set[str]:
+    names: set[str] = set()
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names |= {node.name for node in ast.walk(tree)
+                  if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    return names
+
+
+@pytest.mark.parametrize(("suite", "paths"), [
+    ("exchange", sorted((TESTS / "exchange").glob("test_*.py"))),
+    ("counter", [TESTS / "ledger" / "test_counter_app.py"]),
+])
+def test_every_app_requirement_is_named_by_a_test(suite: str, paths: list[Path]) -> None:
+    """Each APP-n of docs/REQUIREMENTS.md has a ``test_app<n>_...`` holding the exchange (and
+    the reference counter application) to it."""
+    ids = re.findall(r"^\| APP-(\d+) \|", REQUIREMENTS.read_text(encoding="utf-8"), re.MULTILINE)
+    assert ids == [str(n) for n in range(1, len(ids) + 1)] and ids
+    names = _test_names(*paths)
+    missing = [f"APP-{n}" for n in ids if not any(t.startswith(f"test_app{n}_") for t in names)]
+    assert not missing, f"{suite}: no test names {missing}"

@@ -191,7 +191,7 @@ def test_rejected_record_is_refused_and_changes_nothing(
     assert alliance.app.audit() == []
 
 
-def test_a_rejected_record_in_the_middle_changes_nothing(new_chain: Any,
+def test_app2_a_rejected_record_in_the_middle_changes_nothing(new_chain: Any,
                                                         open_programs: Any) -> None:
     """APP-2: executing [a, bad, c] equals executing [a, c] (in the restorable state)."""
     results = []

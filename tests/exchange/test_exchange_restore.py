@@ -77,7 +77,7 @@ def history(alliance: Chain) -> Chain:
     return _busy_history(alliance)
 
 
-def test_two_replicas_hold_the_same_state_commitment(history: Chain) -> None:
+def test_app5_two_replicas_hold_the_same_state_commitment(history: Chain) -> None:
     roots, codes = [], []
     for _ in range(2):
         app = ExchangeApp()
@@ -94,7 +94,7 @@ def test_two_replicas_hold_the_same_state_commitment(history: Chain) -> None:
     assert [c for c in codes[0] if c != "ok"] == ["insufficient_balance"]
 
 
-def test_changes_come_out_in_the_digests_order(history: Chain) -> None:
+def test_app3_changes_come_out_in_the_digests_order(history: Chain) -> None:
     """collect_changes emits table by table, keys in order, so the ledger's sort of a
     block's changes (for the state commitment) is one pass over them."""
     app = ExchangeApp()
@@ -108,7 +108,7 @@ def test_changes_come_out_in_the_digests_order(history: Chain) -> None:
     assert {"x_balances", "x_lots", "x_history", "x_swaps", "x_events", "x_programs"} <= tables
 
 
-def test_every_row_has_its_tables_columns_and_types(history: Chain) -> None:
+def test_app3_every_row_has_its_tables_columns_and_types(history: Chain) -> None:
     """Rows are tuples in the order of the table's declared columns; a value of the wrong
     type in a column would mean two columns were swapped."""
     app = ExchangeApp()
@@ -150,7 +150,7 @@ def test_app7_rows_of_the_state_are_what_the_changes_built(history: Chain,
 
 
 @pytest.mark.parametrize("split", [3, 5, 8, 10, 12, 14])
-def test_a_restored_app_continues_exactly_like_one_that_never_stopped(
+def test_app6_a_restored_app_continues_exactly_like_one_that_never_stopped(
         history: Chain, split: int) -> None:
     blocks = history.blocks
     first = ExchangeApp()
@@ -168,7 +168,7 @@ def test_a_restored_app_continues_exactly_like_one_that_never_stopped(
         _same(got, want)
 
 
-def test_discarded_block_leaves_no_trace(history: Chain) -> None:
+def test_app4_discarded_block_leaves_no_trace(history: Chain) -> None:
     app, other = ExchangeApp(), ExchangeApp()
     for a in (app, other):
         a.init_chain("test-alliance", history.T0, history.genesis)
@@ -182,7 +182,7 @@ def test_discarded_block_leaves_no_trace(history: Chain) -> None:
         _same(got, want)
 
 
-def test_check_sees_only_committed_state(alliance: Chain) -> None:
+def test_app1_check_sees_only_committed_state(alliance: Chain) -> None:
     c = alliance
     earn = c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 100)
     spend = c.rec(R.redeem, c.alice, "vk", 100, "lunch")
