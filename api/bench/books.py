@@ -19,7 +19,7 @@ statement_runs = 5
 
 def statement_ms(node: Node) -> float:
     """Median milliseconds to compute one merchant-month statement on ``node``."""
-    view = node.replica.app.view  # type: ignore[attr-defined]
+    view = node.view
     issuers: dict[str, int] = {}
     for (code, _, _), _ in view.books.all_items():
         program = view.programs.get(code)

@@ -23,6 +23,7 @@ from api.node.datadir import DataDir
 from api.node.runtime import Node
 from exchange import queries
 from exchange import records as rec
+from exchange.state.state import State
 from ledger.consensus.clock import ManualClock
 from ledger.crypto.keys import SigningKey
 from ledger.wire.record import Record, sign_body
@@ -71,8 +72,8 @@ class _Load:
         self.expires = node.replica.time_ms + record_ttl_ms_default  # set for each block
 
     @property
-    def view(self) -> Any:
-        return self.node.replica.app.view  # type: ignore[attr-defined]
+    def view(self) -> State:
+        return self.node.view
 
     def seq(self, key: SigningKey) -> int:
         self.seqs[key.public_hex] = self.seqs.get(key.public_hex, 0) + 1
@@ -176,7 +177,7 @@ def page_latencies(node: Node, requests: int = 600, seed: int = 1) -> dict[str, 
     with TestClient(create_app(node)) as client:
         for url in dict.fromkeys(urls):  # warm caches once (as a running node would be)
             client.get(url)
-        offset = node.replica.app.view.params.get("day_offset_ms") or 0  # type: ignore[attr-defined]
+        offset = node.view.params.get("day_offset_ms") or 0
         cache_of(node, offset).settle()
         for url in urls:
             started = time.perf_counter()

@@ -24,6 +24,7 @@ from api.node.runtime import Node
 from exchange import queries
 from exchange import records as rec
 from exchange.limits import offer_window_ms_max
+from exchange.state.state import State
 from ledger.consensus.clock import ManualClock
 from ledger.crypto.keys import SigningKey
 from ledger.wire.record import sign_body
@@ -72,8 +73,8 @@ class District:
         self.merchants = {m.program: derive_key(seed, f"merchant:{m.id}") for m in MERCHANTS}
 
     @property
-    def view(self) -> Any:
-        return self.node.replica.app.view  # type: ignore[attr-defined]
+    def view(self) -> State:
+        return self.node.view
 
     def seq(self, key: SigningKey) -> int:
         self.seqs[key.public_hex] = self.seqs.get(key.public_hex, 0) + 1

@@ -106,9 +106,8 @@ class Ctx:
 
     def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(view, *args)`` on the committed state under the replica lock."""
-        replica = self.replica
-        with replica.lock:
-            return fn(replica.app.view, *args)  # type: ignore[attr-defined]
+        with self.replica.lock:
+            return fn(self.node.view, *args)
 
     @cached_property
     def offset_ms(self) -> int:

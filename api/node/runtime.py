@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from api.node.admission import Admission
 from api.node.datadir import DataDir
+from exchange.app import ExchangeApp
+from exchange.state.state import State
 from ledger.application import Application
 from ledger.chain.genesis import Genesis
 from ledger.consensus.clock import Clock, SystemClock
@@ -28,7 +30,7 @@ from ledger.consensus.journal import PendingJournal
 from ledger.consensus.rejections import RejectedIds
 from ledger.consensus.replica import Replica
 from ledger.consensus.sigpool import SignaturePool
-from ledger.errors import ConsensusError, LedgerError
+from ledger.errors import ConsensusError, InvariantViolation, LedgerError
 from ledger.limits import stall_block_intervals, stall_ms_min
 from ledger.wire.record import Record
 
@@ -116,6 +118,14 @@ class Node:
     def replica(self) -> Replica:
         """The replica that serves reads (the most advanced live one)."""
         return self.consortium.gateway()
+
+    @property
+    def view(self) -> State:
+        """The exchange's committed state, read-only (read it under ``replica.lock``)."""
+        app = self.replica.app
+        if not isinstance(app, ExchangeApp):
+            raise InvariantViolation(f"this node runs {type(app).__name__}, not the exchange")
+        return app.view
 
     def record_expires(self, ttl_ms: int = 600_000) -> int:
         """An ``expires`` for a record this node's clock would take now: the candidate block

@@ -56,7 +56,7 @@ def merchant_statement(node: Serving, merchant: str, first: int, end: int) -> di
     and ``closing`` (last block in it, or the latest one for a period still running)."""
     replica = node.replica
     with replica.lock:
-        found = issuer_statement(replica.app.view, merchant, first, end)  # type: ignore[attr-defined]
+        found = issuer_statement(node.view, merchant, first, end)
     if found is None:
         raise Problem(404, "merchant_unknown", f"no merchant {merchant!r}")
     store, top = replica.store, found["as_of_height"]

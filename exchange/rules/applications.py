@@ -22,7 +22,7 @@ from exchange.codes import (
     TOO_MANY_APPLICATIONS,
     TOO_MANY_MERCHANTS,
 )
-from exchange.errors import invariant
+from exchange.errors import InvariantViolation
 from exchange.limits import applications_max, merchants_max
 from exchange.rules.auth import key_taken, vote
 from exchange.schema import Spec, is_id, is_name, is_ref, is_text, well_formed
@@ -127,8 +127,8 @@ def lapse_applications(s: State, env: Env) -> None:
 
 def _remove(s: State, merchant: str) -> None:
     found = s.merchants.get(merchant)
-    invariant(found is not None and found.status == APPLIED,
-              f"application {merchant} has no applied merchant")
-    s.keys.put(found.pubkey, None)  # type: ignore[union-attr]
+    if found is None or found.status != APPLIED:
+        raise InvariantViolation(f"application {merchant} has no applied merchant")
+    s.keys.put(found.pubkey, None)
     s.merchants.put(merchant, None)
     s.applications.put(merchant, None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from exchange.errors import invariant
+from exchange.errors import InvariantViolation
 from exchange.state.env import Env
 from exchange.state.model import Holding, Lot, Program
 
@@ -91,8 +91,9 @@ def debit(s: State, env: Env, account: str, program: str, amount: int, kind: str
     unearned points before earned ones. Returns the lots and the earned points taken."""
     key = (account, program)
     holding = s.holdings.get(key)
-    invariant(holding is not None and holding[0] >= amount, "debit beyond the balance")
-    held, lots, earned = holding  # type: ignore[misc]
+    if holding is None or holding[0] < amount:
+        raise InvariantViolation("debit beyond the balance")
+    held, lots, earned = holding
     taken: list[Lot] = []
     if lots:
         i, left = 0, amount

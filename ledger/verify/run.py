@@ -182,10 +182,10 @@ class Run:
                 self.progress(h, stop, self.tip.total, records_max)
 
     def _next(self, i: int, it: Any, h: int) -> RawBlock:
-        raw = next(it, None)
+        raw: RawBlock | None = next(it, None)
         if raw is None:
             raise fail("row_missing", h, self.nodes[i].name, table="blocks", key=(h,))
-        return raw  # type: ignore[no-any-return]
+        return raw
 
     def _block(self, raw: RawBlock, node: str) -> CheckedBlock:
         tip, h = self.tip, self.tip.height + 1

@@ -34,9 +34,8 @@ T = TypeVar("T")
 
 def read(node: Serving, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a query on the committed state, never while a block is being committed."""
-    replica = node.replica
-    with replica.lock:
-        return fn(replica.app.view, *args, **kwargs)  # type: ignore[attr-defined]
+    with node.replica.lock:
+        return fn(node.view, *args, **kwargs)
 
 
 @router.get("/programs", response_model=documented(X.ProgramPage),
