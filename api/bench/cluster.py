@@ -38,7 +38,7 @@ def _base_port() -> int:
 
 
 def _records_everywhere(urls: list[str]) -> int:
-    return min(httpx.get(u + "/v1/status", timeout=30).json()["records"] for u in urls)
+    return min(int(httpx.get(u + "/v1/status", timeout=30).json()["records"]) for u in urls)
 
 
 def _state(urls: list[str]) -> list[tuple[int, int, str]]:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ DataOpt = Annotated[Path, typer.Option("--data", help="data dir of the alliance"
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for machines")]
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print a helpful error and exit (2: bad usage or unreadable input)."""
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)

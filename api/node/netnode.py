@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from api.node.datadir import DataDir
-from api.node.runtime import Metrics
+from api.node.runtime import Metrics, exchange_view
+from exchange.state.state import State
 from ledger.application import Application
 from ledger.consensus.clock import Clock, SystemClock
 from ledger.consensus.consortium import Outcome
@@ -92,6 +93,11 @@ class NetNode:
     @property
     def replica(self) -> Replica:
         return self._replica
+
+    @property
+    def view(self) -> State:
+        """The exchange's committed state, read-only (read it under ``replica.lock``)."""
+        return exchange_view(self._replica)
 
     # -- writes ------------------------------------------------------------------------------
 

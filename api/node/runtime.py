@@ -54,6 +54,14 @@ class Metrics:
         self.request_seconds[route] += seconds
 
 
+def exchange_view(replica: Replica) -> State:
+    """The exchange's committed state of ``replica``, read-only (read it under its lock)."""
+    app = replica.app
+    if not isinstance(app, ExchangeApp):
+        raise InvariantViolation(f"this node runs {type(app).__name__}, not the exchange")
+    return app.view
+
+
 class Serving(Protocol):
     """What the HTTP layer needs of a node: the in-process :class:`Node` (the simulated
     consortium of one data dir) and :class:`api.node.netnode.NetNode` (one member's validator,
@@ -64,6 +72,9 @@ class Serving(Protocol):
 
     @property
     def replica(self) -> Replica: ...
+    @property
+    def view(self) -> State:
+        """The exchange's committed state (:func:`exchange_view` of the replica)."""
     async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]: ...
     def submit_many(self, records: Sequence[Record]) -> list[LedgerError | None]: ...
     async def wait(self, record_ids: Sequence[str], timeout_s: float) -> dict[str, Outcome]: ...
@@ -122,10 +133,7 @@ class Node:
     @property
     def view(self) -> State:
         """The exchange's committed state, read-only (read it under ``replica.lock``)."""
-        app = self.replica.app
-        if not isinstance(app, ExchangeApp):
-            raise InvariantViolation(f"this node runs {type(app).__name__}, not the exchange")
-        return app.view
+        return exchange_view(self.replica)
 
     def record_expires(self, ttl_ms: int = 600_000) -> int:
         """An ``expires`` for a record this node's clock would take now: the candidate block

@@ -192,7 +192,8 @@ class Orderer:
                 refused[record.id] = exc.code
                 continue
             waiting.append(record)
-        candidates, size = [], 0
+        candidates: list[Record] = []
+        size = 0
         for record in seq_ordered(waiting)[:self.replica.genesis.params.block_records_max]:
             size += len(record.wire_bytes())
             if size > self.bytes_max and candidates:

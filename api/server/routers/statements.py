@@ -26,8 +26,6 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-
 DAY = r"^\d{4}-\d{2}-\d{2}$"  # YYYY-MM-DD
 CSV: dict[str, Any] = {"description": "the statement (JSON), or CSV with format=csv",
                       "content": {"text/csv": {"schema": {"type": "string"}}}}
-CSV: dict[str, Any] = {"description": "the statement (JSON), or CSV with format=csv",
-                      "content": {"text/csv": {"schema": {"type": "string"}}}}
 
 
 @router.get("/merchants/{merchant_id}/statement", response_model=documented(IssuerStatement),
