@@ -106,7 +106,7 @@ def emitted_kinds() -> tuple[set[str], set[str]]:
     """Every history and event kind a literal (or module constant) in exchange/ passes."""
     history: set[str] = set()
     events: set[str] = set()
-    for path in sorted((ROOT / "exchange").glob("*.py")):
+    for path in sorted((ROOT / "exchange").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names = _module_strings(tree)
         for node in ast.walk(tree):
