@@ -76,6 +76,7 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
             self.pending: list[Record] = []
             self.rotations: list[tuple[str, str, SigningKey]] = []
             self.n_keys = 1
+            self.n_swappers = 0
             c.block(*[c.rec(R.issue, self.keys[p], p, who.public_hex, 5000)
                       for p in PROGRAMS[:3] for who in self.customers])
             self.state = self.replica_state = b""
@@ -137,9 +138,13 @@ def machine(new_chain: Any, open_programs: Any) -> type[RuleBasedStateMachine]:
                           overlap: str, rate: int) -> None:
             """Biased: a promotion in force, then a swap at its quote; with ``expiry`` the
             swap's block also lapses lots (NS lots last 10 days), with ``rate`` the receiving
-            program's rate changed first (after the 7-day notice)."""
+            program's rate changed first (after the 7-day notice). The swapper is a new
+            customer (``who`` picks its key), so every point it gives was issued to it and
+            earns the bonus (ECONOMICS.md s. 7: points a swap brought in earn none)."""
             give, get = pair
-            c, day, to = self.c, self.c.DAY, self.customers[who]
+            c, day = self.c, self.c.DAY
+            to = fresh_key(100_000 + 10 * self.n_swappers + who)
+            self.n_swappers += 1
             self.block(1, 1)  # whatever was queued goes first
             if overlap == "rate":
                 self.pending.append(c.rec(R.post_rate, self.keys[get], get, rate))
