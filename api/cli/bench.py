@@ -33,6 +33,7 @@ ROWS: list[tuple[str, str, str, str | None, float | int | None]] = [
     (TWO_AT_VERIFY, "Ed25519 verifications, 2 cores, beside verification", "/s", None, None),
     ("verify_records_per_s", "chain verification", "rec/s", TWO_AT_VERIFY, 0.70),
     ("verify_peak_mb", "verification peak memory", "MB", None, None),
+    ("statement_ms", "issuer statement, one merchant and month", "ms", None, None),
     ("explorer_p50_ms", "explorer page, median", "ms", None, None),
     ("explorer_p95_ms", "explorer page, 95th percentile", "ms", None, None),
     ("disk_bytes_per_record", "bytes on disk per record (all replicas)", "B", None, None),
