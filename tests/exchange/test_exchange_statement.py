@@ -132,3 +132,24 @@ def test_a_posted_rate_change_shows_as_revaluation_and_still_ties_out(alliance: 
     assert yuan["closing"] == 300  # 600 points at half a fen
     assert yuan["revaluation"] == -500  # the rate change halved the carrying amount
     assert yuan["opening"] - yuan["redeemed"] + yuan["revaluation"] == yuan["closing"]
+
+
+def test_vested_points_count_as_earned_and_earn_a_promotion_bonus_once(new_chain: Any) -> None:
+    # Points held in a return window were issued by their issuer: once they vest they earn a
+    # swap promotion like any issued point (ECONOMICS.md s. 7), and only once: the points the
+    # swap brings back are minted, not earned.
+    c = open_with_window(new_chain())
+    alice = c.alice.public_hex
+    assert c.one(c.rec(R.issue, c.vk, "vk", alice, 800, "receipt"), at=at(c, 1)) == "ok"
+    c.block(at=at(c, 10, 0))  # day 9 + 1: the 7-day window is over, the 800 vested
+    rows = {(r["account"], r["program"]): r for r in c.rows("x_balances")}
+    assert (rows[(alice, "vk")]["balance"], rows[(alice, "vk")]["earned"]) == (800, 800)
+    assert c.one(c.rec(R.promote, c.bp, "bp", "vk", 2000, at(c, 10, 1), at(c, 20))) == "ok"
+    assert c.one(c.rec(R.swap, c.alice, "vk", 800, "bp", 1, 1, 1), at=at(c, 10, 2)) == "ok"
+    assert c.balance(c.alice, "bp") == 8000 + 1600  # base + 20% bonus on earned points
+    # back and forth: the BP points are minted, so no second bonus on the way back in
+    assert c.one(c.rec(R.update_program, c.vk, "vk", "乡村基积分", 10**9, False, 1, 1, 10**12,
+                       ["bp"])) == "ok"
+    assert c.one(c.rec(R.promote, c.vk, "vk", "bp", 2000, at(c, 10, 3), at(c, 20))) == "ok"
+    assert c.one(c.rec(R.swap, c.alice, "bp", 9600, "vk", 1, 1, 1), at=at(c, 10, 4)) == "ok"
+    assert c.balance(c.alice, "vk") == 960  # 9,600 BP at 1000/yuan -> 960 VK, no bonus
