@@ -1,4 +1,5 @@
-"""Start `jifentong serve` in a subprocess on a free loopback port, for end-to-end tests."""
+"""Serve a node on a free loopback port for end-to-end tests: `jifentong serve` in a subprocess
+(:func:`served`), or an app in a uvicorn thread of the test process (:func:`served_app`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,3 +49,24 @@ def served(data: str | Path, *, cwd: Path | None = None, env: dict[str, str] | N
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def served_app(app: Any, name: str = "test-server") -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn in a thread; yields its URL once it listens."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ import pytest
 from api.demo.build import build_demo
 from api.server.app import create_app
 from api.server.serving import open_exchange_node
+from tests.api.serving import served_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -40,32 +38,16 @@ sync_api = pytest.importorskip("playwright.sync_api",
                                reason="playwright is not installed (pip install playwright)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import uvicorn
-
     path = tmp_path_factory.mktemp("browser") / "demo"
     build_demo(path, seed=7, customers=60, days=7)
     node = open_exchange_node(path, produce=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="explorer-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    node.close()
+    try:
+        with served_app(create_app(node), "explorer-server") as base:
+            yield base
+    finally:
+        node.close()
 
 
 @pytest.fixture(scope="module")

@@ -25,34 +25,17 @@ from api.server.routers.events import StreamSlots
 from api.server.serving import open_exchange_node
 from exchange import records as rec
 from ledger.crypto.keys import SigningKey
-from tests.api.serving import free_port
+from tests.api.serving import served_app
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 ZHANG = SigningKey.from_seed(b"\x5a" * 32)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
-    """(base URL, the FastAPI app, data dir) of a producing node over a small demo chain."""
-    import uvicorn
-
-    path = tmp_path_factory.mktemp("events") / "demo"
-    build_demo(path, seed=5, customers=12, days=2)
-    node = open_exchange_node(path)
-    app = create_app(node)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="events-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with Client(base) as client:  # 张三 earns at Village Kitchen and swaps into Burger Palace
-        till = Wallet(SigningKey.load(path / "keys/merchants/village-kitchen.pem"), client)
+def earn_and_swap(base: str, data: Path) -> None:
+    """张三 earns 800 at Village Kitchen and swaps them into Burger Palace."""
+    with Client(base) as client:
+        till = Wallet(SigningKey.load(data / "keys/merchants/village-kitchen.pem"), client)
         zhang = Wallet(ZHANG, client)
         client.submit(till.sign_body(rec.issue(till.chain, till.public, till.next_seq(), "vk",
                                                zhang.public, 800, "meal",
@@ -62,10 +45,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
             zhang.chain, zhang.public, zhang.next_seq(), "vk", quote["taken"], "bp",
             quote["out"], quote["give_version"], quote["get_version"],
             expires=zhang.expires())), wait=True)
-    yield base, app, path
-    server.should_exit = True
-    thread.join(timeout=10)
-    node.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
+    """(base URL, the FastAPI app, data dir) of a producing node over a small demo chain."""
+    path = tmp_path_factory.mktemp("events") / "demo"
+    build_demo(path, seed=5, customers=12, days=2)
+    node = open_exchange_node(path)
+    app = create_app(node)
+    try:
+        with served_app(app, "events-server") as base:
+            earn_and_swap(base, path)
+            yield base, app, path
+    finally:
+        node.close()
 
 
 def history(client: Client) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ the next module's starts)."""
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from api.demo.build import build_demo
 from api.server.app import create_app
 from api.server.serving import open_exchange_node
 from ledger.crypto.keys import SigningKey
-from tests.api.serving import free_port
+from tests.api.serving import served_app
 from tests.api.test_browser import ARGS, CHROMIUM, SHOTS, sync_api
 
 PHONE = {"width": 390, "height": 844}
@@ -28,24 +26,14 @@ DESKTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """A producing node over a small demo chain: (base URL, data dir)."""
-    import uvicorn
-
     path = tmp_path_factory.mktemp("wallet") / "demo"
     build_demo(path, seed=7, customers=30, days=3)
     node = open_exchange_node(path)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(node), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="wallet-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", path
-    server.should_exit = True
-    thread.join(timeout=10)
-    node.close()
+    try:
+        with served_app(create_app(node), "wallet-server") as base:
+            yield base, path
+    finally:
+        node.close()
 
 
 @pytest.fixture(scope="module")
