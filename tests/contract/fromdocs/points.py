@@ -63,14 +63,19 @@ class Context:
     def bump(self, row: Row, **deltas: int) -> None:
         """Add deltas to integer columns of row, in place."""
         for name, delta in deltas.items():
-            value = row[name]
-            assert isinstance(value, int)
-            row[name] = value + delta
+            row[name] = as_int(row[name]) + delta
 
     def lot_expiry(self, program: Row) -> int | None:
         """Start of day d + E + 1 for a credit now, or None when the program never lapses."""
         days = as_int(program["expiry_days"])
         return self.day_start(self.day + days + 1) if days > 0 else None
+
+
+def present(row: Row | None, what: str) -> Row:
+    """The row, which a committed (so accepted) record guarantees exists."""
+    if row is None:
+        raise LookupError(f"no {what} row: the replay and the chain disagree")
+    return row
 
 
 def as_int(value: Any) -> int:
@@ -170,8 +175,7 @@ def swap_terms(ctx: Context, holder: str, give: Row, get: Row, amount: int) -> S
     step = as_int(get["step_in"])
     base = amount * rb // ra // step * step
     taken = -(-base * ra // rb)
-    holding = ctx.tables.get("x_balances", (holder, give["code"]))
-    assert holding is not None
+    holding = present(ctx.tables.get("x_balances", (holder, give["code"])), "holding")
     unearned = as_int(holding["balance"]) - as_int(holding["earned"])
     eligible = max(0, taken - unearned)
     eligible_base = min(base, eligible * rb // ra)

@@ -11,6 +11,7 @@ from .points import (
     add_points,
     as_int,
     as_str,
+    present,
     swap_terms,
     take_points,
 )
@@ -22,15 +23,13 @@ Handler = Callable[[Context, Payload, list[str]], None]
 
 def param(ctx: Context, name: str) -> int:
     """An x_params value."""
-    row = ctx.tables.get("x_params", (name,))
-    assert row is not None
+    row = present(ctx.tables.get("x_params", (name,)), "row")
     return as_int(row["value"])
 
 
 def set_status(ctx: Context, table: str, ident: str, status: str) -> None:
     """Member or merchant status change at this height."""
-    row = ctx.tables.get(table, (ident,))
-    assert row is not None
+    row = present(ctx.tables.get(table, (ident,)), "row")
     row.update(status=status, changed_height=ctx.height)
     ctx.tables.put(table, row)
 
@@ -85,8 +84,7 @@ def admit_merchant(ctx: Context, p: Payload, signers: list[str]) -> None:
 
 def drop_applicant(ctx: Context, merchant: str) -> None:
     """The applicant's key, merchant and application rows deleted (reject, lapse)."""
-    row = ctx.tables.get("x_merchants", (merchant,))
-    assert row is not None
+    row = present(ctx.tables.get("x_merchants", (merchant,)), "row")
     ctx.tables.delete("x_keys", (row["pubkey"],))
     ctx.tables.delete("x_merchants", (merchant,))
     ctx.tables.delete("x_applications", (merchant,))
@@ -99,10 +97,8 @@ def reject_merchant(ctx: Context, p: Payload, signers: list[str]) -> None:
 
 def rotate_key(ctx: Context, p: Payload, signers: list[str]) -> None:
     table = "x_members" if p["party"] == "member" else "x_merchants"
-    party = ctx.tables.get(table, (p["id"],))
-    assert party is not None
-    old = ctx.tables.get("x_keys", (party["pubkey"],))
-    assert old is not None
+    party = present(ctx.tables.get(table, (p["id"],)), "party")
+    old = present(ctx.tables.get("x_keys", (party["pubkey"],)), "old")
     old.update(status="retired", height=ctx.height)
     ctx.tables.put("x_keys", old)
     bind_key(ctx, p["new_key"], p["party"], p["id"])
@@ -284,8 +280,7 @@ def withdraw_offer(ctx: Context, p: Payload, signers: list[str]) -> None:
 
 
 def void_issue(ctx: Context, p: Payload, signers: list[str]) -> None:
-    pending = ctx.tables.get("x_pending", (p["issue"],))
-    assert pending is not None
+    pending = present(ctx.tables.get("x_pending", (p["issue"],)), "pending")
     pending["void_record"] = ctx.record
     ctx.tables.put("x_pending", pending)
     row: Row = ctx.program(as_str(pending["program"]))
