@@ -4,7 +4,9 @@ Read from the source with :mod:`ast` (nothing is imported), for the three packag
 
 - no import cycle between modules, nor between folders (a top-level module counts as its own
   folder);
-- no ``_private`` name imported from, or read off, another module;
+- no ``_private`` name imported from, or read off, another module, and no ``_private``
+  module imported from outside its folder (the record parser's fast route,
+  ``ledger.wire._fast``, by ``ledger.wire.record`` alone);
 - layers only downward: ``api`` -> ``exchange`` -> ``ledger``, and inside each package the
   order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
 - no module over 400 lines.
@@ -133,6 +135,11 @@ def _read_imports(module: Module, modules: dict[str, Module]) -> None:
             module.private.append(f"{bound[node.value.id]}.{node.attr}")
     module.imports.discard(module.name)
     module.type_imports.discard(module.name)
+    folder = module.name.rpartition(".")[0] if module.path.name != "__init__.py" else module.name
+    for target in sorted(module.imports | module.type_imports):
+        parent, _, last = target.rpartition(".")
+        if _is_private(last) and parent != folder:
+            module.private.append(f"import {target}")
 
 
 def _is_private(name: str) -> bool:
@@ -229,6 +236,13 @@ def test_no_private_name_crosses_a_module() -> None:
     assert [f"{m.name}: {p}" for m in MODULES.values() for p in m.private] == []
 
 
+def test_the_record_parsers_fast_route_is_private_to_it() -> None:
+    """One record parser: only ledger.wire.record reaches its fast route."""
+    importers = {m.name for m in MODULES.values()
+                 if "ledger.wire._fast" in m.imports | m.type_imports}
+    assert importers == {"ledger.wire.record"}
+
+
 def test_every_import_points_down_the_layers() -> None:
     assert list(upward(MODULES)) == []
 
@@ -284,3 +298,17 @@ def test_private_imports_are_seen(tmp_path: Path) -> None:
     _read_imports(module, MODULES)
     assert module.private == ["from ledger.wire.canonical import _parse",
                               "ledger.wire.record._fast"]
+
+
+@pytest.mark.parametrize(("source", "name", "seen"), [
+    ("from ledger.wire import _fast\n", "ledger.chain.fake", True),
+    ("from ledger.wire._fast import one\n", "ledger.chain.fake", True),
+    ("import ledger.wire._fast\n", "ledger.verify.fake", True),
+    ("from ledger.wire import _fast\n", "ledger.wire.fake", False),  # its own folder
+])
+def test_private_modules_imported_from_another_folder_are_seen(source: str, name: str,
+                                                                seen: bool) -> None:
+    path = REPO / Path(*name.split(".")).with_suffix(".py")
+    module = Module(name, path, ast.parse(source))
+    _read_imports(module, MODULES)
+    assert bool(module.private) is seen, module.private
