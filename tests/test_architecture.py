@@ -9,7 +9,8 @@ Read from the source with :mod:`ast` (nothing is imported), for the three packag
   ``ledger.wire._fast``, by ``ledger.wire.record`` alone);
 - layers only downward: ``api`` -> ``exchange`` -> ``ledger``, and inside each package the
   order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
-- no module over 400 lines.
+- no module over 400 lines;
+- no ``# type: ignore`` without an error code and a reason after it.
 
 Lazy imports inside functions count: they hide a cycle, they do not remove it. Imports under
 ``if TYPE_CHECKING:`` never run, so they make no cycle, but they still point down the layers.
@@ -18,6 +19,9 @@ Lazy imports inside functions count: they hide a cycle, they do not remove it. I
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,6 +247,23 @@ def test_the_record_parsers_fast_route_is_private_to_it() -> None:
     assert importers == {"ledger.wire.record"}
 
 
+def nested_functions(tree: ast.Module) -> list[str]:
+    """Functions and lambdas defined inside a function: closures, where a command hides."""
+    found = []
+    for outer in ast.walk(tree):
+        if isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef):
+            found += [f"{outer.name}: line {inner.lineno}" for inner in ast.walk(outer)
+                      if inner is not outer and isinstance(
+                          inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)]
+    return found
+
+
+def test_cli_commands_are_module_level_functions() -> None:
+    """api/cli is thin: every command and helper is a module-level function, no closure."""
+    assert {m.name: found for m in MODULES.values() if m.name.startswith("api.cli.")
+            and (found := nested_functions(m.tree))} == {}
+
+
 def test_every_import_points_down_the_layers() -> None:
     assert list(upward(MODULES)) == []
 
@@ -251,6 +272,36 @@ def test_no_module_is_over_400_lines() -> None:
     long = {m.name: n for m in MODULES.values()
             if (n := len(m.path.read_text().splitlines())) > LINES_MAX}
     assert long == {}
+
+
+#: ``# type: ignore[code]  # why``: a code, then a comment that says why.
+IGNORE_STATED = re.compile(r"type:\s*ignore\[[a-z0-9-]+(?:,\s*[a-z0-9-]+)*\]\s+#\s*\S")
+
+
+def unstated_ignores(source: str) -> list[int]:
+    """Lines whose ``type: ignore`` comment lacks an error code or a reason."""
+    return [token.start[0] for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type == tokenize.COMMENT and re.search(r"type:\s*ignore", token.string)
+            and not IGNORE_STATED.search(token.string)]
+
+
+def test_every_type_ignore_names_its_code_and_why() -> None:
+    found = {m.name: lines for m in MODULES.values()
+             if (lines := unstated_ignores(m.path.read_text()))}
+    assert found == {}
+
+
+@pytest.mark.parametrize(("line", "stated"), [
+    ("x = f()  # type: ignore[no-any-return]  # json.loads gives Any\n", True),
+    ("x = f()  # type: ignore[arg-type, misc]  # a typer quirk\n", True),
+    ("x = f()  # type: ignore\n", False),
+    ("x = f()  # type: ignore  # no code given\n", False),
+    ("x = f()  # type: ignore[misc]\n", False),
+    ("x = f()  # type: ignore[misc]  #\n", False),
+    ("x = '# type: ignore'\n", True),  # in a string, not a comment
+])
+def test_unstated_ignores_are_seen(line: str, stated: bool) -> None:
+    assert (unstated_ignores(line) == []) is stated
 
 
 def doc_tree_folders() -> set[str]:
@@ -298,6 +349,13 @@ def test_private_imports_are_seen(tmp_path: Path) -> None:
     _read_imports(module, MODULES)
     assert module.private == ["from ledger.wire.canonical import _parse",
                               "ledger.wire.record._fast"]
+
+
+def test_nested_functions_are_seen() -> None:
+    tree = ast.parse("def register(app):\n    @app.command()\n    def issue(): ...\n"
+                     "def demo(bar):\n    return lambda done: bar.update(done)\n"
+                     "def flat(): ...\nclass Column:\n    def render(self): ...\n")
+    assert nested_functions(tree) == ["register: line 3", "demo: line 5"]
 
 
 @pytest.mark.parametrize(("source", "name", "seen"), [
