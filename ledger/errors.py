@@ -7,6 +7,7 @@ to HTTP problems; nothing in ``ledger/`` knows about HTTP.
     ├── EncodingError            input that cannot be canonical JSON (code varies)
     ├── RecordRejected           a record refused before it reaches a block
     │   ├── MalformedRecord      wrong shape (missing field, bad hex, too many signers...)
+    │   │   └── NonCanonicalBody a stored body that is a record but not written canonically
     │   ├── WrongChain           names another chain id
     │   ├── BadSignature         a signature does not verify
     │   ├── StaleSequence        sequence number not above the signer's last
@@ -75,6 +76,17 @@ class MalformedRecord(RecordRejected):
     """The record has the wrong shape: a field missing, of the wrong type or over a limit."""
 
     code = "malformed_record"
+
+
+class NonCanonicalBody(MalformedRecord):
+    """A stored record body that parses as a record but is not its canonical encoding."""
+
+    code = "not_canonical"
+
+    def __init__(self, record_id: str, canonical: str) -> None:
+        super().__init__("the record body is not in canonical form")
+        self.record_id = record_id
+        self.canonical = canonical
 
 
 class WrongChain(RecordRejected):

@@ -4,10 +4,13 @@ Read from the source with :mod:`ast` (nothing is imported), for the three packag
 
 - no import cycle between modules, nor between folders (a top-level module counts as its own
   folder);
-- no ``_private`` name imported from, or read off, another module;
+- no ``_private`` name imported from, or read off, another module, and no ``_private``
+  module imported from outside its folder (the record parser's fast route,
+  ``ledger.wire._fast``, by ``ledger.wire.record`` alone);
 - layers only downward: ``api`` -> ``exchange`` -> ``ledger``, and inside each package the
   order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
-- no module over 400 lines.
+- no module over 400 lines;
+- no ``# type: ignore`` without an error code and a reason after it.
 
 Lazy imports inside functions count: they hide a cycle, they do not remove it. Imports under
 ``if TYPE_CHECKING:`` never run, so they make no cycle, but they still point down the layers.
@@ -16,6 +19,9 @@ Lazy imports inside functions count: they hide a cycle, they do not remove it. I
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +139,11 @@ def _read_imports(module: Module, modules: dict[str, Module]) -> None:
             module.private.append(f"{bound[node.value.id]}.{node.attr}")
     module.imports.discard(module.name)
     module.type_imports.discard(module.name)
+    folder = module.name.rpartition(".")[0] if module.path.name != "__init__.py" else module.name
+    for target in sorted(module.imports | module.type_imports):
+        parent, _, last = target.rpartition(".")
+        if _is_private(last) and parent != folder:
+            module.private.append(f"import {target}")
 
 
 def _is_private(name: str) -> bool:
@@ -229,6 +240,30 @@ def test_no_private_name_crosses_a_module() -> None:
     assert [f"{m.name}: {p}" for m in MODULES.values() for p in m.private] == []
 
 
+def test_the_record_parsers_fast_route_is_private_to_it() -> None:
+    """One record parser: only ledger.wire.record reaches its fast route."""
+    importers = {m.name for m in MODULES.values()
+                 if "ledger.wire._fast" in m.imports | m.type_imports}
+    assert importers == {"ledger.wire.record"}
+
+
+def nested_functions(tree: ast.Module) -> list[str]:
+    """Functions and lambdas defined inside a function: closures, where a command hides."""
+    found = []
+    for outer in ast.walk(tree):
+        if isinstance(outer, ast.FunctionDef | ast.AsyncFunctionDef):
+            found += [f"{outer.name}: line {inner.lineno}" for inner in ast.walk(outer)
+                      if inner is not outer and isinstance(
+                          inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)]
+    return found
+
+
+def test_cli_commands_are_module_level_functions() -> None:
+    """api/cli is thin: every command and helper is a module-level function, no closure."""
+    assert {m.name: found for m in MODULES.values() if m.name.startswith("api.cli.")
+            and (found := nested_functions(m.tree))} == {}
+
+
 def test_every_import_points_down_the_layers() -> None:
     assert list(upward(MODULES)) == []
 
@@ -237,6 +272,36 @@ def test_no_module_is_over_400_lines() -> None:
     long = {m.name: n for m in MODULES.values()
             if (n := len(m.path.read_text().splitlines())) > LINES_MAX}
     assert long == {}
+
+
+#: ``# type: ignore[code]  # why``: a code, then a comment that says why.
+IGNORE_STATED = re.compile(r"type:\s*ignore\[[a-z0-9-]+(?:,\s*[a-z0-9-]+)*\]\s+#\s*\S")
+
+
+def unstated_ignores(source: str) -> list[int]:
+    """Lines whose ``type: ignore`` comment lacks an error code or a reason."""
+    return [token.start[0] for token in tokenize.generate_tokens(io.StringIO(source).readline)
+            if token.type == tokenize.COMMENT and re.search(r"type:\s*ignore", token.string)
+            and not IGNORE_STATED.search(token.string)]
+
+
+def test_every_type_ignore_names_its_code_and_why() -> None:
+    found = {m.name: lines for m in MODULES.values()
+             if (lines := unstated_ignores(m.path.read_text()))}
+    assert found == {}
+
+
+@pytest.mark.parametrize(("line", "stated"), [
+    ("x = f()  # type: ignore[no-any-return]  # json.loads gives Any\n", True),
+    ("x = f()  # type: ignore[arg-type, misc]  # a typer quirk\n", True),
+    ("x = f()  # type: ignore\n", False),
+    ("x = f()  # type: ignore  # no code given\n", False),
+    ("x = f()  # type: ignore[misc]\n", False),
+    ("x = f()  # type: ignore[misc]  #\n", False),
+    ("x = '# type: ignore'\n", True),  # in a string, not a comment
+])
+def test_unstated_ignores_are_seen(line: str, stated: bool) -> None:
+    assert (unstated_ignores(line) == []) is stated
 
 
 def doc_tree_folders() -> set[str]:
@@ -284,3 +349,24 @@ def test_private_imports_are_seen(tmp_path: Path) -> None:
     _read_imports(module, MODULES)
     assert module.private == ["from ledger.wire.canonical import _parse",
                               "ledger.wire.record._fast"]
+
+
+def test_nested_functions_are_seen() -> None:
+    tree = ast.parse("def register(app):\n    @app.command()\n    def issue(): ...\n"
+                     "def demo(bar):\n    return lambda done: bar.update(done)\n"
+                     "def flat(): ...\nclass Column:\n    def render(self): ...\n")
+    assert nested_functions(tree) == ["register: line 3", "demo: line 5"]
+
+
+@pytest.mark.parametrize(("source", "name", "seen"), [
+    ("from ledger.wire import _fast\n", "ledger.chain.fake", True),
+    ("from ledger.wire._fast import one\n", "ledger.chain.fake", True),
+    ("import ledger.wire._fast\n", "ledger.verify.fake", True),
+    ("from ledger.wire import _fast\n", "ledger.wire.fake", False),  # its own folder
+])
+def test_private_modules_imported_from_another_folder_are_seen(source: str, name: str,
+                                                                seen: bool) -> None:
+    path = REPO / Path(*name.split(".")).with_suffix(".py")
+    module = Module(name, path, ast.parse(source))
+    _read_imports(module, MODULES)
+    assert bool(module.private) is seen, module.private

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from api.cli.common import (
     DEFAULT_DATA,
@@ -22,7 +23,7 @@ from api.cli.common import (
     fail,
     load_key,
 )
-from api.cli.ops import DEFAULT_NODE, NodeOpt, call, connect
+from api.cli.ops import DEFAULT_NODE, NodeOpt, call, connect, submit
 from api.node.datadir import DataDir, create_data_dir
 from exchange import records as rec
 from exchange.genesis import app_genesis
@@ -59,7 +60,7 @@ def genesis_from_config(config: dict[str, Any]) -> tuple[Genesis, list[SigningKe
         if "rate_notice_days" in params:
             app_params["rate_notice_ms"] = int(params["rate_notice_days"]) * 86_400_000
         section = app_genesis(members, config["regulator"], app_params)
-        order = sorted(range(len(members)), key=lambda i: members[i]["id"])
+        order = sorted(range(len(members)), key=[m["id"] for m in members].__getitem__)
         genesis = Genesis(
             str(config["chain"]), int(config.get("genesis_time_ms", 0)) or _now_ms(),
             tuple(ValidatorInfo(members[i]["id"], keys[i].public_hex) for i in order),
@@ -150,74 +151,79 @@ def submit_vote(path: Path, node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = Fa
     except LedgerError as exc:
         fail(str(exc))
         raise
-    from api.cli.ops import submit
-
     submit(connect(node), record, json_out, None)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(governance_app, name="governance")
+def init(config: Annotated[Path, typer.Argument(help="alliance config (TOML)")],
+         data: DataOpt = DEFAULT_DATA) -> None:
+    """Create a data dir (genesis + validator keys) from an alliance config file."""
+    try:
+        doc = tomllib.loads(config.read_text())
+        genesis, keys = genesis_from_config(doc)
+        create_data_dir(data, genesis, keys)
+    except OSError as exc:
+        fail(f"cannot read {config}: {exc.strerror}")
+    except tomllib.TOMLDecodeError as exc:
+        fail(f"{config} is not valid TOML: {exc}")
+    except LedgerError as exc:
+        fail(str(exc))
+    console.print(f"alliance [bold]{genesis.chain}[/] created in {data} with "
+                  f"{len(keys)} validators; genesis hash {genesis.hash.hex()}\n"
+                  f"start it with `jifentong serve --data {data}`")
 
-    @app.command()
-    def init(config: Annotated[Path, typer.Argument(help="alliance config (TOML)")],
-             data: DataOpt = DEFAULT_DATA) -> None:
-        """Create a data dir (genesis + validator keys) from an alliance config file."""
+
+def demo(data: DataOpt = DEFAULT_DATA,
+         seed: Annotated[int, typer.Option(help="random seed")] = 7,
+         serve: Annotated[bool, typer.Option("--serve/--no-serve",
+                                             help="serve API and explorer after")] = True,
+         port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT,
+         customers: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
+         days: Annotated[int, typer.Option(min=1, max=365)] = 30,
+         cluster: Annotated[bool, typer.Option(
+             "--cluster", help="then hand each member's replica to its own node: "
+                               "`cluster up` on DIR (etcd and one node per member)")] = False,
+         ) -> None:
+    """Build a realistic demo district (or reuse DIR), then serve it on 127.0.0.1."""
+    from api.demo.build import build_demo
+
+    if DataDir(data).exists():
+        err.print(f"reusing the alliance in {data} (delete the folder to build anew)")
+    elif data.exists() and any(data.iterdir()):
+        fail(f"{data} exists and is not a Jifentong data dir; choose another --data")
+    else:
+        with Progress(TextColumn("[bold]building demo[/]"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total} days · {task.description}"),
+                      TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("genesis", total=days)
+            summary = build_demo(data, seed=seed, customers=customers, days=days,
+                                 tick=partial(_tick, bar, task))
+        err.print(f"built {summary.records:,} records in {summary.blocks} blocks for "
+                  f"{customers} customers over {days} days (seed {seed})")
+    if cluster:
+        from api.demo import cluster as local
+
         try:
-            doc = tomllib.loads(config.read_text())
-            genesis, keys = genesis_from_config(doc)
-            create_data_dir(data, genesis, keys)
-        except OSError as exc:
-            fail(f"cannot read {config}: {exc.strerror}")
-        except tomllib.TOMLDecodeError as exc:
-            fail(f"{config} is not valid TOML: {exc}")
+            local.adopt_replicas(DataDir(data))
+            nodes = len(DataDir(data).genesis().validators)
+            urls = local.up(local.layout(data, nodes, port))
         except LedgerError as exc:
             fail(str(exc))
-        console.print(f"alliance [bold]{genesis.chain}[/] created in {data} with "
-                      f"{len(keys)} validators; genesis hash {genesis.hash.hex()}\n"
-                      f"start it with `jifentong serve --data {data}`")
+        console.print("\n".join(urls) + f"\nstop with `jifentong cluster down --data {data}`")
+    elif serve:
+        from api.server.serving import run_server
 
-    @app.command()
-    def demo(data: DataOpt = DEFAULT_DATA,
-             seed: Annotated[int, typer.Option(help="random seed")] = 7,
-             serve: Annotated[bool, typer.Option("--serve/--no-serve",
-                                                 help="serve API and explorer after")] = True,
-             port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT,
-             customers: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
-             days: Annotated[int, typer.Option(min=1, max=365)] = 30,
-             cluster: Annotated[bool, typer.Option(
-                 "--cluster", help="then hand each member's replica to its own node: "
-                                   "`cluster up` on DIR (etcd and one node per member)")] = False,
-             ) -> None:
-        """Build a realistic demo district (or reuse DIR), then serve it on 127.0.0.1."""
-        from api.demo.build import build_demo
+        run_server(data, "127.0.0.1", port)
+    else:
+        console.print(f"done; serve it with `jifentong serve --data {data}`")
 
-        if DataDir(data).exists():
-            err.print(f"reusing the alliance in {data} (delete the folder to build anew)")
-        elif data.exists() and any(data.iterdir()):
-            fail(f"{data} exists and is not a Jifentong data dir; choose another --data")
-        else:
-            with Progress(TextColumn("[bold]building demo[/]"), BarColumn(),
-                          TextColumn("{task.completed}/{task.total} days · {task.description}"),
-                          TimeElapsedColumn(), console=err) as bar:
-                task = bar.add_task("genesis", total=days)
-                summary = build_demo(data, seed=seed, customers=customers, days=days,
-                                     tick=lambda done, total, what: bar.update(
-                                         task, completed=done, description=what))
-            err.print(f"built {summary.records:,} records in {summary.blocks} blocks for "
-                      f"{customers} customers over {days} days (seed {seed})")
-        if cluster:
-            from api.demo import cluster as local
 
-            try:
-                local.adopt_replicas(DataDir(data))
-                nodes = len(DataDir(data).genesis().validators)
-                urls = local.up(local.layout(data, nodes, port))
-            except LedgerError as exc:
-                fail(str(exc))
-            console.print("\n".join(urls) + f"\nstop with `jifentong cluster down --data {data}`")
-        elif serve:
-            from api.server.serving import run_server
+def _tick(bar: Progress, task: TaskID, done: int, total: int, what: str) -> None:
+    """Move the demo's progress bar to day ``done`` (of ``total``), doing ``what``."""
+    bar.update(task, completed=done, description=what)
 
-            run_server(data, "127.0.0.1", port)
-        else:
-            console.print(f"done; serve it with `jifentong serve --data {data}`")
+
+def register(app: typer.Typer) -> None:
+    """Add ``init``, ``demo`` and the ``governance`` group to the ``jifentong`` command."""
+    app.add_typer(governance_app, name="governance")
+    app.command()(init)
+    app.command()(demo)

@@ -40,46 +40,46 @@ ROWS: list[tuple[str, str, str, str | None, float | int | None]] = [
 ]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("bench")
-    def bench_command(
-        json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-        records: Annotated[int, typer.Option("--records", min=1000, max=2_000_000,
-                                             help="records per workload")] = 20_000,
-    ) -> None:
-        """Measure throughput, verification, explorer latency and disk use against Ed25519."""
-        def progress(message: str) -> None:
-            err.print(f"[dim]bench:[/] {message}")
+def bench_command(
+    json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    records: Annotated[int, typer.Option("--records", min=1000, max=2_000_000,
+                                         help="records per workload")] = 20_000,
+) -> None:
+    """Measure throughput, verification, explorer latency and disk use against Ed25519."""
+    figures = bench.run_all(records, _progress)
+    values = figures.values
+    if json_out:
+        out: dict[str, Any] = {k: round(v, 2) for k, v in values.items()}
+        out["records"] = records
+        out["ratios"] = {k: round(values[k] / values[lim], 3)
+                         for k, _, _, lim, _ in ROWS if lim and k in values}
+        out["targets"] = {k: {"target": t, "met": _met(values, k, t, lim)}
+                          for k, _, _, lim, t in ROWS if t is not None and k in values}
+        out["machine"] = {"python": platform.python_version(),
+                          "platform": platform.platform(), "cpus": _cpus()}
+        out["notes"] = figures.notes
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    table = Table(title=f"jifentong bench — {records} records per workload")
+    for column in ("figure", "value", "vs limit", "target"):
+        table.add_column(column, justify="right" if column != "figure" else "left")
+    for key, what, unit, limit, target in ROWS:
+        if key not in values:
+            continue
+        ratio = ""
+        if limit:
+            cores = "1 core" if limit == ONE else "2 cores"
+            ratio = f"{values[key] / values[limit]:.2f}× {cores}"
+        table.add_row(what, f"{values[key]:,.1f} {unit}", ratio,
+                      _target_text(values, key, target, limit))
+    Console().print(table)
+    for key, note in figures.notes.items():
+        err.print(f"[dim]{key}: {note}[/]")
 
-        figures = bench.run_all(records, progress)
-        values = figures.values
-        if json_out:
-            out: dict[str, Any] = {k: round(v, 2) for k, v in values.items()}
-            out["records"] = records
-            out["ratios"] = {k: round(values[k] / values[lim], 3)
-                             for k, _, _, lim, _ in ROWS if lim and k in values}
-            out["targets"] = {k: {"target": t, "met": _met(values, k, t, lim)}
-                              for k, _, _, lim, t in ROWS if t is not None and k in values}
-            out["machine"] = {"python": platform.python_version(),
-                              "platform": platform.platform(), "cpus": _cpus()}
-            out["notes"] = figures.notes
-            sys.stdout.write(json.dumps(out, indent=2) + "\n")
-            return
-        table = Table(title=f"jifentong bench — {records} records per workload")
-        for column in ("figure", "value", "vs limit", "target"):
-            table.add_column(column, justify="right" if column != "figure" else "left")
-        for key, what, unit, limit, target in ROWS:
-            if key not in values:
-                continue
-            ratio = ""
-            if limit:
-                cores = "1 core" if limit == ONE else "2 cores"
-                ratio = f"{values[key] / values[limit]:.2f}× {cores}"
-            table.add_row(what, f"{values[key]:,.1f} {unit}", ratio,
-                          _target_text(values, key, target, limit))
-        Console().print(table)
-        for key, note in figures.notes.items():
-            err.print(f"[dim]{key}: {note}[/]")
+
+def _progress(message: str) -> None:
+    """Tell the person waiting what the bench is doing (on stderr)."""
+    err.print(f"[dim]bench:[/] {message}")
 
 
 def _met(values: dict[str, float], key: str, target: float | int, limit: str | None) -> bool:
@@ -100,3 +100,8 @@ def _cpus() -> int:
     import os
 
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to the ``jifentong`` command."""
+    app.command("bench")(bench_command)

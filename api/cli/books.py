@@ -34,39 +34,43 @@ ORDER = ("opening", "issued", "swapped_in", "bonus", "voided", "redeemed", "swap
          "expired", "revaluation", "closing", "pending")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def statement(merchant: Annotated[str, typer.Option(help="merchant id, e.g. fresh-mart")],
-                  month: Annotated[str, typer.Option(help="YYYY-MM")],
-                  node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
-        """A merchant's statement for a month: liability roll-forward in points and yuan."""
-        found = call(connect(node).get, f"/v1/merchants/{merchant}/statement", month=month)
-        if json_out:
-            emit(found)
-            return
-        heights = found["heights"]
-        console.print(f"[bold]{found['name']}[/] {found['period']['from']} to "
-                      f"{found['period']['to']} (blocks {heights['opening']['height']} to "
-                      f"{heights['closing']['height']})")
-        console.print(f"{'':<24}{'points':>14}{'yuan':>16}")
-        for name in ORDER:
-            label = LABELS.get(name, "± revaluation")
-            points = found["points"].get(name)
-            shown = f"{points:>14,}" if points is not None else f"{'':>14}"
-            console.print(f"{label:<24}{shown}{found['yuan'][name] / 100:>16,.2f}")
-        for o in found["obligations"]:
-            console.print(f"{o['counterparty']:<24} net at close "
-                          f"{o['net_closing_micro'] / 1e6:>+12,.2f} ¥")
+def statement(merchant: Annotated[str, typer.Option(help="merchant id, e.g. fresh-mart")],
+              month: Annotated[str, typer.Option(help="YYYY-MM")],
+              node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
+    """A merchant's statement for a month: liability roll-forward in points and yuan."""
+    found = call(connect(node).get, f"/v1/merchants/{merchant}/statement", month=month)
+    if json_out:
+        emit(found)
+        return
+    heights = found["heights"]
+    console.print(f"[bold]{found['name']}[/] {found['period']['from']} to "
+                  f"{found['period']['to']} (blocks {heights['opening']['height']} to "
+                  f"{heights['closing']['height']})")
+    console.print(f"{'':<24}{'points':>14}{'yuan':>16}")
+    for name in ORDER:
+        label = LABELS.get(name, "± revaluation")
+        points = found["points"].get(name)
+        shown = f"{points:>14,}" if points is not None else f"{'':>14}"
+        console.print(f"{label:<24}{shown}{found['yuan'][name] / 100:>16,.2f}")
+    for o in found["obligations"]:
+        console.print(f"{o['counterparty']:<24} net at close "
+                      f"{o['net_closing_micro'] / 1e6:>+12,.2f} ¥")
 
-    @app.command()
-    def void(issue: Annotated[str, typer.Option(help="record id of your issue to void")],
-             key: KeyOpt,
-             reason: Annotated[str, typer.Option(help="why, e.g. refund of order 123")] = "",
-             node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-             json_out: JsonOpt = False, receipt: ReceiptOpt = None,
-             ttl: TtlOpt = DEFAULT_TTL_S) -> None:
-        """Merchant: void the still-pending points of one of your issues (a refund)."""
-        w = wallet(node, key, pass_env, ttl)
-        body = rec.void_issue(w.chain, w.public, call(w.next_seq), issue, reason,
-                              expires=w.expires())
-        submit(w.client, w.sign_body(body), json_out, receipt)
+
+def void(issue: Annotated[str, typer.Option(help="record id of your issue to void")],
+         key: KeyOpt,
+         reason: Annotated[str, typer.Option(help="why, e.g. refund of order 123")] = "",
+         node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+         json_out: JsonOpt = False, receipt: ReceiptOpt = None,
+         ttl: TtlOpt = DEFAULT_TTL_S) -> None:
+    """Merchant: void the still-pending points of one of your issues (a refund)."""
+    w = wallet(node, key, pass_env, ttl)
+    body = rec.void_issue(w.chain, w.public, call(w.next_seq), issue, reason,
+                          expires=w.expires())
+    submit(w.client, w.sign_body(body), json_out, receipt)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``statement`` and ``void`` to the ``jifentong`` command."""
+    app.command()(statement)
+    app.command()(void)

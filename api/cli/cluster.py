@@ -43,18 +43,14 @@ def run_node(data: Path, member: str, host: str, port: int, etcd: list[str]) -> 
         node.close()
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(cluster_app, name="cluster")
-
-    @app.command()
-    def node(member: Annotated[str, typer.Option(help="this member's id (a genesis validator)")],
-             etcd: Annotated[str, typer.Option(help="etcd client URLs, comma-separated")],
-             data: DataOpt = DEFAULT_DATA,
-             host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-             port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT) -> None:
-        """Run one member's validator as its own process, ordered through etcd; serves the
-        same API and explorer as `serve`, and takes submissions."""
-        run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()])
+def node(member: Annotated[str, typer.Option(help="this member's id (a genesis validator)")],
+         etcd: Annotated[str, typer.Option(help="etcd client URLs, comma-separated")],
+         data: DataOpt = DEFAULT_DATA,
+         host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+         port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT) -> None:
+    """Run one member's validator as its own process, ordered through etcd; serves the
+    same API and explorer as `serve`, and takes submissions."""
+    run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()])
 
 
 @cluster_app.command("up")
@@ -100,3 +96,9 @@ def cluster_down(data: DataOpt = DEFAULT_DATA) -> None:
     except LedgerError as exc:
         fail(str(exc))
     console.print(f"stopped {len(stopped)} processes")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``node`` and the ``cluster`` group to the ``jifentong`` command."""
+    app.add_typer(cluster_app, name="cluster")
+    app.command()(node)

@@ -73,116 +73,125 @@ def wallet(node: str, key: str, pass_env: str | None, ttl_s: int) -> Wallet:
     return Wallet(signing, client, chain, ttl_ms=ttl_s * 1000)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command()
-    def issue(program: Annotated[str, typer.Option(help="program code, e.g. vk")],
-              to: Annotated[str, typer.Option(help="customer's public key (hex)")],
-              amount: Annotated[int, typer.Option(min=1, help="points")], key: KeyOpt,
-              ref: Annotated[str, typer.Option(help="purchase reference")] = "",
-              node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-              receipt: ReceiptOpt = None, json_out: JsonOpt = False,
-              ttl: TtlOpt = DEFAULT_TTL_S) -> None:
-        """Merchant: issue points of your program to a customer."""
-        w = wallet(node, key, pass_env, ttl)
-        body = rec.issue(w.chain, w.public, call(w.next_seq), program, to, amount, ref,
-                        expires=w.expires())
-        submit(w.client, w.sign_body(body), json_out, receipt)
+def issue(program: Annotated[str, typer.Option(help="program code, e.g. vk")],
+          to: Annotated[str, typer.Option(help="customer's public key (hex)")],
+          amount: Annotated[int, typer.Option(min=1, help="points")], key: KeyOpt,
+          ref: Annotated[str, typer.Option(help="purchase reference")] = "",
+          node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+          receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+          ttl: TtlOpt = DEFAULT_TTL_S) -> None:
+    """Merchant: issue points of your program to a customer."""
+    w = wallet(node, key, pass_env, ttl)
+    body = rec.issue(w.chain, w.public, call(w.next_seq), program, to, amount, ref,
+                    expires=w.expires())
+    submit(w.client, w.sign_body(body), json_out, receipt)
 
-    @app.command()
-    def transfer(program: Annotated[str, typer.Option(help="program code")],
-                 to: Annotated[str, typer.Option(help="recipient's public key (hex)")],
-                 amount: Annotated[int, typer.Option(min=1)], key: KeyOpt,
-                 memo: str = "", node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-                 receipt: ReceiptOpt = None, json_out: JsonOpt = False,
-                 ttl: TtlOpt = DEFAULT_TTL_S) -> None:
-        """Customer: give points of a transferable program to another customer."""
-        w = wallet(node, key, pass_env, ttl)
-        body = rec.transfer(w.chain, w.public, call(w.next_seq), program, to, amount, memo,
-                           expires=w.expires())
-        submit(w.client, w.sign_body(body), json_out, receipt)
 
-    @app.command()
-    def redeem(program: Annotated[str, typer.Option(help="program code")],
-               amount: Annotated[int, typer.Option(min=1, help="points to spend")],
-               order: Annotated[str, typer.Option(help="the merchant's order reference")],
-               key: KeyOpt, node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-               receipt: ReceiptOpt = None, json_out: JsonOpt = False,
-               ttl: TtlOpt = DEFAULT_TTL_S) -> None:
-        """Customer: spend points at their issuer (they are burned)."""
-        w = wallet(node, key, pass_env, ttl)
-        body = rec.redeem(w.chain, w.public, call(w.next_seq), program, amount, order,
-                         expires=w.expires())
-        submit(w.client, w.sign_body(body), json_out, receipt)
-
-    @app.command()
-    def swap(give: Annotated[str, typer.Option(help="program you give, e.g. vk")],
-             amount: Annotated[int, typer.Option(min=1, help="points you give at most")],
-             get: Annotated[str, typer.Option(help="program you get, e.g. bp")],
-             key: KeyOpt,
-             min_out: Annotated[int | None, typer.Option(help="refuse if fewer out")] = None,
-             yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
-             node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+def transfer(program: Annotated[str, typer.Option(help="program code")],
+             to: Annotated[str, typer.Option(help="recipient's public key (hex)")],
+             amount: Annotated[int, typer.Option(min=1)], key: KeyOpt,
+             memo: str = "", node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
              receipt: ReceiptOpt = None, json_out: JsonOpt = False,
              ttl: TtlOpt = DEFAULT_TTL_S) -> None:
-        """Customer: swap points of one program for another at the issuers' posted rates."""
-        w = wallet(node, key, pass_env, ttl)
-        quote = call(w.client.get, "/v1/quote", give=give, amount=amount, get=get,
-                     holder=w.public)
-        if quote.get("code") != "ok":
-            err.print(f"[bold red]no swap possible[/] ({quote.get('code')})")
-            raise typer.Exit(1)
-        if not json_out:
-            bonus = f" + {quote['bonus']} promotion bonus" if quote["bonus"] else ""
-            console.print(f"quote: give {quote['taken']} {give} (rate {quote['give_rate']}/¥) "
-                          f"→ get {quote['base']}{bonus} = {quote['out']} {get} "
-                          f"(rate {quote['get_rate']}/¥), worth ¥{quote['value_micro'] / 1e6:.2f};"
-                          f" no fee")
-        if not yes and not typer.confirm("sign and submit this swap?", default=False):
-            raise typer.Exit(1)
-        body = rec.swap(w.chain, w.public, call(w.next_seq), give, quote["taken"], get,
-                        min_out if min_out is not None else quote["out"],
-                        quote["give_version"], quote["get_version"], expires=w.expires())
-        submit(w.client, w.sign_body(body), json_out, receipt)
+    """Customer: give points of a transferable program to another customer."""
+    w = wallet(node, key, pass_env, ttl)
+    body = rec.transfer(w.chain, w.public, call(w.next_seq), program, to, amount, memo,
+                       expires=w.expires())
+    submit(w.client, w.sign_body(body), json_out, receipt)
 
-    @app.command()
-    def balance(account: Annotated[str, typer.Argument(help="public key, or a key name/path")],
-                node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
-                json_out: JsonOpt = False) -> None:
-        """An account's points, their yuan value and what expires within a week."""
-        public = account if len(account) == 64 else load_key(account, pass_env).public_hex
-        found = call(connect(node).get, f"/v1/accounts/{public}/balances")
-        if json_out:
-            emit(found)
-            return
-        if not found["holdings"]:
-            console.print(f"account {public[:16]}… holds no points")
-        for h in found["holdings"]:
-            soon = f", {h['expiring_soon']} expire within 7 days" if h["expiring_soon"] else ""
-            console.print(f"{h['balance']:>10,} {h['program']:<6} {h['name']}  "
-                          f"worth ¥{h['value_micro'] / 1e6:,.2f}{soon}")
-        console.print(f"total value ¥{found['value_micro'] / 1e6:,.2f}")
 
-    @app.command()
-    def settlement(node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
-        """The alliance's settlement statement: net positions and the payments that clear them."""
-        found = call(connect(node).get, "/v1/settlement/statement")
-        if json_out:
-            emit(found)
-            return
-        for p in found["positions"]:
-            console.print(f"{p['merchant']:<22} net {p['net_micro'] / 1e6:>+12,.2f} ¥")
-        for pay in found["payments"]:
-            console.print(f"[bold]{pay['payer']}[/] pays [bold]{pay['payee']}[/] "
-                          f"¥{pay['amount_fen'] / 100:,.2f}")
-        if not found["payments"]:
-            console.print("nothing to settle")
+def redeem(program: Annotated[str, typer.Option(help="program code")],
+           amount: Annotated[int, typer.Option(min=1, help="points to spend")],
+           order: Annotated[str, typer.Option(help="the merchant's order reference")],
+           key: KeyOpt, node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+           receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+           ttl: TtlOpt = DEFAULT_TTL_S) -> None:
+    """Customer: spend points at their issuer (they are burned)."""
+    w = wallet(node, key, pass_env, ttl)
+    body = rec.redeem(w.chain, w.public, call(w.next_seq), program, amount, order,
+                     expires=w.expires())
+    submit(w.client, w.sign_body(body), json_out, receipt)
 
-    @app.command("record")
-    def record_cmd(record_id: str, node: NodeOpt = DEFAULT_NODE,
-                   receipt: ReceiptOpt = None) -> None:
-        """Show a record's status; with --receipt, save its receipt."""
-        client = connect(node)
-        emit(call(client.record, record_id))
-        if receipt is not None:
-            receipt.write_text(json.dumps(call(client.receipt, record_id), indent=2))
-            err.print(f"receipt saved to {receipt}")
+
+def swap(give: Annotated[str, typer.Option(help="program you give, e.g. vk")],
+         amount: Annotated[int, typer.Option(min=1, help="points you give at most")],
+         get: Annotated[str, typer.Option(help="program you get, e.g. bp")],
+         key: KeyOpt,
+         min_out: Annotated[int | None, typer.Option(help="refuse if fewer out")] = None,
+         yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False,
+         node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+         receipt: ReceiptOpt = None, json_out: JsonOpt = False,
+         ttl: TtlOpt = DEFAULT_TTL_S) -> None:
+    """Customer: swap points of one program for another at the issuers' posted rates."""
+    w = wallet(node, key, pass_env, ttl)
+    quote = call(w.client.get, "/v1/quote", give=give, amount=amount, get=get,
+                 holder=w.public)
+    if quote.get("code") != "ok":
+        err.print(f"[bold red]no swap possible[/] ({quote.get('code')})")
+        raise typer.Exit(1)
+    if not json_out:
+        bonus = f" + {quote['bonus']} promotion bonus" if quote["bonus"] else ""
+        console.print(f"quote: give {quote['taken']} {give} (rate {quote['give_rate']}/¥) "
+                      f"→ get {quote['base']}{bonus} = {quote['out']} {get} "
+                      f"(rate {quote['get_rate']}/¥), worth ¥{quote['value_micro'] / 1e6:.2f};"
+                      f" no fee")
+    if not yes and not typer.confirm("sign and submit this swap?", default=False):
+        raise typer.Exit(1)
+    body = rec.swap(w.chain, w.public, call(w.next_seq), give, quote["taken"], get,
+                    min_out if min_out is not None else quote["out"],
+                    quote["give_version"], quote["get_version"], expires=w.expires())
+    submit(w.client, w.sign_body(body), json_out, receipt)
+
+
+def balance(account: Annotated[str, typer.Argument(help="public key, or a key name/path")],
+            node: NodeOpt = DEFAULT_NODE, pass_env: PassEnv = None,
+            json_out: JsonOpt = False) -> None:
+    """An account's points, their yuan value and what expires within a week."""
+    public = account if len(account) == 64 else load_key(account, pass_env).public_hex
+    found = call(connect(node).get, f"/v1/accounts/{public}/balances")
+    if json_out:
+        emit(found)
+        return
+    if not found["holdings"]:
+        console.print(f"account {public[:16]}… holds no points")
+    for h in found["holdings"]:
+        soon = f", {h['expiring_soon']} expire within 7 days" if h["expiring_soon"] else ""
+        console.print(f"{h['balance']:>10,} {h['program']:<6} {h['name']}  "
+                      f"worth ¥{h['value_micro'] / 1e6:,.2f}{soon}")
+    console.print(f"total value ¥{found['value_micro'] / 1e6:,.2f}")
+
+
+def settlement(node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
+    """The alliance's settlement statement: net positions and the payments that clear them."""
+    found = call(connect(node).get, "/v1/settlement/statement")
+    if json_out:
+        emit(found)
+        return
+    for p in found["positions"]:
+        console.print(f"{p['merchant']:<22} net {p['net_micro'] / 1e6:>+12,.2f} ¥")
+    for pay in found["payments"]:
+        console.print(f"[bold]{pay['payer']}[/] pays [bold]{pay['payee']}[/] "
+                      f"¥{pay['amount_fen'] / 100:,.2f}")
+    if not found["payments"]:
+        console.print("nothing to settle")
+
+
+def record_cmd(record_id: str, node: NodeOpt = DEFAULT_NODE,
+               receipt: ReceiptOpt = None) -> None:
+    """Show a record's status; with --receipt, save its receipt."""
+    client = connect(node)
+    emit(call(client.record, record_id))
+    if receipt is not None:
+        receipt.write_text(json.dumps(call(client.receipt, record_id), indent=2))
+        err.print(f"receipt saved to {receipt}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the merchant and customer commands to the ``jifentong`` command."""
+    app.command()(issue)
+    app.command()(transfer)
+    app.command()(redeem)
+    app.command()(swap)
+    app.command()(balance)
+    app.command()(settlement)
+    app.command("record")(record_cmd)

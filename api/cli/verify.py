@@ -12,6 +12,7 @@ import os
 import resource
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -162,12 +164,15 @@ def _run(source: Any, factory: Any, from_height: int | None, to_height: int | No
     bar = Progress(*columns, console=err, disable=not progress or not err.is_terminal)
     with bar:
         task = bar.add_task("verify", total=None, height=0)
-
-        def step(height: int, height_max: int, records: int, records_max: int) -> None:
-            bar.update(task, completed=records, total=max(records_max, records), height=height)
-
         return verify_chain(source, factory, from_height=from_height, to_height=to_height,
-                            checkpoint=signed, progress=step, workers=workers)
+                            checkpoint=signed, progress=partial(_step, bar, task),
+                            workers=workers)
+
+
+def _step(bar: Progress, task: TaskID, height: int, height_max: int, records: int,
+          records_max: int) -> None:
+    """Move the progress bar to the verifier's position."""
+    bar.update(task, completed=records, total=max(records_max, records), height=height)
 
 
 def report_json(report: Report, pool: Sequence[Worker] = ()) -> dict[str, Any]:

@@ -210,7 +210,8 @@ class Memo:
             found = self.entries.get(key)
         now = time.monotonic()
         if found is not None and (found[0] == height or now - found[1] < ttl_s):
-            return found[2]  # type: ignore[no-any-return]
+            cached: T = found[2]  # what compute() gave for this key
+            return cached
         value = compute()
         with self.lock:
             self.entries[key] = (height, now, value)

@@ -9,4 +9,5 @@ from api.node.runtime import Serving
 
 def get_node(request: Request) -> Serving:
     """The node this app serves."""
-    return request.app.state.node  # type: ignore[no-any-return]
+    node: Serving = request.app.state.node  # set by create_app
+    return node

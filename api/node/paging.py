@@ -39,16 +39,16 @@ def cut(candidates: Iterable[T], limit: int, cursor_of: Callable[[T], str],
     """
     items: list[Any] = []
     size, bytes_max = 2, page_bytes_max
-    last: T | None = None
+    taken: list[T] = []  # the items' sources: the cursor is the last one's
     for n, candidate in enumerate(candidates):
         if n == limit:
-            return items, cursor_of(last)  # type: ignore[arg-type]
+            return items, cursor_of(taken[-1])
         value = to_json(candidate)
         size += json_bytes(value) + 1
         if items and size > bytes_max:
-            return items, cursor_of(last)  # type: ignore[arg-type]
+            return items, cursor_of(taken[-1])
         items.append(value)
-        last = candidate
+        taken.append(candidate)
     return items, None
 
 

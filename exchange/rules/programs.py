@@ -170,4 +170,4 @@ def active_promotion(s: State, program: str, source: str, now_ms: int) -> Promot
 
 def _amounts_valid(p: dict[str, object]) -> bool:
     amounts: Sequence[object] = (p["cap"], p["min_in"], p["step_in"], p["daily_in_cap"])
-    return all(0 < amount <= amount_max for amount in amounts)  # type: ignore[operator]
+    return all(isinstance(amount, int) and 0 < amount <= amount_max for amount in amounts)

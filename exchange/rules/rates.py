@@ -27,6 +27,7 @@ from exchange.codes import (
     RATE_VERSION_NOT_IN_EFFECT,
     RATE_VERSION_STALE,
 )
+from exchange.errors import InvariantViolation
 from exchange.limits import program_value_max
 from exchange.rules.auth import issuer_refusal
 from exchange.rules.pricing import is_valid_rate, unit_value
@@ -81,7 +82,10 @@ def activate_rates(s: State, env: Env) -> None:
         if program is None or program.pending_ms is None or program.pending_ms > env.time_ms:
             continue
         edited = s.programs.edit(code)
-        edited.rate, edited.rate_version = edited.pending_rate, edited.pending_version  # type: ignore[assignment]
+        rate, version = edited.pending_rate, edited.pending_version
+        if rate is None or version is None:  # set together with pending_ms, always
+            raise InvariantViolation(f"program {code} has a pending time but no pending rate")
+        edited.rate, edited.rate_version = rate, version
         edited.pending_rate = edited.pending_version = edited.pending_ms = None
         env.event("rate_in_effect", code, f"v{edited.rate_version} {edited.rate}/yuan")
 

@@ -12,7 +12,7 @@ rejected record leaves the overlay untouched (TigerBeetle's "validate, then appl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
 from exchange.errors import ReadOnlyState
 from exchange.state.expiry import ExpiryIndex
@@ -40,8 +40,15 @@ class SortableKey(Protocol):
     def __lt__(self, other: Any, /) -> bool: ...
 
 
+class Copyable(Protocol):
+    """A row that :meth:`Table.edit` can copy before the block mutates it."""
+
+    def copy(self) -> Self: ...
+
+
 K = TypeVar("K", bound=SortableKey)
 V = TypeVar("V")
+C = TypeVar("C", bound=Copyable)
 
 _MISSING: Any = object()
 
@@ -70,27 +77,27 @@ class Table(Generic[K, V]):
             raise ReadOnlyState(f"write to {self.name} through the committed view")
         self.work[key] = value
 
-    def edit(self, key: K) -> V:
+    def edit(self: Table[K, C], key: K) -> C:
         """The overlay's own copy of an existing value, to mutate in place (copy on write)."""
         if self.readonly:
             raise ReadOnlyState(f"edit of {self.name} through the committed view")
-        value = self.work.get(key, _MISSING)
+        value: C | None = self.work.get(key, _MISSING)
         if value is _MISSING:
-            value = self.base[key].copy()  # type: ignore[attr-defined]
+            value = self.base[key].copy()
             self.work[key] = value
         if value is None:
             raise KeyError(f"{self.name}: {key!r} was deleted in this block")
-        return value  # type: ignore[no-any-return]
+        return value
 
-    def edit_or_add(self, key: K, factory: Callable[[], V]) -> V:
+    def edit_or_add(self: Table[K, C], key: K, factory: Callable[[], C]) -> C:
         """Like :meth:`edit`, creating the value with ``factory`` when there is none."""
         if self.readonly:
             raise ReadOnlyState(f"edit of {self.name} through the committed view")
         work = self.work
-        value = work.get(key, _MISSING)
+        value: C | None = work.get(key, _MISSING)
         if value is _MISSING:
             found = self.base.get(key)
-            value = found.copy() if found is not None else factory()  # type: ignore[attr-defined]
+            value = found.copy() if found is not None else factory()
             work[key] = value
         elif value is None:
             value = work[key] = factory()

@@ -88,7 +88,8 @@ class EtcdClient:
                     continue
                 if response.status_code == 200:
                     self._first = index
-                    return response.json()  # type: ignore[no-any-return]
+                    answer: dict[str, Any] = response.json()
+                    return answer
                 last = f"{self.endpoints[index]}: HTTP {response.status_code} {response.text[:200]}"
             if time.monotonic() > deadline:
                 raise OrderingUnavailable(f"etcd did not answer {path}: {last}", retry_after_s=1)
@@ -158,7 +159,8 @@ class EtcdClient:
         response = self._http.post(endpoint.rstrip("/") + "/v3/maintenance/status", json={},
                                    timeout=2.0)
         response.raise_for_status()
-        return response.json()  # type: ignore[no-any-return]
+        found: dict[str, Any] = response.json()
+        return found
 
     # -- watching ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import partial
 
 from ledger.crypto.sigbatch import PACKED_BYTES, pack
 from ledger.crypto.sigworker import Worker, start_workers
@@ -156,7 +157,7 @@ def _collect(records: Sequence[Record], owners: list[int],
         done.set_result(None)
 
     for first, future in parts:
-        future.add_done_callback(lambda f, first=first: on_part(first, f))  # type: ignore[misc]
+        future.add_done_callback(partial(on_part, first))
 
 
 __all__ = ["SignaturePool", "default_workers", "sigs_per_task_max"]

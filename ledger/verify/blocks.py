@@ -21,14 +21,12 @@ from ledger.chain.certificate import CommitCertificate
 from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.chain.header_rules import Parent, validate_header
 from ledger.chain.record_expiry import expiry_code
-from ledger.errors import HeaderInvalid, LedgerError
+from ledger.errors import HeaderInvalid, LedgerError, NonCanonicalBody
 from ledger.verify.failure import fail
 from ledger.verify.sigclaims import QuorumSigs, RecordSigs, pack_votes
 from ledger.verify.sigs import SignatureChecker
 from ledger.verify.source import RawBlock
-from ledger.wire.canonical import parse_strict
-from ledger.wire.fastparse import fast_block, fast_record, key_bytes
-from ledger.wire.record import Record, record_from_wire
+from ledger.wire.record import Record, key_bytes, parse_stored, parse_stored_block
 
 _HEADER_INTS = ("height", "time", "records", "total")
 _HEADER_STRS = ("chain", "prev", "root", "state", "validators", "proposer")
@@ -104,7 +102,7 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
     ``seqs`` (signer -> last sequence number) is advanced; None skips sequence checks.
     """
     h = header.height
-    fast = fast_block(raw.rows, chain)
+    fast = parse_stored_block(raw.rows, chain)
     if fast is not None:
         if seqs is not None:
             _check_seqs(fast.records, seqs, h, node)
@@ -120,7 +118,7 @@ def check_records(raw: RawBlock, header: Header, chain: str, seqs: dict[str, int
             raise fail(what, h, node, table="records",
                        key=(h, expect if what == "row_missing" else idx),
                        detail="record rows of the block are not numbered 0, 1, 2, ...")
-        record = fast_record(body, sigs) or _strict_record(body, sigs, h, idx, node)
+        record = _stored_record(body, sigs, h, idx, node)
         signer = record.signers[0]
         if rid is not None and (rid != record.id or rtype != record.type or rseq != record.seq
                                 or rsigner != signer):
@@ -166,18 +164,15 @@ def check_expiry(records: Sequence[Record], header: Header, ttl_ms_max: int, nod
                        detail="the record's expires does not admit the block's time")
 
 
-def _strict_record(body: Any, sigs: Any, h: int, idx: int, node: str) -> Record:
+def _stored_record(body: Any, sigs: Any, h: int, idx: int, node: str) -> Record:
+    """The record of a stored row, or the verifier's failure naming what is wrong."""
     try:
-        record = record_from_wire({"body": parse_strict(body), "signatures":
-                                   sigs.split(",") if sigs else []}, body)
-        canonical = record.body_bytes == body.encode()
-    except (LedgerError, AttributeError, TypeError) as exc:
+        return parse_stored(body, sigs)
+    except NonCanonicalBody as exc:
+        raise fail("malformed_record", h, node, record=exc.record_id, key=(h, idx),
+                   detail=str(exc), expected=exc.canonical, found=body) from None
+    except LedgerError as exc:
         raise fail("malformed_record", h, node, key=(h, idx), detail=str(exc)) from None
-    if not canonical:
-        raise fail("malformed_record", h, node, record=record.id, key=(h, idx),
-                   detail="the record body is not in canonical form",
-                   expected=record.body_bytes.decode(), found=body)
-    return record
 
 
 def _check_columns(record: Record, row: tuple[Any, ...], h: int, node: str) -> None:

@@ -169,8 +169,9 @@ class Run:
             others = [i for i, other in raws.items() if i != self.primary and other != raw]
             before = copy.deepcopy(self.tip) if others else None
             block = self._block(raw, self.nodes[self.primary].name)
-            for i in others:
-                self._other(i, raws[i], copy.deepcopy(before), block)  # type: ignore[arg-type]
+            if before is not None:  # some node's block differs from the primary's
+                for i in others:
+                    self._other(i, raws[i], copy.deepcopy(before), block)
             self._replay(block)
             for i, height in enumerate(self.heights):
                 if height == h:

@@ -203,8 +203,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise EncodingError(f"duplicate object key {dup!r}", code="duplicate_key")
+        for key, _ in pairs:
+            if key in seen:
+                raise EncodingError(f"duplicate object key {key!r}", code="duplicate_key")
+            seen.add(key)
     return obj
 
 

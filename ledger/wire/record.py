@@ -11,18 +11,29 @@ of ``signers``. ``seq`` is the first signer's sequence number: it must exceed th
 committed for that key, so a record cannot be replayed; ``chain`` stops replays elsewhere.
 ``expires`` (Unix ms of block time) is the last block time at which the record may commit,
 at most the genesis ``record_ttl_ms_max`` ahead (see :mod:`ledger.chain.record_expiry`).
+
+This module is the one record parser. Its public surface: :func:`parse_record` (wire bytes),
+:func:`parse_records` (a batch's items), :func:`record_from_wire` (an object already parsed),
+and, for stored rows, :func:`parse_stored` and :func:`parse_stored_block`. Stored rows take a
+fast route first (orjson, for plainly canonical bodies), private to this parser in
+``ledger.wire._fast``; anything it does not take goes the strict route, which says what is
+wrong. The routes give the same records (tests/ledger/test_record_routes.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
-from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.crypto.keys import SIGNATURE_BYTES, SigningKey, is_public_key_hex, verify
-from ledger.errors import BadSignature, EncodingError, LedgerError, MalformedRecord
+from ledger.errors import (
+    BadSignature,
+    EncodingError,
+    LedgerError,
+    MalformedRecord,
+    NonCanonicalBody,
+)
 from ledger.limits import (
     json_int_max,
     record_bytes_max,
@@ -31,6 +42,7 @@ from ledger.limits import (
     record_type_chars_max,
     string_chars_max,
 )
+from ledger.wire import _fast
 from ledger.wire.canonical import (
     canonical_bytes,
     canonical_bytes_parsed,
@@ -39,11 +51,8 @@ from ledger.wire.canonical import (
     plain_text,
 )
 from ledger.wire.hashing import Domain, digest
+from ledger.wire.shape import BODY_FIELDS, BODY_KEYS, TYPE_RE
 
-#: The body's shape, shared with the batch parser (ledger.wire.fastparse): the one definition.
-TYPE_RE = re.compile(r"[a-z][a-z0-9_.]*\Z")
-BODY_FIELDS = itemgetter("chain", "type", "signers", "seq", "expires", "payload")
-BODY_KEYS = frozenset(("chain", "type", "signers", "seq", "expires", "payload"))
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -167,7 +176,7 @@ def parse_record(data: bytes | str) -> Record:
     return record_from_wire(parse_strict(text), text if isinstance(text, str) else None)
 
 
-def records_from_batch(items: list[Any], text: str) -> list[Record | LedgerError]:
+def parse_records(items: list[Any], text: str) -> list[Record | LedgerError]:
     """Records (or the error for each) from the items of a batch ``text`` that
     :func:`~ledger.wire.canonical.parse_strict` parsed: the text's checks are made once."""
     plain = plain_text(text)
@@ -211,6 +220,65 @@ def record_from_wire(wire: Any, parsed_from: str | None = None, *,
     if len(body_bytes) + 24 + 131 * len(signatures) > record_bytes_max:
         raise MalformedRecord("record is over the size limit", code="record_too_large")
     return Record(body, signatures, body_bytes)
+
+
+class StoredBlock(NamedTuple):
+    """A block's records, their signatures packed for the workers, and their ids in hex."""
+
+    records: list[Record]
+    packed: bytes
+    ids: list[str]
+
+
+def parse_stored_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> StoredBlock | None:
+    """The records of a block's stored rows ``(idx, id, type, signer, seq, body, sigs)`` at
+    once, when every one is plainly valid, canonical, of ``chain_id``, single-signed with a
+    flat payload, and the index columns (when present) match the bodies; else None, and the
+    caller parses the rows one by one with :func:`parse_stored` (which says what is wrong).
+
+    Gives the records :func:`parse_stored` gives. Sequence numbers are left to the caller.
+    """
+    block = _fast.block(rows, chain_id)
+    if block is None:
+        return None
+    records = list(map(Record.hashed, block.bodies, map(_one, block.signatures),
+                       block.encoded, block.ids, block.hexes))
+    return StoredBlock(records, block.packed, block.hexes)
+
+
+def _one(signature: bytes) -> tuple[bytes]:
+    return (signature,)
+
+
+def parse_stored(body: Any, sigs: Any, *, fast: bool = True) -> Record:
+    """The record of a stored row: its canonical body text and its signatures as
+    comma-separated hex (signatures not yet verified).
+
+    Raises MalformedRecord when the row holds no record, NonCanonicalBody when the body is a
+    record not written canonically. ``fast``: try the private fast route first (it takes
+    only what the strict route takes, and builds the same record); False: the strict route
+    alone, which the fast one is tested against.
+    """
+    if fast:
+        parsed = _fast.one(body, sigs)
+        if parsed is not None:
+            return Record(parsed.body, parsed.signatures, parsed.encoded)
+    if not isinstance(body, str) or not isinstance(sigs, str):
+        raise MalformedRecord("a stored record is its body's text and its signatures' hex")
+    try:
+        record = record_from_wire({"body": parse_strict(body),
+                                   "signatures": sigs.split(",") if sigs else []}, body)
+    except EncodingError as exc:
+        raise MalformedRecord(str(exc), code=exc.code) from exc
+    if record.body_bytes != body.encode():
+        raise NonCanonicalBody(record.id, record.body_bytes.decode())
+    return record
+
+
+def key_bytes(key: str) -> bytes:
+    """The 32 bytes of a signer's public key in hex, as a parsed record names it
+    (remembered by the fast route, so a block's keys are decoded once)."""
+    return _fast.key_bytes(key)
 
 
 def _small(text: str | None) -> bool:

@@ -146,7 +146,8 @@ def _checkpoint_at(node: Serving, height: int) -> dict[str, Any]:
         "SELECT checkpoint FROM blocks WHERE height = ?", (height,)).fetchone()
     if row is None:
         raise Problem(404, "checkpoint_not_found", f"no checkpoint of size {height}")
-    return json.loads(row[0])  # type: ignore[no-any-return]
+    checkpoint: dict[str, Any] = json.loads(row[0])
+    return checkpoint
 
 
 @router.get("/proofs/consistency", response_model=documented(C.Consistency),

@@ -67,7 +67,8 @@ def slots_of(request: Request) -> StreamSlots:
     state = request.app.state
     if not hasattr(state, "event_slots"):
         state.event_slots = StreamSlots()
-    return state.event_slots  # type: ignore[no-any-return]
+    slots: StreamSlots = state.event_slots
+    return slots
 
 
 def first_height_since(node: Serving, since_ms: int) -> int:

@@ -32,7 +32,7 @@ from ledger.limits import (
 )
 from ledger.verify.receipt import build_receipt
 from ledger.wire.canonical import parse_strict
-from ledger.wire.record import Record, parse_record, records_from_batch
+from ledger.wire.record import Record, parse_record, parse_records
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -221,7 +221,7 @@ async def submit_batch(request: Request, node: Annotated[Serving, Depends(get_no
     if not 0 < len(items) <= batch_records_max:
         raise Problem(413 if items else 400, "batch_too_large" if items else "malformed_batch",
                       f"a batch holds 1 to {batch_records_max} records, not {len(items)}")
-    parsed = records_from_batch(items, data.decode("utf-8"))  # parse_strict proved it UTF-8
+    parsed = parse_records(items, data.decode("utf-8"))  # parse_strict proved it UTF-8
     records = [p for p in parsed if isinstance(p, Record)]
     errors = iter(await node.admit(records) if records else [])
     results: list[dict[str, Any]] = []

@@ -1,11 +1,13 @@
-"""The verifier's fast parse of stored records: orjson, for the plainly canonical ones.
+"""The record parser's fast route for stored records: orjson, for the plainly canonical ones.
 
-Nearly every stored record is short ASCII canonical JSON with one signer and a flat payload.
-:func:`fast_block` accepts a whole block of those at once, each check a C-level pass over
-the block (no Python call per record but one to build it); :func:`fast_record` accepts one
-record in a fraction of the strict parser's time. Both hand back None for anything else,
-which then takes the next path down, ending at ``verify_blocks``' strict path (that also
-says what is wrong). Property tests hold all three to the same records.
+Private to :mod:`ledger.wire.record`, the one parser: only it imports this module
+(tests/ledger/test_record_routes.py holds that), and it builds the records from what this
+module hands back. Nearly every stored record is short ASCII canonical JSON with one signer
+and a flat payload. :func:`block` accepts a whole block of those at once, each check a
+C-level pass over the block (no Python call per record); :func:`one` accepts one record in a
+fraction of the strict route's time. Both hand back None for anything else, which then takes
+the strict route (that also says what is wrong). Property tests hold the routes to the same
+records.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from ledger.limits import (
     string_chars_max,
 )
 from ledger.wire.hashing import Domain
-from ledger.wire.record import BODY_FIELDS, BODY_KEYS, TYPE_RE, Record
+from ledger.wire.shape import BODY_FIELDS, BODY_KEYS, TYPE_RE
 
 _ONLY_STR, _ONLY_INT = frozenset((str,)), frozenset((int,))
 _ONLY_DICT, _ONLY_LIST = frozenset((dict,)), frozenset((list,))
-#: Payload values fast_block takes without a walk: no float, no nesting (the canonical
+#: Payload values block takes without a walk: no float, no nesting (the canonical
 #: re-encoding with OPT_STRICT_INTEGER has refused integers beyond +-(2**53-1)).
 _FLAT = frozenset((str, int, bool, type(None)))
 _encode_sorted = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
@@ -50,29 +52,41 @@ _keys_ok: dict[str, bytes] = {}
 keys_ok_max = 1 << 16
 
 
-class FastBlock(NamedTuple):
-    """A block's records, their signatures packed for the workers, and their ids in hex."""
+class Block(NamedTuple):
+    """A block's parsed records, column by column: bodies, signatures, body bytes, ids (as
+    bytes and hex), and every (key, signature, id) packed for the signature workers."""
 
-    records: list[Record]
+    bodies: list[dict[str, Any]]
+    signatures: list[bytes]
+    encoded: list[bytes]
+    ids: list[bytes]
+    hexes: list[str]
     packed: bytes
-    ids: list[str]
 
 
-def fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | None:
+class One(NamedTuple):
+    """One parsed record: its body, signatures and canonical body bytes."""
+
+    body: dict[str, Any]
+    signatures: list[bytes]
+    encoded: bytes
+
+
+def block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> Block | None:
     """The records of a block's stored rows ``(idx, id, type, signer, seq, body, sigs)``
     when every one is plainly valid, canonical, of ``chain_id``, single-signed with a flat
     payload, and the index columns (when present) match the bodies; else None.
 
-    Accepts only what :func:`fast_record` accepts, and builds the same records. Sequence
-    numbers are left to the caller.
+    Accepts only what :func:`one` accepts, and parses it the same. Sequence numbers are left
+    to the caller.
     """
     try:
-        return _fast_block(rows, chain_id)
+        return _block(rows, chain_id)
     except (TypeError, ValueError, KeyError):  # a value of an unexpected type or shape
         return None
 
 
-def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | None:
+def _block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> Block | None:
     n = len(rows)
     idxs, rids, rtypes, rsigners, rseqs, bodies, sigs = zip(*rows, strict=True)
     if (not n or idxs != tuple(range(n)) or not _ONLY_STR.issuperset(map(type, bodies))
@@ -117,14 +131,9 @@ def _fast_block(rows: Sequence[tuple[Any, ...]], chain_id: str) -> FastBlock | N
     signatures = list(map(bytes.fromhex, sigs))  # ValueError for a character not hex
     if set(map(len, signatures)) != {64}:  # fromhex skips spaces
         return None
-    records = list(map(Record.hashed, objs, map(_one, signatures), encoded, ids, hexes))
     key_bytes = map(_keys_ok.__getitem__, keys)  # KeyError if the memo was cleared
     packed = b"".join(chain.from_iterable(zip(key_bytes, signatures, ids, strict=True)))
-    return FastBlock(records, packed, hexes)
-
-
-def _one(signature: bytes) -> tuple[bytes]:
-    return (signature,)
+    return Block(list(objs), signatures, encoded, ids, hexes, packed)
 
 
 def _type_ok(type_: Any) -> bool:
@@ -138,10 +147,10 @@ def _type_ok(type_: Any) -> bool:
     return True
 
 
-def fast_record(body: Any, sigs: Any) -> Record | None:
+def one(body: Any, sigs: Any) -> One | None:
     """The record of a stored row when it is plainly valid and canonical, else None.
 
-    Accepts only what :func:`_strict_record` accepts (short ASCII canonical JSON of the
+    Accepts only what the strict route accepts (short ASCII canonical JSON of the
     restricted model, shallow, well-formed fields), in a fraction of the time: orjson parses
     the body, and re-encoding it with sorted keys must give back exactly the stored bytes
     (which refuses duplicate keys, escapes and number spellings a canonical body never has);
@@ -176,7 +185,7 @@ def fast_record(body: Any, sigs: Any) -> Record | None:
     if len(parts) != len(signers) or not all(_SIG_RE.match(p) for p in parts) \
             or len(body) + 24 + 131 * len(parts) > record_bytes_max:
         return None
-    return Record(obj, [bytes.fromhex(p) for p in parts], body_bytes)
+    return One(obj, [bytes.fromhex(p) for p in parts], body_bytes)
 
 
 def _key_ok(key: Any) -> bool:
@@ -192,8 +201,7 @@ def _key_ok(key: Any) -> bool:
 
 
 def key_bytes(key: str) -> bytes:
-    """The 32 bytes of a public key in hex that :func:`fast_record` or the strict path
-    accepted."""
+    """The 32 bytes of a public key in hex that :func:`one` or the strict route accepted."""
     found = _keys_ok.get(key)
     return found if found is not None else bytes.fromhex(key)
 
