@@ -7,7 +7,7 @@ reaches a stored row stays within ``counter_max`` so the ledger can always hash 
 
 from __future__ import annotations
 
-from ledger.limits import json_int_max, record_signers_max
+from ledger.limits import json_int_max, page_rows_max, record_signers_max
 
 #: Largest value any stored counter may reach (the ledger hashes rows as canonical JSON).
 counter_max = json_int_max
@@ -72,3 +72,7 @@ ref_chars_max = 128
 rate_notice_ms_max = 366 * day_ms
 #: Day boundary offset from UTC, in milliseconds (e.g. 8 h for Beijing time).
 day_offset_ms_max = 14 * 3_600_000
+
+#: Rows one read of the exchange's stored rows returns (``exchange.queries_history``,
+#: ``exchange.queries_holders``): a page of the API's largest, plus the row that says more follow.
+rows_per_read_max = page_rows_max + 1

@@ -11,6 +11,8 @@ Read from the source with :mod:`ast` (nothing is imported), for the three packag
   order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
 - no module over 400 lines;
 - no ``# type: ignore`` without an error code and a reason after it.
+- only ``exchange`` names the exchange's ``x_*`` tables in SQL: everyone else asks
+  ``exchange.queries*`` (one owner for their schema).
 
 Lazy imports inside functions count: they hide a cycle, they do not remove it. Imports under
 ``if TYPE_CHECKING:`` never run, so they make no cycle, but they still point down the layers.
@@ -51,7 +53,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("genesis",),
         ("state",),
         ("rules",),
-        ("queries", "registry", "statement"),
+        ("queries", "queries_history", "queries_holders", "registry", "statement"),
         ("app",),
         ("__init__",),
     ),
@@ -323,6 +325,22 @@ def test_architecture_doc_opens_with_every_folder() -> None:
     assert sorted(folders - doc_tree_folders()) == []
 
 
+#: SQL that names an ``x_`` table: ``FROM x_balances``, ``JOIN x_events``, ``INTO x_...``.
+EXCHANGE_SQL = re.compile(r"\b(from|join|into|update|table)\s+x_[a-z_]+", re.IGNORECASE)
+
+
+def exchange_sql(tree: ast.AST) -> list[str]:
+    """The string constants (f-string pieces included) of ``tree`` that query an x_ table."""
+    return [node.value.strip() for node in ast.walk(tree) if isinstance(node, ast.Constant)
+            and isinstance(node.value, str) and EXCHANGE_SQL.search(node.value)]
+
+
+def test_only_the_exchange_reads_its_tables() -> None:
+    found = {m.name: exchange_sql(m.tree) for m in MODULES.values()
+             if not m.name.startswith("exchange")}
+    assert {name: sql for name, sql in found.items() if sql} == {}
+
+
 # The checks above must be able to fail: each is run once on a small made-up graph.
 
 def test_cycles_finds_a_loop_of_three_and_ignores_a_chain() -> None:
@@ -370,3 +388,14 @@ def test_private_modules_imported_from_another_folder_are_seen(source: str, name
     module = Module(name, path, ast.parse(source))
     _read_imports(module, MODULES)
     assert bool(module.private) is seen, module.private
+
+
+@pytest.mark.parametrize(("source", "found"), [
+    ('rows = conn.execute("SELECT account FROM x_balances WHERE program = ?")', True),
+    ('q = f"SELECT n FROM x_events WHERE {kind} LIMIT ?"', True),
+    ('q = "select 1 from  X_HISTORY"', True),
+    ('summary["programs"] = report.table_rows.get("x_programs")', False),
+    ('rows = conn.execute("SELECT id FROM records WHERE height = ?")', False),
+])
+def test_exchange_sql_is_seen(source: str, found: bool) -> None:
+    assert bool(exchange_sql(ast.parse(source))) is found

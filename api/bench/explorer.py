@@ -21,7 +21,7 @@ from api.demo.simulation import derive_key
 from api.explorer.cache import cache_of
 from api.node.datadir import DataDir
 from api.node.runtime import Node
-from exchange import queries
+from exchange import queries, queries_holders
 from exchange import records as rec
 from exchange.state.state import State
 from ledger.consensus.clock import ManualClock
@@ -145,10 +145,9 @@ def page_urls(node: Node, rng: random.Random, count: int) -> list[str]:
     heights = [rng.randint(1, height) for _ in range(16)]
     ids = [row[0] for h in heights for row in conn.execute(
         "SELECT id FROM records WHERE height = ? ORDER BY idx LIMIT 2", (h,))]
-    codes = [code for (code,) in conn.execute("SELECT code FROM x_programs ORDER BY code")]
-    merchants = [m for (m,) in conn.execute("SELECT id FROM x_merchants ORDER BY id")]
-    accounts = [row[0] for row in conn.execute(
-        "SELECT account FROM x_balances WHERE program = ? LIMIT 40", (rng.choice(codes),))]
+    codes = sorted(p["code"] for p in queries.programs(node.view))
+    merchants = sorted(m["id"] for m in queries.merchants(node.view))
+    accounts = queries_holders.accounts_holding(conn, rng.choice(codes), 40)
     kinds: list[Callable[[], str]] = [
         lambda: "/", lambda: "/index.json", lambda: "/blocks",
         lambda: f"/blocks?before={rng.randint(2, height + 1)}",

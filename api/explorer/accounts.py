@@ -1,8 +1,9 @@
 """Account pages: balances per program with their yuan value, history, points about to lapse.
 
 Balances come from the committed state (one dict lookup per program); the history is
-``x_history WHERE account = ?`` by its account index, newest first, keyset-paginated by
-``(height, idx, n)``; the CSV export pages the same way with ``Link: rel=next``.
+:func:`exchange.queries_history.account_history` (the account index), newest first,
+keyset-paginated by ``(height, idx, n)``; the CSV export pages the same way with
+``Link: rel=next``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from api.explorer.context import Ctx, Json, Missing, cursor, is_hex
 from api.explorer.render import Page, Rows, link
 from api.limits import height_past_all
-from exchange import queries
+from exchange import queries, queries_history
 from exchange.limits import day_ms
 from ledger.limits import page_rows_max
 
@@ -28,16 +29,10 @@ def _key(text: str) -> str:
 
 
 def history(ctx: Ctx, key: str, before: tuple[int, ...], limit: int) -> list[Json]:
-    rows = ctx.query(
-        "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
-        "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "
-        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (key, *before, limit))
-    out = []
-    for height, idx, n, program, kind, delta, balance, record, ref in rows:
-        out.append({"height": height, "idx": idx, "n": n, "program": program, "kind": kind,
-                    "what": KIND_WORDS.get(kind, kind), "delta": delta, "balance": balance,
-                    "record": record or None, "ref": ref})
-    return out
+    return [{"height": m.height, "idx": m.idx, "n": m.n, "program": m.program, "kind": m.kind,
+             "what": KIND_WORDS.get(m.kind, m.kind), "delta": m.delta, "balance": m.balance,
+             "record": m.record or None, "ref": m.ref}
+            for m in queries_history.account_history(ctx.conn, key, before, limit)]
 
 
 def _counterparty(ctx: Ctx, item: Json) -> Json | None:
@@ -57,7 +52,7 @@ def account_page(ctx: Ctx, key: str) -> Page:
     before = cursor(ctx.param("before"), 3) or (height_past_all, 0, 0)
     items = history(ctx, key, before, history_per_page)
     if not found["holdings"] and not items and party.kind == "customer" and (
-            ctx.one("SELECT 1 FROM x_history WHERE account = ? LIMIT 1", (key,)) is None):
+            not queries_history.has_history(ctx.conn, key)):
         raise Missing(f"account {key} has never held points on this chain", "account_not_found")
     for item in items:
         item["counterparty"] = _counterparty(ctx, item)

@@ -12,13 +12,11 @@ from api.explorer.effects import event_words
 from api.explorer.merchants import lifecycle
 from api.explorer.render import Page, link
 from api.limits import height_past_all
-from exchange import queries
+from exchange import queries, queries_history
 
 events_per_page = 50
 merchants_shown_max = 100
 evidence_shown_max = 50
-GOVERNANCE = "(kind LIKE 'member\\_%' ESCAPE '\\' OR kind LIKE 'merchant\\_%' ESCAPE '\\' " \
-             "OR kind = 'key_rotated')"
 
 
 def validator_status(ctx: Ctx) -> list[Json]:
@@ -39,12 +37,10 @@ def validator_status(ctx: Ctx) -> list[Json]:
 
 
 def governance(ctx: Ctx, before: tuple[int, ...], limit: int) -> list[Json]:
-    rows = ctx.query(f"SELECT height, idx, n, kind, subject, detail, record FROM x_events "
-                     f"WHERE {GOVERNANCE} AND (height, idx, n) < (?, ?, ?) "
-                     f"ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (*before, limit))
-    return [{"height": h, "idx": i, "n": n, "kind": k, "subject": s, "detail": d,
-             "record": r or None, "words": event_words(ctx.names, k, s, d).json()}
-            for h, i, n, k, s, d, r in rows]
+    return [{"height": e.height, "idx": e.idx, "n": e.n, "kind": e.kind, "subject": e.subject,
+             "detail": e.detail, "record": e.record or None,
+             "words": event_words(ctx.names, e.kind, e.subject, e.detail).json()}
+            for e in queries_history.governance_events(ctx.conn, before, limit)]
 
 
 def alliance_page(ctx: Ctx) -> Page:

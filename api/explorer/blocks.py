@@ -8,18 +8,23 @@ index (``?after=``), at most ``records_per_page``; the CSV export pages the same
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from api.explorer.context import Ctx, Json, Missing, cursor
 from api.explorer.effects import event_words, summary
 from api.explorer.render import Page, Rows, link
 from api.limits import int_digits_max
+from exchange import queries_history
+from exchange.state.env import BEGIN_BLOCK
 from ledger.application import ValidatorInfo
 from ledger.chain.certificate import Vote, quorum, valid_signers
 from ledger.limits import page_rows_max
 
 blocks_per_page = 50
 records_per_page = 100
+#: Events of the block's start (rate activations, lapsed applications) shown on its page.
+begin_events_max = 50
 
 
 def block_summary(ctx: Ctx, height: int, hash_: str, header_text: str) -> Json:
@@ -117,21 +122,19 @@ def block_page(ctx: Ctx, height: str) -> Page:
     after = found[0] if found else -1
     records = block_records(ctx, h, after, records_per_page)
     more = records[-1]["idx"] if len(records) == records_per_page else None
-    begin = ctx.query("SELECT program, kind, COUNT(*), SUM(delta) FROM x_history "
-                      "WHERE height = ? AND idx = -1 GROUP BY program, kind", (h,))
-    events = ctx.query("SELECT kind, subject, detail FROM x_events WHERE height = ? AND idx = -1 "
-                       "ORDER BY n LIMIT 50", (h,))
+    begin = queries_history.begin_block_totals(ctx.conn, h)
+    events = queries_history.record_events(ctx.conn, h, BEGIN_BLOCK, begin_events_max)
     data = {"height": h, "hash": hash_, "header": header,
             "proposer": _validator_name(ctx, header["proposer"]),
             "certificate": certificate(ctx, h, hash_, json.loads(cert_text)),
             "checkpoint": json.loads(checkpoint_text),
             "records": records, "records_next": link(f"/blocks/{h}", after=more)
             if more is not None else None,
-            "begin_block": {"movements": [{"program": p, "kind": k, "holdings": n, "points": d}
-                                          for p, k, n, d in begin],
-                            "events": [{"kind": k, "subject": s, "detail": d,
-                                        "words": event_words(ctx.names, k, s, d).json()}
-                                       for k, s, d in events]},
+            "begin_block": {"movements": [asdict(total) for total in begin],
+                            "events": [{"kind": e.kind, "subject": e.subject, "detail": e.detail,
+                                        "words": event_words(ctx.names, e.kind, e.subject,
+                                                             e.detail).json()}
+                                       for e in events]},
             "prev": h - 1 if h > 1 else None, "next": h + 1 if h < ctx.height else None}
     return Page("block.html", f"Block {h}", data, csv=f"/blocks/{h}/records.csv")
 

@@ -4,11 +4,11 @@
   incrementally (only blocks above the last height seen); the window's start is found by a
   binary search over heights, so a cold start reads O(log n) headers plus the window.
 - :class:`ProgramSeries`: per program and day, points issued, redeemed, swapped in and out and
-  expired, folded from ``x_history`` rows above the last height seen (by primary-key range,
-  in chunks). Small gaps are folded during the request; a long catch-up (a cold start on a
-  big chain) runs in a background thread while pages show the series so far.
-- :class:`Memo`: a value per key recomputed when the chain moved and the value is older than
-  its time to live (holder counts and distributions).
+  expired, folded from the exchange's balance movements above the last height seen (by
+  primary-key range, in chunks). Small gaps are folded during the request; a long catch-up (a
+  cold start on a big chain) runs in a background thread while pages show the series so far.
+- :class:`Memo`: a value per key recomputed when the chain moved and the value is older than its
+  time to live (holder counts and distributions).
 - certificate checks per block height (four signature verifications each) in a bounded LRU.
 """
 
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from api.node.runtime import Serving
+from exchange import queries_history
 from ledger.store import Store
 
 T = TypeVar("T")
@@ -112,7 +113,8 @@ def window_start(conn: sqlite3.Connection, head: int, days: int) -> int:
 
 
 class ProgramSeries:
-    """Points per program per day by kind (see ``SERIES``), folded from ``x_history``."""
+    """Points per program per day by kind (see ``SERIES``), folded from the exchange's
+    movements (:func:`exchange.queries_history.height_totals`)."""
 
     def __init__(self, offset_ms: int) -> None:
         self.offset_ms = offset_ms
@@ -159,16 +161,13 @@ class ProgramSeries:
             days = {h: (t + self.offset_ms) // day_ms for h, t in conn.execute(
                 "SELECT height, json_extract(header, '$.time') FROM blocks "
                 "WHERE height > ? AND height <= ?", (self.height, upto))}
-            for height, program, kind, delta in conn.execute(
-                    "SELECT height, program, kind, SUM(delta) FROM x_history "
-                    "WHERE height > ? AND height <= ? GROUP BY height, program, kind",
-                    (self.height, upto)):
-                column = KINDS.get(kind)
+            for total in queries_history.height_totals(conn, self.height, upto):
+                column = KINDS.get(total.kind)
                 if column is None:
                     continue
-                per_day = self.data.setdefault(program, {})
-                row = per_day.setdefault(days[height], [0] * len(SERIES))
-                row[column] += abs(delta)
+                per_day = self.data.setdefault(total.program, {})
+                row = per_day.setdefault(days[total.height], [0] * len(SERIES))
+                row[column] += abs(total.points)
             self.total = _total_at(conn, upto)
             self.height = upto
             if days:

@@ -1,19 +1,22 @@
 """A record's effects in plain words, from the rows the exchange derived from it.
 
 Sentences are lists of parts (text, optional link) so the HTML can link names while the JSON
-twin carries the plain text. Sources, all read by primary-key prefix ``(height, idx)``:
-``x_swaps`` (burned, minted, bonus, the obligation it left), ``x_history`` (balance
-movements) and ``x_events`` (governance and lifecycle). One-line summaries for lists come
+twin carries the plain text. Sources, all read by primary-key prefix ``(height, idx)`` through
+:mod:`exchange.queries_history`: the swap (burned, minted, bonus, the obligation it left), the
+balance movements and the events (governance and lifecycle). One-line summaries for lists come
 from the record's payload alone.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from api.explorer import fmt
 from api.explorer.context import Ctx, Directory
 from api.limits import record_effect_rows_max
+from exchange import queries_history
+from exchange.queries_history import RecordMovement, Swap
 
 Json = dict[str, Any]
 MOVES = {"issue": "minted", "bonus": "minted a bonus of", "redeem": "burned",
@@ -58,56 +61,50 @@ def _account(w: Words, names: Directory, key: str) -> Words:
 def record_effects(ctx: Ctx, height: int, idx: int) -> tuple[list[Json], Json]:
     """(sentences, raw rows) for the record at ``(height, idx)``."""
     names = ctx.names
-    swap = ctx.one("SELECT give, get, taken, base, bonus, out, value_burned, value_minted, "
-                   "give_rate, get_rate, holder FROM x_swaps WHERE height = ? AND idx = ?",
-                   (height, idx))
-    history = ctx.query("SELECT n, account, program, kind, delta, balance, ref FROM x_history "
-                        "WHERE height = ? AND idx = ? ORDER BY n LIMIT ?",
-                        (height, idx, record_effect_rows_max))
-    events = ctx.query("SELECT n, kind, subject, detail FROM x_events "
-                       "WHERE height = ? AND idx = ? ORDER BY n LIMIT ?",
-                       (height, idx, record_effect_rows_max))
+    swap = queries_history.record_swap(ctx.conn, height, idx)
+    history = queries_history.record_movements(ctx.conn, height, idx, record_effect_rows_max)
+    events = queries_history.record_events(ctx.conn, height, idx, record_effect_rows_max)
     said: list[Words] = []
     if swap is not None:
-        said.extend(_swap_words(names, *swap))
+        said.extend(_swap_words(names, swap))
     else:
         said.extend(_history_words(names, history))
-    said.extend(event_words(names, kind, subject, detail) for _, kind, subject, detail in events)
-    raw = {"movements": [dict(zip(("n", "account", "program", "kind", "delta", "balance", "ref"),
-                                  r, strict=True)) for r in history],
-           "swap": None if swap is None else dict(zip(
-               ("give", "get", "taken", "base", "bonus", "out", "value_burned_micro",
-                "value_minted_micro", "give_rate", "get_rate", "holder"), swap, strict=True)),
-           "events": [dict(zip(("n", "kind", "subject", "detail"), e, strict=True))
+    said.extend(event_words(names, e.kind, e.subject, e.detail) for e in events)
+    raw = {"movements": [asdict(m) for m in history],
+           "swap": None if swap is None else {
+               "give": swap.give, "get": swap.get, "taken": swap.taken, "base": swap.base,
+               "bonus": swap.bonus, "out": swap.out, "value_burned_micro": swap.value_burned,
+               "value_minted_micro": swap.value_minted, "give_rate": swap.give_rate,
+               "get_rate": swap.get_rate, "holder": swap.holder},
+           "events": [{"n": e.n, "kind": e.kind, "subject": e.subject, "detail": e.detail}
                       for e in events]}
     return [w.json() for w in said], raw
 
 
-def _swap_words(names: Directory, give: str, get: str, taken: int, base: int, bonus: int,
-                out: int, burned: int, minted: int, give_rate: int, get_rate: int,
-                holder: str) -> list[Words]:
-    w = _points(Words().t("burned "), taken, give).t(", minted ")
-    _points(w, base, get)
-    if bonus:
-        w.t(f" plus a {fmt.num(bonus)}-point bonus")
-    _account(w.t(" for "), names, holder)
+def _swap_words(names: Directory, swap: Swap) -> list[Words]:
+    w = _points(Words().t("burned "), swap.taken, swap.give).t(", minted ")
+    _points(w, swap.base, swap.get)
+    if swap.bonus:
+        w.t(f" plus a {fmt.num(swap.bonus)}-point bonus")
+    _account(w.t(" for "), names, swap.holder)
     said = [w]
-    debtor, creditor = names.issuer_of(give), names.issuer_of(get)
+    debtor, creditor = names.issuer_of(swap.give), names.issuer_of(swap.get)
     if debtor and creditor and debtor != creditor:
         owes = _merchant(Words(), names, debtor).t(" owes ")
-        said.append(_merchant(owes, names, creditor).t(f" {fmt.yuan(minted)}"))
+        said.append(_merchant(owes, names, creditor).t(f" {fmt.yuan(swap.value_minted)}"))
     return said
 
 
-def _history_words(names: Directory, rows: list[tuple[Any, ...]]) -> list[Words]:
+def _history_words(names: Directory, rows: list[RecordMovement]) -> list[Words]:
     said = []
-    for i, (_, account, program, kind, delta, _balance, ref) in enumerate(rows):
+    for i, row in enumerate(rows):
+        account, program, kind, ref = row.account, row.program, row.kind, row.ref
         if kind == "transfer_in":
             continue  # told with its transfer_out
-        w = _points(Words().t(f"{MOVES.get(kind, kind)} "), abs(delta), program)
+        w = _points(Words().t(f"{MOVES.get(kind, kind)} "), abs(row.delta), program)
         if kind == "transfer_out":
             _account(w.t(" from "), names, account)
-            target = rows[i + 1][1] if i + 1 < len(rows) else ref
+            target = rows[i + 1].account if i + 1 < len(rows) else ref
             _account(w.t(" to "), names, target)
         elif kind in ("redeem", "expire", "swap_out"):
             _account(w.t(" of "), names, account)

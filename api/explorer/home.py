@@ -1,9 +1,9 @@
 """The home page: chain head, validators, headline figures, records per day, recent activity.
 
-Records per day come from the node's :class:`~api.explorer.cache.ChainDays` (block headers
-read incrementally); the count of distinct holders is one pass over the ``x_balances``
-primary key, remembered for a few seconds; recent blocks and records are ``ORDER BY ... DESC
-LIMIT`` on primary keys.
+Records per day come from the node's :class:`~api.explorer.cache.ChainDays` (block headers read
+incrementally); the count of distinct holders (:func:`exchange.queries_holders.holders_total`)
+is remembered for a few seconds; recent blocks and records are ``ORDER BY ... DESC LIMIT`` on
+primary keys.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from api.explorer.charts import bar_chart
 from api.explorer.context import Ctx, Json
 from api.explorer.records import recent_records
 from api.explorer.render import Page
+from exchange import queries_holders
 
 chart_days = 30
 recent_max = 10
@@ -23,7 +24,7 @@ recent_max = 10
 
 def _figures(ctx: Ctx) -> Json:
     def compute() -> Json:
-        holders = ctx.one("SELECT COUNT(DISTINCT account) FROM x_balances") or (0,)
+        holders = queries_holders.holders_total(ctx.conn)
 
         def from_state(view: Any) -> Json:
             programs = view.programs.base.values()
@@ -33,7 +34,7 @@ def _figures(ctx: Ctx) -> Json:
                     "members": sum(1 for m in view.members.base.values()
                                    if m.status == "active"),
                     "liability_micro": sum(p.supply * (1_000_000 // p.rate) for p in programs)}
-        return {**ctx.read(from_state), "holders": holders[0]}
+        return {**ctx.read(from_state), "holders": holders}
     return ctx.cache.memo.get("figures", ctx.height, compute, ttl_s=10.0)
 
 

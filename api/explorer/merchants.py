@@ -1,7 +1,8 @@
 """Merchant (issuer) pages: profile, programs, liability, settlement position, admission votes.
 
-The votes come from ``x_events WHERE subject = ?`` (indexed) and each event's record, found
-by id (indexed): its signers are the members who voted.
+The votes come from the merchant's events (:func:`exchange.queries_history.subject_events`,
+indexed) and each event's record, found by id (indexed): its signers are the members who
+voted.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from api.explorer.context import Ctx, Json, Missing
 from api.explorer.render import Page
-from exchange import queries
+from exchange import queries, queries_history
 
 events_per_merchant = 50
 
@@ -26,11 +27,10 @@ def votes(ctx: Ctx, record_id: str) -> list[Json]:
 
 def lifecycle(ctx: Ctx, merchant_id: str) -> list[Json]:
     """Application, admission, suspensions: with the record and who signed it."""
-    rows = ctx.query("SELECT height, idx, kind, detail, record FROM x_events WHERE subject = ? "
-                     "ORDER BY height, idx, n LIMIT ?", (merchant_id, events_per_merchant))
-    return [{"height": h, "idx": i, "kind": k, "detail": d, "record": r or None,
-             "signers": votes(ctx, r) if r else []}
-            for h, i, k, d, r in rows if k.startswith("merchant_")]
+    events = queries_history.subject_events(ctx.conn, merchant_id, events_per_merchant)
+    return [{"height": e.height, "idx": e.idx, "kind": e.kind, "detail": e.detail,
+             "record": e.record or None, "signers": votes(ctx, e.record) if e.record else []}
+            for e in events if e.kind.startswith("merchant_")]
 
 
 def _obligations(view: Any, merchant_id: str) -> Json:

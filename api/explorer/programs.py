@@ -1,10 +1,10 @@
 """Program pages: issuer, posted rate and its history, supply, flows over time, holders.
 
-Counters and rates come from the committed state. The per-day series come from the
-node's :class:`~api.explorer.cache.ProgramSeries` (folded incrementally, never a scan per
-request). Holders are ``x_balances WHERE program = ?`` by its program index: the top 20, a
-count and a histogram by balance decade in two grouped queries, remembered for a few
-seconds per program. The holders CSV is keyset-paginated by ``(balance desc, account)``.
+Counters and rates come from the committed state. The per-day series come from the node's
+:class:`~api.explorer.cache.ProgramSeries` (folded incrementally, never a scan per request).
+Holders come from :mod:`exchange.queries_holders` (the program index): the top 20, a count and a
+histogram by balance decade, remembered for a few seconds per program. The holders CSV is
+keyset-paginated by ``(balance desc, account)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from api.explorer.charts import histogram, line_chart
 from api.explorer.context import Ctx, Json, Missing
 from api.explorer.render import Page, Rows, link
 from api.limits import int_digits_max
-from exchange import queries
+from exchange import queries, queries_holders
 from ledger.limits import page_rows_max
 
 top_holders = 20
@@ -32,15 +32,12 @@ def _code(ctx: Ctx, code: str) -> str:
 def holder_stats(ctx: Ctx, code: str) -> Json:
     """Holder count, top holders and balance histogram of one program (memoised briefly)."""
     def compute() -> Json:
-        count, total = ctx.one("SELECT COUNT(*), COALESCE(SUM(balance), 0) FROM x_balances "
-                               "WHERE program = ?", (code,)) or (0, 0)
-        top = ctx.query("SELECT account, balance FROM x_balances WHERE program = ? "
-                        "ORDER BY balance DESC, account LIMIT ?", (code, top_holders))
-        buckets = ctx.query("SELECT length(balance), COUNT(*) FROM x_balances "
-                            "WHERE program = ? GROUP BY 1 ORDER BY 1", (code,))
-        return {"holders": count, "held": total, "as_of_height": ctx.height,
-                "top": [{"account": a, "balance": b} for a, b in top],
-                "histogram": [{"digits": d, "holders": n} for d, n in buckets]}
+        total = queries_holders.holding(ctx.conn, code)
+        top = queries_holders.top_holders(ctx.conn, code, top_holders)
+        buckets = queries_holders.balance_decades(ctx.conn, code)
+        return {"holders": total.holders, "held": total.held, "as_of_height": ctx.height,
+                "top": [{"account": h.account, "balance": h.balance} for h in top],
+                "histogram": [{"digits": d.digits, "holders": d.holders} for d in buckets]}
     return ctx.cache.memo.get(("holders", code), ctx.height, compute)
 
 
@@ -119,8 +116,8 @@ def program_page(ctx: Ctx, code: str) -> Page:
 
 def holder_counts(ctx: Ctx) -> dict[str, int]:
     """Holders per program, one grouped query over the program index (memoised briefly)."""
-    return ctx.cache.memo.get("holder_counts", ctx.height, lambda: dict(ctx.query(
-        "SELECT program, COUNT(*) FROM x_balances GROUP BY program")))
+    return ctx.cache.memo.get("holder_counts", ctx.height,
+                              lambda: queries_holders.holders_per_program(ctx.conn))
 
 
 def programs_page(ctx: Ctx) -> Page:
@@ -144,17 +141,10 @@ def _after(text: str | None) -> tuple[int, str] | None:
 def holders_csv(ctx: Ctx, code: str) -> Rows:
     code = _code(ctx, code)
     after = _after(ctx.param("after"))
-    if after is None:
-        rows = ctx.query("SELECT account, balance FROM x_balances WHERE program = ? "
-                         "ORDER BY balance DESC, account LIMIT ?", (code, page_rows_max))
-    else:
-        rows = ctx.query("SELECT account, balance FROM x_balances WHERE program = ? AND "
-                         "(balance < ? OR (balance = ? AND account > ?)) "
-                         "ORDER BY balance DESC, account LIMIT ?",
-                         (code, after[0], after[0], after[1], page_rows_max))
+    rows = queries_holders.top_holders(ctx.conn, code, page_rows_max, after)
     unit = 1_000_000 // ctx.names.programs[code]["rate"]
     last = rows[-1] if len(rows) == page_rows_max else None
     return Rows(f"holders-{code}.csv", ("account", "balance", "value_micro"),
-                [(a, b, b * unit) for a, b in rows],
-                link(f"/programs/{code}/holders.csv", after=f"{last[1]}-{last[0]}")
+                [(h.account, h.balance, h.balance * unit) for h in rows],
+                link(f"/programs/{code}/holders.csv", after=f"{last.balance}-{last.account}")
                 if last else None)

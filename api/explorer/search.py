@@ -1,17 +1,19 @@
 """Search: a height, a block hash, a record id (or its first 8+ hex digits), an account key
 (or prefix), a program code or name, a merchant id or name, a member name.
 
-Every lookup is a primary-key or index probe with a ``LIMIT``: heights by ``blocks`` key,
-record ids by ``records_by_id``, accounts by the ``x_balances`` key and the ``x_history``
-account index, block hashes by the node's map of recent hashes (a scan of ``blocks`` only for
-hashes older than that window). Names are matched in the in-memory directory. Exactly one
-hit redirects to it (HTML); the JSON twin always lists the hits.
+Every lookup is a primary-key or index probe with a ``LIMIT``: heights by ``blocks`` key, record
+ids by ``records_by_id``, accounts by the exchange's holdings key and history account index
+(:mod:`exchange.queries_holders`, :mod:`exchange.queries_history`), block hashes by the node's
+map of recent hashes (a scan of ``blocks`` only for hashes older than that window). Names are
+matched in the in-memory directory. Exactly one hit redirects to it (HTML); the JSON twin always
+lists the hits.
 """
 
 from __future__ import annotations
 
 from api.explorer.context import Ctx, Json
 from api.explorer.render import Page, Redirect
+from exchange import queries_history, queries_holders
 
 results_max = 20
 prefix_chars_min = 8
@@ -34,16 +36,14 @@ def _hex_hits(ctx: Ctx, q: str) -> list[Json]:
         party = ctx.names.party(q)
         if party.kind != "customer":
             hits.append(_hit(party.kind, f"{party.kind} {party.name}", party.href))
-        if party.kind != "customer" or ctx.one(
-                "SELECT 1 FROM x_history WHERE account = ? LIMIT 1", (q,)):
+        if party.kind != "customer" or queries_history.has_history(ctx.conn, q):
             hits.append(_hit("account", f"account {q[:16]}…", f"/accounts/{q}"))
         return hits
     high = q + "g"  # just above every hex string that starts with q
     for (rid,) in ctx.query("SELECT id FROM records WHERE id >= ? AND id < ? ORDER BY id "
                             "LIMIT 5", (q, high)):
         hits.append(_hit("record", f"record {rid[:16]}…", f"/records/{rid}"))
-    for (account,) in ctx.query("SELECT DISTINCT account FROM x_balances WHERE account >= ? "
-                                "AND account < ? ORDER BY account LIMIT 5", (q, high)):
+    for account in queries_holders.accounts_between(ctx.conn, q, high, 5):
         hits.append(_hit("account", f"account {account[:16]}…", f"/accounts/{account}"))
     return hits
 

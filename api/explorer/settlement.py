@@ -2,7 +2,8 @@
 would clear them, and the settlements recorded on chain (keyset by event).
 
 Obligations and positions are small state tables (issuers squared at most); settled history
-is ``x_events`` read backwards by primary key, ``LIMIT``-ed.
+is :func:`exchange.queries_history.settlement_events`, read backwards by primary key, a page
+at a time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from api.explorer.context import Ctx, Json, cursor
 from api.explorer.effects import event_words
 from api.explorer.render import Page, link
-from exchange import queries
+from exchange import queries, queries_history
 
 #: Issuers shown in the matrix (the full list of pairs is in the JSON twin).
 matrix_issuers_max = 24
@@ -18,17 +19,14 @@ settlements_per_page = 50
 
 
 def settled(ctx: Ctx, before: tuple[int, ...], limit: int) -> list[Json]:
-    rows = ctx.query("SELECT height, idx, n, subject, detail, record FROM x_events "
-                     "WHERE kind = 'settled' AND (height, idx, n) < (?, ?, ?) "
-                     "ORDER BY height DESC, idx DESC, n DESC LIMIT ?", (*before, limit))
     out = []
-    for h, i, n, subject, detail, record in rows:
-        payer, _, payee = subject.partition("->")
-        fen = detail.split(" ", 1)[0]
-        out.append({"height": h, "idx": i, "n": n, "payer": payer, "payee": payee,
+    for e in queries_history.settlement_events(ctx.conn, before, limit):
+        payer, _, payee = e.subject.partition("->")
+        fen = e.detail.split(" ", 1)[0]
+        out.append({"height": e.height, "idx": e.idx, "n": e.n, "payer": payer, "payee": payee,
                     "amount_micro": int(fen) * 10_000 if fen.isdigit() else None,
-                    "reference": detail.partition(" fen ")[2], "record": record,
-                    "words": event_words(ctx.names, "settled", subject, detail).json()})
+                    "reference": e.detail.partition(" fen ")[2], "record": e.record,
+                    "words": event_words(ctx.names, "settled", e.subject, e.detail).json()})
     return out
 
 

@@ -160,18 +160,21 @@ class RegulatorReport(Shape):
     books: dict[str, Any]
 
 
+STATEMENT: dict[str, Any] = {
+    "merchant": "bamboo-cafe", "name": "竹林咖啡 Bamboo Café",
+    "period": {"from": "2026-10-01", "to": "2026-11-01", "first_day": 20727,
+               "end_day": 20758, "start_ms": 1790812800000, "end_ms": 1793491200000},
+    "as_of_height": 11, "as_of_ms": 1790939178362, "points": {}, "yuan": {}, "micro": {},
+    "programs": [], "aging": [], "rates": [], "obligations": [], "heights": {
+        "opening": {"height": 0, "header_hash": None, "time_ms": None},
+        "closing": {"height": 11, "header_hash": RID, "time_ms": 1790939178362}}}
+
+
 class IssuerStatement(Shape):
     """An issuer statement (docs/STATEMENTS.md): the period, the roll-forward in points,
     yuan (fen) and µ¥, per program, aging, trailing rates and obligations."""
 
-    model_config = example({
-        "merchant": "bamboo-cafe", "name": "竹林咖啡 Bamboo Café",
-        "period": {"from": "2026-10-01", "to": "2026-11-01", "first_day": 20727,
-                   "end_day": 20758, "start_ms": 1790812800000, "end_ms": 1793491200000},
-        "as_of_height": 11, "as_of_ms": 1790939178362, "points": {}, "yuan": {}, "micro": {},
-        "programs": [], "aging": [], "rates": [], "obligations": [], "heights": {
-            "opening": {"height": 0, "header_hash": None, "time_ms": None},
-            "closing": {"height": 11, "header_hash": RID, "time_ms": 1790939178362}}})
+    model_config = example(STATEMENT)
     merchant: str
     name: str
     period: dict[str, Any]

@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from api.node.problems import Problem, responses
 from api.node.runtime import Serving
 from api.server.routers.exchange import NodeDep, read
-from exchange import queries
+from exchange import queries, queries_history
 from ledger.limits import event_blocks_per_poll_max, event_stream_ms_max, event_streams_max
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -102,15 +102,14 @@ def block_events(node: Serving, height: int) -> list[Json]:
     """Every record of the block at ``height`` as an event, with its balance movements."""
     block = node.replica.store.certified_block(height)[0]
     try:
-        rows = node.replica.store.thread_reader().execute(
-            "SELECT idx, account, program, kind, delta, balance FROM x_history "
-            "WHERE height = ? ORDER BY idx, n", (height,)).fetchall()
+        rows = queries_history.block_movements(node.replica.store.thread_reader(), height)
     except sqlite3.OperationalError:  # an application without balances (the counter)
         rows = []
     effects: dict[int, list[Json]] = {}
-    for idx, account, program, kind, delta, balance in rows:
-        effects.setdefault(idx, []).append({"account": account, "program": program,
-                                            "kind": kind, "delta": delta, "balance": balance})
+    for row in rows:
+        effects.setdefault(row.idx, []).append({"account": row.account, "program": row.program,
+                                                "kind": row.kind, "delta": row.delta,
+                                                "balance": row.balance})
     return [{"id": f"{height}.{index}", "height": height, "index": index, "record": record.id,
              "time_ms": block.header.time_ms, "type": record.type, "signers": record.signers,
              "payload": record.payload, "effects": effects.get(index, [])}

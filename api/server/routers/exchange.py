@@ -8,6 +8,7 @@ lists of past events come from its SQLite store with keyset pagination.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -20,7 +21,7 @@ from api.node.runtime import Serving
 from api.schemas import documented
 from api.schemas import exchange as X
 from api.schemas import settlement as S
-from exchange import queries
+from exchange import queries, queries_history
 from ledger.limits import page_rows_max
 
 router = APIRouter(prefix="/v1", tags=["exchange"])
@@ -107,7 +108,6 @@ def balances(node: NodeDep, account: Account) -> dict[str, Any]:
 HISTORY_CURSOR = rf"^\d{{1,{int_digits_max}}}\.-?\d{{1,6}}\.\d{{1,4}}$"
 HistoryCursor = Annotated[str | None, Query(pattern=HISTORY_CURSOR,
                                             description="the previous page's next")]
-_HISTORY = ("height", "idx", "n", "program", "kind", "delta", "balance", "record", "ref")
 
 
 @router.get("/accounts/{account}/history", response_model=documented(X.History),
@@ -119,13 +119,9 @@ def history(node: NodeDep, request: Request, response: Response, account: Accoun
     """``before`` is the former name of ``after`` (kept for old clients)."""
     given = after or before
     cursor = tuple(int(x) for x in given.split(".")) if given else (height_past_all, 0, 0)
-    rows = node.replica.store.thread_reader().execute(
-        "SELECT height, idx, n, program, kind, delta, balance, record, ref FROM x_history "
-        "WHERE account = ? AND (height, idx, n) < (?, ?, ?) "
-        "ORDER BY height DESC, idx DESC, n DESC LIMIT ?",
-        (account, *cursor, limit + 1)).fetchall()
-    items, next_cursor = cut(rows, limit, lambda r: f"{r[0]}.{r[1]}.{r[2]}",
-                             lambda r: dict(zip(_HISTORY, r, strict=True)))
+    rows = queries_history.account_history(node.replica.store.thread_reader(), account,
+                                           cursor, limit + 1)
+    items, next_cursor = cut(rows, limit, lambda r: f"{r.height}.{r.idx}.{r.n}", asdict)
     return {"account": account, "items": items,
             "next": link_next(request, response, next_cursor)}
 
