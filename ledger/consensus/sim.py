@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import os
 import random
 import sys
@@ -71,6 +70,7 @@ class SimConfig:
     nodes: int = 4
     byzantine: bool = True
     torn_share: float = 0.005  # of the fault rounds that arm a torn write
+    forge_rejections: bool = False  # the byzantine proposer claims records were refused
 
 
 @dataclass
@@ -136,6 +136,7 @@ class Simulation:
                               byzantine=cfg.byzantine and i == cfg.nodes - 1)
                       for i, k in enumerate(keys)]
         self.report = SimReport(cfg.seed)
+        self.prefix = EtcdLog(self.nodes[0].conn, CHAIN, self.genesis.hash).prefix
         for node in self.nodes:
             self._start(node)
 
@@ -230,7 +231,7 @@ class Simulation:
             return
         try:
             if node.byzantine:
-                byzantine_step(replica, orderer, self.rng)
+                byzantine_step(replica, orderer, self.rng, self.config.forge_rejections)
             else:
                 orderer.step()
         except LedgerError:  # what the node's ordering loop does with a failed step
@@ -319,8 +320,16 @@ class Simulation:
         if any(r is None for r in replicas):
             return False
         heads = {(r.height, r.head_hash) for r in replicas if r is not None}
-        return len(heads) == 1 and len(self.committed_at.keys() & self.sent.keys()) == len(
-            self.sent)
+        if len(heads) != 1:
+            return False
+        missing = len(self.sent) - len(self.committed_at.keys() & self.sent.keys())
+        height = next(iter(heads))[0]
+        quiet = not self.net.late and not self.net.etcd.scan(self.prefix + b"sub/", False)
+        proposed = self.prefix + b"prop/%012d" % (height + 1) in self.net.etcd.kvs
+        if missing and quiet and not proposed:
+            self.fail(f"{missing} acknowledged records were dropped from the log, never "
+                      "committed")
+        return not missing
 
     def _check_exactly_once(self) -> None:
         replica = self._honest()[0].replica
@@ -347,6 +356,8 @@ def replay_command(config: SimConfig) -> str:
     extra = "" if config.byzantine else " --no-byzantine"
     if config.torn_share != SimConfig.torn_share:
         extra += f" --torn-share {config.torn_share}"
+    if config.forge_rejections:
+        extra += " --forge-rejections"
     return (f"python -m ledger.consensus.sim --seed {config.seed} --rounds {config.rounds}"
             + extra)
 
@@ -362,11 +373,6 @@ def simulate(config: SimConfig) -> SimReport:
             sim.close()
 
 
-def seed_of(text: str) -> int:
-    """A seed from any text (a test's name, say), stable across runs."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ledger.consensus.sim",
                                      description="Replay one seed of the consortium simulator.")
@@ -374,9 +380,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=sim_rounds_default)
     parser.add_argument("--no-byzantine", action="store_true")
     parser.add_argument("--torn-share", type=float, default=SimConfig.torn_share)
+    parser.add_argument("--forge-rejections", action="store_true",
+                        help="the byzantine proposer claims waiting records were refused")
     args = parser.parse_args(argv)
     config = SimConfig(args.seed, args.rounds, byzantine=not args.no_byzantine,
-                       torn_share=args.torn_share)
+                       torn_share=args.torn_share, forge_rejections=args.forge_rejections)
     try:
         report = simulate(config)
     except SimFailure as exc:

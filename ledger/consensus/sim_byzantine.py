@@ -8,7 +8,8 @@ Each step it does one of:
 * equivocate: sign the height's proposal and a header that differs from it, and publish both
   votes, one over the other, in a random order;
 * race two proposals for one height, whether or not it is its turn: two different blocks
-  of the waiting records, each sent with etcd's compare-and-swap.
+  of the waiting records, each sent with etcd's compare-and-swap; with ``forge_rejections``
+  each also claims that the waiting records it left out were refused.
 
 What it cannot do is forge another validator's signature or rewrite etcd's history (the
 ordering service is trusted for crash faults only; docs/ARCHITECTURE.md says why).
@@ -25,7 +26,8 @@ from ledger.consensus.replica import Replica
 from ledger.errors import RecordRejected
 
 
-def byzantine_step(replica: Replica, orderer: Orderer, rng: random.Random) -> None:
+def byzantine_step(replica: Replica, orderer: Orderer, rng: random.Random,
+                   forge_rejections: bool = False) -> None:
     """One step of the byzantine validator (see the module docstring)."""
     roll = rng.random()
     replica.byzantine = rng.random() < 0.5
@@ -34,7 +36,7 @@ def byzantine_step(replica: Replica, orderer: Orderer, rng: random.Random) -> No
     elif roll < 0.8:
         equivocate(replica, orderer, rng)
     else:
-        race_proposals(replica, orderer, rng)
+        race_proposals(replica, orderer, rng, forge_rejections)
     replica.byzantine = False
 
 
@@ -54,7 +56,8 @@ def equivocate(replica: Replica, orderer: Orderer, rng: random.Random) -> None:
                          Vote(key.public_hex, key.sign(checkpoint.message())), signed)
 
 
-def race_proposals(replica: Replica, orderer: Orderer, rng: random.Random) -> None:
+def race_proposals(replica: Replica, orderer: Orderer, rng: random.Random,
+                   forge_rejections: bool = False) -> None:
     """Send two different blocks for the next height (only one can be created)."""
     height = replica.height + 1
     if orderer.log.proposal(height) is not None:
@@ -70,5 +73,8 @@ def race_proposals(replica: Replica, orderer: Orderer, rng: random.Random) -> No
     cut = rng.randint(0, len(waiting))
     for chosen in (waiting[:cut], waiting[cut:]):
         proposal = replica.propose(chosen, orderer.clock.now_ms())
-        orderer.log.propose(proposal.block, proposal.rejected)
+        rejected = dict(proposal.rejected)
+        if forge_rejections:
+            rejected.update({r.id: "bad_signature" for r in waiting if r not in chosen})
+        orderer.log.propose(proposal.block, rejected)
         replica.discard()
