@@ -27,10 +27,9 @@ from typing import TypeVar
 
 from ledger.consensus.etcd import KeyValue
 from ledger.errors import OrderingUnavailable, invariant
+from ledger.limits import sim_delay_ticks_max
 
 T = TypeVar("T")
-#: Ticks a delayed write may wait before it is applied.
-delay_ticks_max = 40
 
 
 class SimCrash(BaseException):
@@ -123,7 +122,7 @@ class SimNet:
 
     def flush(self) -> None:
         """Apply every late write (the network has calmed down)."""
-        self.now += delay_ticks_max
+        self.now += sim_delay_ticks_max
         self.tick()
 
     def fate(self, node: int, write: bool) -> str:
@@ -158,7 +157,7 @@ class SimConnection:
         if fate == "lost":
             raise OrderingUnavailable(f"node {self.node}: request lost", retry_after_s=1)
         if fate == "delayed":
-            delay = self.net.rng.randint(1, delay_ticks_max)
+            delay = self.net.rng.randint(1, sim_delay_ticks_max)
             self.net.late.append(_Late(self.net.now + delay, self.net.rng.random(), apply))
             raise OrderingUnavailable(f"node {self.node}: request timed out", retry_after_s=1)
         result = apply()

@@ -20,10 +20,7 @@ from typing import Any
 from ledger.consensus.replica import Replica
 from ledger.consensus.sim_etcd import SimCrash
 from ledger.errors import StoreError
-
-#: Blocks at the head that a restarted store's contents are re-checked for (a torn write
-#: can touch only the last one; a few more cost little).
-torn_check_blocks = 3
+from ledger.limits import sim_torn_check_blocks
 
 
 @dataclass
@@ -71,7 +68,7 @@ def store_problems(replica: Replica, agreed: dict[int, bytes]) -> list[str]:
         if known != found:
             problems.append(f"height {height} holds {found.hex()[:16]}, the honest chain "
                             f"{known.hex()[:16]}")
-    for height in range(max(1, replica.height - torn_check_blocks + 1), replica.height + 1):
+    for height in range(max(1, replica.height - sim_torn_check_blocks + 1), replica.height + 1):
         try:
             block, _, _ = replica.store.certified_block(height)
             block.check_contents()
