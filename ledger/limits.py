@@ -74,3 +74,23 @@ ordering_pending_max = block_records_max
 #: ``--max-request-bytes`` (1.5 MiB by default) and the gateway sends values base64 (4/3):
 #: this leaves room for the header and the ids left out.
 proposal_bytes_max = 900_000
+
+# -- the simulator of the ordering protocol (ledger/consensus/sim*.py) -------------------
+#: The share of a run's rounds with faults.
+sim_fault_share = 0.7
+#: Calm rounds the alliance gets, after the faults, to commit every acknowledged record.
+sim_liveness_rounds_max = 3_000
+#: Simulated milliseconds a round may advance the clock; a node's clock may be this far off.
+sim_tick_ms_max = 40
+sim_skew_ms_max = 500
+#: The proposal timeout of the simulated orderers (a proposer that is down is passed over).
+sim_proposal_timeout_ms = 300
+#: How long a simulated client's record stays valid (well inside a run's simulated time).
+sim_record_ttl_ms = 1_800_000
+#: Rounds of one seed in the suite.
+sim_rounds_default = 1_000
+#: Ticks a delayed write (of a call whose caller timed out) may wait before it lands.
+sim_delay_ticks_max = 40
+#: Blocks at the head that a restarted store's contents are re-checked for (a torn write
+#: can touch only the last one; a few more cost little).
+sim_torn_check_blocks = 3

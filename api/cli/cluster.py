@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,12 +15,23 @@ from api.cli.common import DEFAULT_DATA, DEFAULT_PORT, DataOpt, JsonOpt, console
 from api.demo import cluster as local
 from ledger.errors import LedgerError
 
+#: The environment variable that must be "1" before ``jifentong node --test-byzantine`` runs.
+TEST_BYZANTINE_ENV = "JIFENTONG_ALLOW_TEST_BYZANTINE"
+
 cluster_app = typer.Typer(help="A local alliance: one etcd member and one node per member.",
                           no_args_is_help=True)
 
 
-def run_node(data: Path, member: str, host: str, port: int, etcd: list[str]) -> None:
-    """Open member ``member``'s node over ``etcd`` and serve it until SIGTERM or Ctrl+C."""
+def run_node(data: Path, member: str, host: str, port: int, etcd: list[str],
+             byzantine: bool = False) -> None:
+    """Open member ``member``'s node over ``etcd`` and serve it until SIGTERM or Ctrl+C.
+
+    ``byzantine`` (fault tests only) makes the node sign, for every block, a header whose
+    state commitment is not the block's; it is refused unless ``JIFENTONG_ALLOW_TEST_BYZANTINE``
+    is ``1``."""
+    if byzantine and os.environ.get(TEST_BYZANTINE_ENV) != "1":
+        fail(f"--test-byzantine is for fault tests only: it makes this member sign false "
+             f"headers; set {TEST_BYZANTINE_ENV}=1 to run it")
     from api.node.datadir import DataDir
     from api.node.netnode import NetNode
     from api.server.app import create_app, fast_lane
@@ -32,6 +44,9 @@ def run_node(data: Path, member: str, host: str, port: int, etcd: list[str]) -> 
         node = NetNode(DataDir(data), member, etcd, app_factory)
     except LedgerError as exc:
         fail(str(exc))
+    if byzantine:
+        node.replica.byzantine = True
+        err.print("[red]TEST ONLY: this node signs headers with a false state commitment[/]")
     err.print(f"member [bold]{member}[/] of [cyan]{node.genesis.chain}[/] at height "
               f"{node.replica.height}, ordered by {', '.join(etcd)}; serving http://{host}:{port}")
     try:
@@ -47,10 +62,15 @@ def node(member: Annotated[str, typer.Option(help="this member's id (a genesis v
          etcd: Annotated[str, typer.Option(help="etcd client URLs, comma-separated")],
          data: DataOpt = DEFAULT_DATA,
          host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-         port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT) -> None:
+         port: Annotated[int, typer.Option(help="TCP port")] = DEFAULT_PORT,
+         test_byzantine: Annotated[bool, typer.Option(
+             "--test-byzantine", hidden=True,
+             help=f"fault tests only (needs {TEST_BYZANTINE_ENV}=1): sign false headers",
+         )] = False) -> None:
     """Run one member's validator as its own process, ordered through etcd; serves the
     same API and explorer as `serve`, and takes submissions."""
-    run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()])
+    run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()],
+             byzantine=test_byzantine)
 
 
 @cluster_app.command("up")

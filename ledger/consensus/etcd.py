@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -57,6 +57,27 @@ class KeyValue:
 def _kv(obj: dict[str, Any]) -> KeyValue:
     return KeyValue(_unb64(obj.get("key")), _unb64(obj.get("value")),
                     int(obj.get("create_revision", 0)), int(obj.get("mod_revision", 0)))
+
+
+class KeyValueStore(Protocol):
+    """The key-value calls :class:`ledger.consensus.ordering.EtcdLog` makes: of an etcd
+    cluster (:class:`EtcdClient`), or of the simulator's etcd
+    (:class:`ledger.consensus.sim_etcd.SimConnection`)."""
+
+    def put(self, key: bytes, value: bytes) -> int: ...
+
+    def put_many(self, items: Sequence[tuple[bytes, bytes]]) -> None: ...
+
+    def create(self, key: bytes, value: bytes) -> tuple[bool, KeyValue]: ...
+
+    def get(self, key: bytes) -> KeyValue | None: ...
+
+    def range_prefix(self, prefix: bytes, *, limit: int = 0, by_creation: bool = False,
+                     keys_only: bool = False) -> list[KeyValue]: ...
+
+    def count_prefix(self, prefix: bytes) -> int: ...
+
+    def delete_many(self, keys: Sequence[bytes]) -> None: ...
 
 
 class EtcdClient:

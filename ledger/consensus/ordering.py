@@ -29,7 +29,7 @@ from ledger.chain.block import Block, Header
 from ledger.chain.certificate import CommitCertificate, Vote, quorum, valid_signers
 from ledger.chain.checkpoint import SignedCheckpoint
 from ledger.consensus.clock import Clock
-from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.etcd import KeyValueStore
 from ledger.consensus.mempool import seq_ordered
 from ledger.consensus.replica import Replica
 from ledger.errors import ConsensusError, LedgerError, RecordRejected, StoreError, WrongChain
@@ -55,7 +55,7 @@ class Decided:
 class EtcdLog:
     """The chain's keys in etcd (see the module docstring)."""
 
-    def __init__(self, client: EtcdClient, chain: str, genesis_hash: bytes) -> None:
+    def __init__(self, client: KeyValueStore, chain: str, genesis_hash: bytes) -> None:
         self.client = client
         self.prefix = f"jifentong/{chain}/{genesis_hash.hex()[:16]}/".encode()
 
@@ -131,16 +131,20 @@ def _decode_proposal(value: bytes) -> Decided:
 
 
 class Orderer:
-    """Drives one replica through the log: propose in turn, validate, vote, commit."""
+    """Drives one replica through the log: propose in turn, validate, vote, commit.
+
+    ``monotonic_s`` times the proposal timeout; the simulator (:mod:`ledger.consensus.sim`)
+    gives it simulated time."""
 
     def __init__(self, replica: Replica, log_: EtcdLog, clock: Clock,
                  on_commit: Callable[[Decided], None] = lambda d: None,
                  timeout_ms: int = proposal_timeout_ms,
-                 bytes_max: int = proposal_bytes_max) -> None:
+                 bytes_max: int = proposal_bytes_max,
+                 monotonic_s: Callable[[], float] = time.monotonic) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
-        self.timeout_ms, self.bytes_max = timeout_ms, bytes_max
+        self.timeout_ms, self.bytes_max, self.monotonic_s = timeout_ms, bytes_max, monotonic_s
         self._voted = 0  # the height this node last voted on
-        self._height_seen_s = time.monotonic()  # when this node reached its current height
+        self._height_seen_s = monotonic_s()  # when this node reached its current height
         self._seen_height = replica.height
         self.votes_withheld = self.commits = 0
 
@@ -158,7 +162,7 @@ class Orderer:
         committed), so that a caller steps again until there is nothing to do but wait."""
         replica = self.replica
         if replica.height != self._seen_height:
-            self._seen_height, self._height_seen_s = replica.height, time.monotonic()
+            self._seen_height, self._height_seen_s = replica.height, self.monotonic_s()
         height = replica.height + 1
         decided = self.log.proposal(height)
         proposed = False
@@ -171,7 +175,7 @@ class Orderer:
 
     def _maybe_propose(self, height: int) -> Decided | None:
         rank = self.proposer_rank(height)
-        waited_ms = (time.monotonic() - self._height_seen_s) * 1000
+        waited_ms = (self.monotonic_s() - self._height_seen_s) * 1000
         if rank is None or waited_ms < rank * self.timeout_ms:
             return None
         store = self.replica.store
@@ -202,7 +206,7 @@ class Orderer:
         if committed:
             self.log.forget([r.id for r in committed])
         if not candidates and not refused:  # the timeout runs from when records wait
-            self._height_seen_s = time.monotonic()
+            self._height_seen_s = self.monotonic_s()
             return None
         proposal = self.replica.propose(candidates, self.clock.now_ms())
         won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected})
