@@ -101,3 +101,39 @@ def test_the_regulator_report_has_the_district_roll_forward(http: TestClient) ->
     assert _ties(district["points"]) and _ties(district["yuan"])
     for name in FIELDS:
         assert district["points"][name] == sum(i["points"][name] for i in books["issuers"])
+
+
+def test_each_settlement_of_the_month_is_listed_in_json_csv_and_the_page(
+        http: TestClient, node: Node) -> None:
+    conn = node.replica.store.thread_reader()
+    made = conn.execute("SELECT COUNT(*) FROM records WHERE type = 'exchange.settle'")
+    settles = made.fetchone()[0]
+    assert settles > 0  # the demo settles weekly
+    merchants = [m["id"] for m in http.get("/v1/merchants").json()["merchants"]]
+    listed: dict[str, dict[str, object]] = {}
+    for merchant in merchants:
+        found = http.get(f"/v1/merchants/{merchant}/statement",
+                         params={"month": "2026-10"}).json()["settlements"]
+        assert found["count"] == len(found["payments"]) and not found["truncated"]
+        for payment in found["payments"]:
+            assert merchant in (payment["payer"], payment["payee"])
+            listed.setdefault(payment["record"], payment)
+            params = {"month": "2026-10", "format": "csv", "part": "settlements"}
+            text = http.get(f"/v1/merchants/{merchant}/statement", params=params).text
+            rows = list(csv.DictReader(io.StringIO(text)))
+            assert [r["record"] for r in rows] == [p["record"] for p in found["payments"]]
+            assert [int(r["amount_fen"]) for r in rows] == [
+                p["amount_fen"] for p in found["payments"]]
+    assert len(listed) == settles  # every payment once, seen from both sides
+    some = next(iter(listed.values()))
+    page = http.get(f"/merchants/{some['payer']}/statements/2026-10").text
+    assert "Settlement payments in the period" in page and str(some["record"])[:12] in page
+
+
+def test_the_aging_csv_sums_to_the_closing_outstanding(http: TestClient) -> None:
+    found = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"}).json()
+    params = {"month": "2026-10", "format": "csv", "part": "aging"}
+    rows = list(csv.DictReader(io.StringIO(http.get(
+        "/v1/merchants/fresh-mart/statement", params=params).text)))
+    assert rows and sum(int(r["points"]) for r in rows) == found["points"]["closing"]
+    assert [r["expires"] for r in rows] == [b["expires"] for b in found["aging"]]
