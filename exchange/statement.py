@@ -142,12 +142,15 @@ def fen(micro: Json) -> Json:
     return out
 
 
-def issuer_rollforward(s: State, merchant: str, first_day: int, end_day: int) -> Json:
-    """The merchant's roll-forward over [first_day, end_day): totals and per program."""
+def issuer_rollforward(s: State, merchant: str, first_day: int, end_day: int,
+                       rows: dict[str, Rows] | None = None) -> Json:
+    """The merchant's roll-forward over [first_day, end_day): totals and per program
+    (``rows``: its programs' book rows, when the caller read them already)."""
     offset = s.param("day_offset_ms")
     start_ms, end_ms = first_day * day_ms - offset, end_day * day_ms - offset
     own = {code: p for code, p in s.programs.all_items() if p.issuer == merchant}
-    rows = program_rows(s, set(own))
+    if rows is None:
+        rows = program_rows(s, set(own))
     total_points = dict.fromkeys(FIELDS, 0)
     total_micro = dict.fromkeys((*FIELDS, "revaluation"), 0)
     programs = []
@@ -203,17 +206,18 @@ def _aging_rows(s: State, codes: set[str]) -> dict[str, list[tuple[int, str, Agi
     return rows
 
 
-def trailing_rates(s: State, merchant: str, end_day: int) -> list[Json]:
+def trailing_rates(rows: dict[str, Rows], end_day: int) -> list[Json]:
     """Redemption, expiry and breakage rates (basis points of the points that vested) over
-    the trailing 3, 6 and 12 months to ``end_day``: the inputs of a breakage estimate."""
-    own = {code for code, p in s.programs.all_items() if p.issuer == merchant}
-    rows = [row for found in program_rows(s, own).values() for row in found]
+    the trailing 3, 6 and 12 months to ``end_day`` (``rows``: the merchant's programs' book
+    rows): the inputs of a breakage estimate."""
+    earliest = months_back(end_day, max(TRAILING_MONTHS))
+    recent = [row for found in rows.values() for row in found if earliest <= row[0] < end_day]
     out = []
     for months in TRAILING_MONTHS:
         first = months_back(end_day, months)
         sums = dict.fromkeys(("vested", "redeemed", "expired", "swapped_out", "voided"), 0)
-        for day, _, book in rows:
-            if first <= day < end_day:
+        for day, _, book in recent:
+            if first <= day:
                 for name in sums:
                     sums[name] += getattr(book, name)
         vested = sums["vested"]
@@ -289,16 +293,17 @@ def issuer_statement(s: State, merchant: str, first_day: int, end_day: int) -> J
     found = s.merchants.get(merchant)
     if found is None:
         return None
-    books = issuer_rollforward(s, merchant, first_day, end_day)
-    start_ms, end_ms = books.pop("start_ms"), books.pop("end_ms")
     own = {code: p for code, p in s.programs.all_items() if p.issuer == merchant}
+    rows = program_rows(s, set(own))
+    books = issuer_rollforward(s, merchant, first_day, end_day, rows)
+    start_ms, end_ms = books.pop("start_ms"), books.pop("end_ms")
     return {"merchant": merchant, "name": found.name,
             "period": {"from": date_of(first_day).isoformat(),
                        "to": date_of(end_day).isoformat(), "first_day": first_day,
                        "end_day": end_day, "start_ms": start_ms, "end_ms": end_ms},
             "as_of_height": s.param("last_height"), "as_of_ms": s.param("last_time_ms"),
             **books, "aging": aging(s, own, books["programs"], end_day, end_ms),
-            "rates": trailing_rates(s, merchant, end_day),
+            "rates": trailing_rates(rows, end_day),
             "obligations": obligations(s, merchant, first_day, end_day),
             "settlements": settlements(s, merchant, first_day, end_day)}
 
