@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.cli.root import app as cli
 from api.demo.build import build_demo
 from api.node.runtime import Node
 from api.server.app import create_app
 from api.server.serving import open_exchange_node
 from exchange.statement import FIELDS, FLOWS
+
+from .serving import served_app
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +142,21 @@ def test_the_aging_csv_sums_to_the_closing_outstanding(http: TestClient) -> None
         "/v1/merchants/fresh-mart/statement", params=params).text)))
     assert rows and sum(int(r["points"]) for r in rows) == found["points"]["closing"]
     assert [r["expires"] for r in rows] == [b["expires"] for b in found["aging"]]
+
+
+def test_the_statement_command_prints_the_aging_and_each_payment(node: Node,
+                                                                  http: TestClient) -> None:
+    found = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"}).json()
+    payments = found["settlements"]["payments"]
+    assert payments  # fresh-mart settles in the demo's month
+    with served_app(create_app(node)) as url:
+        shown = CliRunner().invoke(cli, ["statement", "--merchant", "fresh-mart", "--month",
+                                         "2026-10", "--node", url])
+    assert shown.exit_code == 0, shown.output
+    assert f"settlements in the period: {len(payments)}" in shown.output
+    for payment in payments:
+        assert f"block {payment['height']} {payment['date']}" in shown.output
+        assert payment["record"][:12] in shown.output
+    for bucket in found["aging"]:
+        assert re.search(rf"^  {re.escape(bucket['expires'])} +{bucket['points']:,} ",
+                         shown.output, re.M)
