@@ -139,35 +139,42 @@ def lapse_month(expires_ms: int, offset_ms: int) -> str:
     return f"{found.year:04d}-{found.month:02d}"
 
 
-def holding_buckets(held: Holding | None, offset_ms: int) -> dict[str, int]:
-    """A holding's points by the month they lapse; the part of the balance without a lot
-    under :data:`NEVER`."""
-    out: dict[str, int] = defaultdict(int)
+def _lots_and_rest(held: Holding | None) -> tuple[dict[int, int], int]:
+    """A holding's lots by ``expires_ms`` and the part of its balance without a lot."""
     if held is None:
-        return out
+        return {}, 0
     balance, lots, _ = held
-    for expires_ms, amount in lots:
-        out[lapse_month(expires_ms, offset_ms)] += amount
-    rest = balance - sum(amount for _, amount in lots)
-    invariant(rest >= 0, "lots exceed the balance")
-    if rest:
-        out[NEVER] += rest
-    return out
+    by_expiry = dict(lots)  # one lot per expires_ms (the x_lots key)
+    rest = balance - sum(by_expiry.values())
+    invariant(rest >= 0 and len(by_expiry) == len(lots), "lots do not fit the balance")
+    return by_expiry, rest
 
 
 def record_aging(s: State, env: Env) -> None:
-    """Book the block's change of each program's points per lapse month on the day's rows."""
+    """Book the block's change of each program's points per lapse month on the day's rows.
+
+    Only the lots a holding gained, lost or changed are looked at (with the part of its
+    balance without a lot, under :data:`NEVER`), so a block costs what it touched."""
     offset = env.params.day_offset_ms
+    months: dict[int, str] = {}
     deltas: dict[tuple[str, str], int] = defaultdict(int)
     base = s.holdings.base
     for key, new in s.holdings.work.items():
         old = base.get(key)
         if new == old:
             continue
-        for bucket, amount in holding_buckets(new, offset).items():
-            deltas[(key[1], bucket)] += amount
-        for bucket, amount in holding_buckets(old, offset).items():
-            deltas[(key[1], bucket)] -= amount
+        (new_lots, new_rest), (old_lots, old_rest) = _lots_and_rest(new), _lots_and_rest(old)
+        if new_rest != old_rest:
+            deltas[(key[1], NEVER)] += new_rest - old_rest
+        if new_lots == old_lots:
+            continue
+        for expires_ms in new_lots.keys() | old_lots.keys():
+            change = new_lots.get(expires_ms, 0) - old_lots.get(expires_ms, 0)
+            if change:
+                month = months.get(expires_ms)
+                if month is None:
+                    month = months[expires_ms] = lapse_month(expires_ms, offset)
+                deltas[(key[1], month)] += change
     for code, bucket in sorted(deltas):
         change = deltas[(code, bucket)]
         if change:
