@@ -21,7 +21,7 @@ from exchange.rules import applications, pending
 from exchange.rules.auth import any_retired
 from exchange.rules.rates import activate_rates, prune_pending
 from exchange.state.audit import audit, check_block
-from exchange.state.books import record_books
+from exchange.state.books import record_aging, record_books
 from exchange.state.changes import collect_changes
 from exchange.state.env import Env
 from exchange.state.expiry import expire_due
@@ -128,6 +128,7 @@ class ExchangeApp:
             env.begin_record(idx, record.id)
             codes.append(judge(s, env, record, write=True))
         record_books(s, env)
+        record_aging(s, env)
         s.params.put(LAST_HEIGHT, ctx.height)
         s.params.put(LAST_TIME, ctx.time_ms)
         balance_delta: dict[str, int] = {}

@@ -22,6 +22,8 @@ day_ms = 86_400_000
 amount_max = 10**12
 #: Fen in one settlement payment (¥1,000,000,000).
 settle_fen_max = 10**11
+#: Settlement payments one issuer statement lists (beyond: ``settlements.truncated``).
+statement_settlements_max = 200
 #: Value of a program's issuance cap at its posted rate, in µ¥ (¥1,000,000,000).
 program_value_max = 10**15
 #: A posted rate is 1..rate_max points per yuan (and divides micro_per_yuan).

@@ -22,9 +22,11 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from exchange.limits import day_ms, micro_per_fen
+from exchange.errors import invariant
+from exchange.limits import day_ms, micro_per_fen, statement_settlements_max
 from exchange.rules.pricing import unit_value
-from exchange.state.model import Book, Program
+from exchange.state.books import NEVER
+from exchange.state.model import Aging, Book, Program
 from exchange.state.state import State
 
 Json = dict[str, Any]
@@ -34,6 +36,7 @@ FLOWS: tuple[tuple[str, int], ...] = (
 FIELDS = ("opening", "issued", "pending", "voided", "redeemed", "swapped_in", "swapped_out",
           "bonus", "expired", "closing")
 TRAILING_MONTHS = (3, 6, 12)
+PENDING = "pending"  # the aging bucket of points not yet vested
 _EPOCH = date(1970, 1, 1)
 Rows = list[tuple[int, int, Book]]  # (day, version, book)
 
@@ -139,12 +142,15 @@ def fen(micro: Json) -> Json:
     return out
 
 
-def issuer_rollforward(s: State, merchant: str, first_day: int, end_day: int) -> Json:
-    """The merchant's roll-forward over [first_day, end_day): totals and per program."""
+def issuer_rollforward(s: State, merchant: str, first_day: int, end_day: int,
+                       rows: dict[str, Rows] | None = None) -> Json:
+    """The merchant's roll-forward over [first_day, end_day): totals and per program
+    (``rows``: its programs' book rows, when the caller read them already)."""
     offset = s.param("day_offset_ms")
     start_ms, end_ms = first_day * day_ms - offset, end_day * day_ms - offset
     own = {code: p for code, p in s.programs.all_items() if p.issuer == merchant}
-    rows = program_rows(s, set(own))
+    if rows is None:
+        rows = program_rows(s, set(own))
     total_points = dict.fromkeys(FIELDS, 0)
     total_micro = dict.fromkeys((*FIELDS, "revaluation"), 0)
     programs = []
@@ -163,44 +169,55 @@ def issuer_rollforward(s: State, merchant: str, first_day: int, end_day: int) ->
             "programs": programs, "start_ms": start_ms, "end_ms": end_ms}
 
 
-def aging(s: State, merchant: str) -> list[Json]:
-    """The merchant's outstanding points now, by the month they lapse: ``pending`` (not yet
-    vested), each ``YYYY-MM``, and ``never`` (programs without expiry); µ¥ at today's rate."""
-    offset = s.param("day_offset_ms")
-    own = {code: p for code, p in s.programs.all_items() if p.issuer == merchant}
+def aging(s: State, own: dict[str, Program], programs: list[Json], end_day: int,
+          end_ms: int) -> list[Json]:
+    """The points outstanding at the period's closing height by the month they lapse:
+    ``pending`` (not yet vested), each ``YYYY-MM``, and ``never``; µ¥ at the closing rate.
+
+    A sum of the ``x_aging`` rows before ``end_day``; per program the buckets add up to the
+    closing outstanding of the roll-forward (``programs``), checked as an invariant."""
+    rows = _aging_rows(s, set(own))
     buckets: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-
-    def add(bucket: str, points: int, p: Program) -> None:
-        buckets[bucket][0] += points
-        buckets[bucket][1] += points * unit_value(p.rate)
-
-    for (_, code), (held, lots, _earned) in s.holdings.all_items():
-        p = own.get(code)
-        if p is None:
-            continue
-        if not lots:
-            add("never", held, p)
-        for expires_ms, amount in lots:
-            add(date_of((expires_ms + offset) // day_ms).strftime("%Y-%m"), amount, p)
-    for p in own.values():
-        if p.pending:
-            add("pending", p.pending, p)
-    order = sorted(buckets, key=lambda b: (b != "pending", b == "never", b))
+    for figures in programs:
+        code, points = figures["program"], figures["points"]
+        unit = unit_value(rate_at(s, own[code], end_ms - 1))
+        held: dict[str, int] = defaultdict(int)
+        for day, lapses, row in rows.get(code, []):
+            if day < end_day:
+                held[lapses] += row.added - row.removed
+        if points["pending"]:
+            held[PENDING] += points["pending"]
+        invariant(sum(held.values()) == points["closing"],
+                  f"aging of {code} does not sum to its closing outstanding")
+        for lapses, amount in held.items():
+            if amount:
+                buckets[lapses][0] += amount
+                buckets[lapses][1] += amount * unit
+    order = sorted(buckets, key=lambda b: (b != PENDING, b == NEVER, b))
     return [{"expires": b, "points": buckets[b][0], "value_micro": buckets[b][1],
              "value_fen": buckets[b][1] // micro_per_fen} for b in order]
 
 
-def trailing_rates(s: State, merchant: str, end_day: int) -> list[Json]:
+def _aging_rows(s: State, codes: set[str]) -> dict[str, list[tuple[int, str, Aging]]]:
+    rows: dict[str, list[tuple[int, str, Aging]]] = defaultdict(list)
+    for (code, day, lapses), row in s.aging.all_items():
+        if code in codes:
+            rows[code].append((day, lapses, row))
+    return rows
+
+
+def trailing_rates(rows: dict[str, Rows], end_day: int) -> list[Json]:
     """Redemption, expiry and breakage rates (basis points of the points that vested) over
-    the trailing 3, 6 and 12 months to ``end_day``: the inputs of a breakage estimate."""
-    own = {code for code, p in s.programs.all_items() if p.issuer == merchant}
-    rows = [row for found in program_rows(s, own).values() for row in found]
+    the trailing 3, 6 and 12 months to ``end_day`` (``rows``: the merchant's programs' book
+    rows): the inputs of a breakage estimate."""
+    earliest = months_back(end_day, max(TRAILING_MONTHS))
+    recent = [row for found in rows.values() for row in found if earliest <= row[0] < end_day]
     out = []
     for months in TRAILING_MONTHS:
         first = months_back(end_day, months)
         sums = dict.fromkeys(("vested", "redeemed", "expired", "swapped_out", "voided"), 0)
-        for day, _, book in rows:
-            if first <= day < end_day:
+        for day, _, book in recent:
+            if first <= day:
                 for name in sums:
                     sums[name] += getattr(book, name)
         vested = sums["vested"]
@@ -241,24 +258,54 @@ def obligations(s: State, merchant: str, first_day: int, end_day: int) -> list[J
     return out
 
 
+def settlements(s: State, merchant: str, first_day: int, end_day: int) -> Json:
+    """Each settlement payment the merchant made or received in the period, in chain order,
+    at most ``statement_settlements_max`` (``truncated`` says more were made; ``count`` is
+    how many). ``cleared_micro`` is the part that paid the payer's own obligation to the
+    payee; ``netted_micro`` the rest, which clears obligations to or from other issuers
+    through multilateral netting (the payer's debts elsewhere, the payee's claims elsewhere).
+    """
+    found = sorted(((key, row) for key, row in s.settlements.all_items()
+                    if merchant in (row.payer, row.payee) and first_day <= row.day < end_day),
+                   key=lambda pair: pair[0])
+    listed = []
+    for (height, idx), row in found[:statement_settlements_max]:
+        amount = row.amount_fen * micro_per_fen
+        cleared = max(0, min(amount, row.owed_before))
+        listed.append({
+            "height": height, "idx": idx, "record": row.record,
+            "date": date_of(row.day).isoformat(), "payer": row.payer, "payee": row.payee,
+            "direction": "paid" if row.payer == merchant else "received",
+            "amount_fen": row.amount_fen, "reference": row.reference,
+            "owed_before_micro": row.owed_before, "cleared_micro": cleared,
+            "netted_micro": amount - cleared,
+            "payer_net_before_micro": row.payer_net_before,
+            "payee_net_before_micro": row.payee_net_before})
+    return {"count": len(found), "truncated": len(found) > len(listed), "payments": listed}
+
+
 def issuer_statement(s: State, merchant: str, first_day: int, end_day: int) -> Json | None:
     """The statement of ``merchant`` for days [first_day, end_day); None when unknown.
 
-    ``aging`` is as of the latest block (``as_of_height``); everything else is for the period.
+    Every figure is as of the period's closing height (the last block before its end, or the
+    latest block, ``as_of_height``, while it runs), the aging included.
     """
     found = s.merchants.get(merchant)
     if found is None:
         return None
-    books = issuer_rollforward(s, merchant, first_day, end_day)
+    own = {code: p for code, p in s.programs.all_items() if p.issuer == merchant}
+    rows = program_rows(s, set(own))
+    books = issuer_rollforward(s, merchant, first_day, end_day, rows)
+    start_ms, end_ms = books.pop("start_ms"), books.pop("end_ms")
     return {"merchant": merchant, "name": found.name,
             "period": {"from": date_of(first_day).isoformat(),
                        "to": date_of(end_day).isoformat(), "first_day": first_day,
-                       "end_day": end_day, "start_ms": books.pop("start_ms"),
-                       "end_ms": books.pop("end_ms")},
+                       "end_day": end_day, "start_ms": start_ms, "end_ms": end_ms},
             "as_of_height": s.param("last_height"), "as_of_ms": s.param("last_time_ms"),
-            **books, "aging": aging(s, merchant),
-            "rates": trailing_rates(s, merchant, end_day),
-            "obligations": obligations(s, merchant, first_day, end_day)}
+            **books, "aging": aging(s, own, books["programs"], end_day, end_ms),
+            "rates": trailing_rates(rows, end_day),
+            "obligations": obligations(s, merchant, first_day, end_day),
+            "settlements": settlements(s, merchant, first_day, end_day)}
 
 
 def district_rollforward(s: State, first_day: int, end_day: int) -> Json:

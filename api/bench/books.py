@@ -1,8 +1,10 @@
 """``statement_ms``: one merchant's statement for one month on the bench's district.
 
 The statement is what ``GET /v1/merchants/{id}/statement`` answers (figures from the committed
-state plus the certified heights from the store); the figure is the median of a few runs for
-the merchant with the most book rows, for the month of the last block.
+state plus the certified heights from the store): range sums over the merchant's ``x_books``,
+``x_aging`` and ``x_dues`` rows and its settlement payments, never a scan of records or
+balances. The figure is the median of a few runs for the merchant with the most book rows, for
+the month of the last block.
 """
 
 from __future__ import annotations

@@ -303,8 +303,8 @@ def chain_figures(path: Path, records: int, progress: Progress, figures: Figures
     finally:
         node.close()
     figures.put("statement_ms", statement, f"one merchant's statement for the month of the "
-                f"last block at {total:,} records (range sums over x_books and x_dues, "
-                "aging over the lots, certified heights); median of "
+                f"last block at {total:,} records (range sums over x_books, x_aging and "
+                "x_dues, the settlement list, certified heights); median of "
                 f"{statement_runs} runs")
     figures.put("explorer_p50_ms", latencies["explorer_p50_ms"],
                 f"600 requests over every page kind and JSON twin at {total:,} records, "

@@ -1,7 +1,8 @@
 """Issuer books commands: ``jifentong statement`` (read) and ``jifentong void`` (a refund).
 
 ``statement`` prints a merchant's liability roll-forward for a month from the node's
-``/v1/merchants/{id}/statement`` (``--json`` for the whole statement); ``void`` signs an
+``/v1/merchants/{id}/statement``, its aging at the closing height and the settlement payments
+of the month (``--json`` for the whole statement); ``void`` signs an
 ``exchange.void_issue`` for the still-pending points of one of the merchant's issues.
 """
 
@@ -38,7 +39,8 @@ def statement(merchant: Annotated[str, typer.Option(help="merchant id, e.g. fres
               month: Annotated[str, typer.Option(help="YYYY-MM")],
               node: NodeOpt = DEFAULT_NODE, json_out: JsonOpt = False) -> None:
     """A merchant's statement for a month: liability roll-forward in points and yuan."""
-    found = call(connect(node).get, f"/v1/merchants/{merchant}/statement", month=month)
+    with connect(node) as client:
+        found = call(client.get, f"/v1/merchants/{merchant}/statement", month=month)
     if json_out:
         emit(found)
         return
@@ -52,9 +54,20 @@ def statement(merchant: Annotated[str, typer.Option(help="merchant id, e.g. fres
         points = found["points"].get(name)
         shown = f"{points:>14,}" if points is not None else f"{'':>14}"
         console.print(f"{label:<24}{shown}{found['yuan'][name] / 100:>16,.2f}")
+    console.print("aging at the closing height (points by the month they lapse)")
+    for b in found["aging"]:
+        console.print(f"  {b['expires']:<22}{b['points']:>14,}{b['value_fen'] / 100:>16,.2f}")
     for o in found["obligations"]:
         console.print(f"{o['counterparty']:<24} net at close "
                       f"{o['net_closing_micro'] / 1e6:>+12,.2f} ¥")
+    paid = found["settlements"]
+    console.print(f"settlements in the period: {paid['count']}"
+                  + (" (list truncated: see --json or the CSV)" if paid["truncated"] else ""))
+    for s in paid["payments"]:
+        console.print(f"  block {s['height']} {s['date']} {s['payer']} -> {s['payee']} "
+                      f"{s['amount_fen'] / 100:,.2f} ¥ (own debt "
+                      f"{s['cleared_micro'] / 1e6:,.2f}, netted {s['netted_micro'] / 1e6:,.2f})"
+                      f" {s['record'][:12]}")
 
 
 def void(issue: Annotated[str, typer.Option(help="record id of your issue to void")],

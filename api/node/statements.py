@@ -80,10 +80,38 @@ def statement_rows(found: dict[str, Any]) -> list[list[Any]]:
             for program, figures in lines for unit in ("points", "yuan")]
 
 
-def statement_csv(found: dict[str, Any]) -> str:
-    """The roll-forward as CSV text (header and :func:`statement_rows`)."""
+SETTLEMENT_COLUMNS = ("merchant", "from", "to", "height", "idx", "record", "date", "payer",
+                      "payee", "direction", "amount_fen", "reference", "owed_before_micro",
+                      "cleared_micro", "netted_micro", "payer_net_before_micro",
+                      "payee_net_before_micro")
+AGING_COLUMNS = ("merchant", "from", "to", "expires", "points", "value_micro", "value_fen")
+
+
+def settlement_rows(found: dict[str, Any]) -> list[list[Any]]:
+    """The period's settlement payments as rows of ``SETTLEMENT_COLUMNS``."""
+    head = [found["merchant"], found["period"]["from"], found["period"]["to"]]
+    return [head + [row[name] for name in SETTLEMENT_COLUMNS[3:]]
+            for row in found["settlements"]["payments"]]
+
+
+def aging_rows(found: dict[str, Any]) -> list[list[Any]]:
+    """The aging at the closing height as rows of ``AGING_COLUMNS``."""
+    head = [found["merchant"], found["period"]["from"], found["period"]["to"]]
+    return [head + [row[name] for name in AGING_COLUMNS[3:]] for row in found["aging"]]
+
+
+#: The parts of a statement as CSV: (columns, rows).
+CSV_PARTS = {"rollforward": (CSV_COLUMNS, statement_rows),
+             "aging": (AGING_COLUMNS, aging_rows),
+             "settlements": (SETTLEMENT_COLUMNS, settlement_rows)}
+
+
+def statement_csv(found: dict[str, Any], part: str = "rollforward") -> str:
+    """One part of the statement as CSV text: the roll-forward (:func:`statement_rows`), the
+    aging or the settlement payments."""
+    columns, rows = CSV_PARTS[part]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(statement_rows(found))
+    writer.writerow(columns)
+    writer.writerows(rows(found))
     return out.getvalue()

@@ -165,14 +165,25 @@ STATEMENT: dict[str, Any] = {
     "period": {"from": "2026-10-01", "to": "2026-11-01", "first_day": 20727,
                "end_day": 20758, "start_ms": 1790812800000, "end_ms": 1793491200000},
     "as_of_height": 11, "as_of_ms": 1790939178362, "points": {}, "yuan": {}, "micro": {},
-    "programs": [], "aging": [], "rates": [], "obligations": [], "heights": {
+    "programs": [], "aging": [], "rates": [], "obligations": [],
+    "settlements": {"count": 0, "truncated": False, "payments": []}, "heights": {
         "opening": {"height": 0, "header_hash": None, "time_ms": None},
         "closing": {"height": 11, "header_hash": RID, "time_ms": 1790939178362}}}
 
 
+class StatementSettlements(Shape):
+    """The settlement payments of a statement's period, in chain order, at most
+    ``statement_settlements_max`` (``truncated``: more were made; ``count``: how many)."""
+
+    count: int
+    truncated: bool
+    payments: list[dict[str, Any]]
+
+
 class IssuerStatement(Shape):
     """An issuer statement (docs/STATEMENTS.md): the period, the roll-forward in points,
-    yuan (fen) and µ¥, per program, aging, trailing rates and obligations."""
+    yuan (fen) and µ¥, per program, aging at the closing height, trailing rates,
+    obligations and the settlement payments made."""
 
     model_config = example(STATEMENT)
     merchant: str
@@ -187,4 +198,5 @@ class IssuerStatement(Shape):
     aging: list[dict[str, Any]]
     rates: list[dict[str, Any]]
     obligations: list[dict[str, Any]]
+    settlements: StatementSettlements
     heights: dict[str, Any]

@@ -25,7 +25,7 @@ from exchange.codes import (
 from exchange.limits import micro_per_fen, settle_fen_max
 from exchange.schema import Spec, is_id, is_int, is_ref, well_formed
 from exchange.state.env import Env
-from exchange.state.model import Obligation, Position
+from exchange.state.model import Obligation, Position, Settlement
 from exchange.state.state import State
 from ledger.wire.record import Record
 
@@ -53,11 +53,22 @@ def settle(s: State, env: Env, rec: Record, write: bool) -> str:
         return SETTLE_EXCEEDS_POSITION
     if not write:
         return OK
+    s.settlements.put((env.height, env.idx), Settlement(
+        env.record, env.day, payer.id, payee.id, p["amount_fen"], p["reference"],
+        owed_between(s, payer.id, payee.id) - owed_between(s, payee.id, payer.id),
+        owes.net, owed.net))
     s.positions.edit(payer.id).paid += amount
     s.positions.edit(payee.id).received += amount
     s.obligations.edit_or_add((payer.id, payee.id), Obligation).settled += amount
     env.event("settled", f"{payer.id}->{payee.id}", f"{p['amount_fen']} fen {p['reference']}")
     return OK
+
+
+def owed_between(s: State, debtor: str, creditor: str) -> int:
+    """What ``debtor`` still owes ``creditor`` for swaps between them (µ¥; negative when it
+    paid more than it accrued, through multilateral netting)."""
+    found = s.obligations.get((debtor, creditor))
+    return found.accrued - found.settled if found is not None else 0
 
 
 @dataclass(frozen=True, slots=True)

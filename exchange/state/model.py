@@ -253,3 +253,35 @@ class Due:
 
     def copy(self) -> Due:
         return Due(self.accrued, self.settled)
+
+
+@dataclass(slots=True)
+class Aging:
+    """One program's points that lapse in one month (or ``never``) added and removed on one
+    day (see exchange.state.books): their running sum is the aging at any height."""
+
+    added: int = 0
+    removed: int = 0
+
+    def copy(self) -> Aging:
+        return Aging(self.added, self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """One ``exchange.settle`` payment, and the obligations standing just before it (µ¥).
+
+    ``owed_before`` is what the payer owed the payee between the two of them (its obligation
+    to the payee less the payee's to it; may be negative); ``payer_net_before`` and
+    ``payee_net_before`` are their settlement positions (``Position.net``).
+    """
+
+    record: str
+    day: int
+    payer: str
+    payee: str
+    amount_fen: int
+    reference: str
+    owed_before: int
+    payer_net_before: int
+    payee_net_before: int

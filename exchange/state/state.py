@@ -17,6 +17,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar, cast
 from exchange.errors import ReadOnlyState
 from exchange.state.expiry import ExpiryIndex
 from exchange.state.model import (
+    Aging,
     Book,
     Due,
     Flow,
@@ -31,6 +32,7 @@ from exchange.state.model import (
     Program,
     Promotion,
     RateVersion,
+    Settlement,
 )
 
 
@@ -159,7 +161,7 @@ class State:
 
     NAMES = ("params", "regulator", "members", "merchants", "keys", "programs", "rates",
              "promotions", "holdings", "inbound", "flows", "obligations", "positions",
-             "offers", "applications", "pending", "books", "dues")
+             "offers", "applications", "pending", "books", "dues", "aging", "settlements")
 
     def __init__(self, source: State | None = None) -> None:
         def table(name: str) -> Any:
@@ -184,6 +186,8 @@ class State:
         self.pending: Table[str, PendingIssue] = table("pending")  # by issue record id
         self.books: Table[tuple[str, int, int], Book] = table("books")  # program, day, version
         self.dues: Table[tuple[str, str, int], Due] = table("dues")  # debtor, creditor, day
+        self.aging: Table[tuple[str, int, str], Aging] = table("aging")  # program, day, lapses
+        self.settlements: Table[tuple[int, int], Settlement] = table("settlements")  # height, idx
         # Lazy indexes (hints checked against the tables; shared with the view, unused there).
         self.expiry: ExpiryIndex = source.expiry if source is not None else ExpiryIndex()
         self.pending_rates: set[str] = source.pending_rates if source is not None else set()

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.cli.root import app as cli
 from api.demo.build import build_demo
 from api.node.runtime import Node
 from api.server.app import create_app
 from api.server.serving import open_exchange_node
 from exchange.statement import FIELDS, FLOWS
+
+from .serving import served_app
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +106,57 @@ def test_the_regulator_report_has_the_district_roll_forward(http: TestClient) ->
     assert _ties(district["points"]) and _ties(district["yuan"])
     for name in FIELDS:
         assert district["points"][name] == sum(i["points"][name] for i in books["issuers"])
+
+
+def test_each_settlement_of_the_month_is_listed_in_json_csv_and_the_page(
+        http: TestClient, node: Node) -> None:
+    conn = node.replica.store.thread_reader()
+    made = conn.execute("SELECT COUNT(*) FROM records WHERE type = 'exchange.settle'")
+    settles = made.fetchone()[0]
+    assert settles > 0  # the demo settles weekly
+    merchants = [m["id"] for m in http.get("/v1/merchants").json()["merchants"]]
+    listed: dict[str, dict[str, object]] = {}
+    for merchant in merchants:
+        found = http.get(f"/v1/merchants/{merchant}/statement",
+                         params={"month": "2026-10"}).json()["settlements"]
+        assert found["count"] == len(found["payments"]) and not found["truncated"]
+        for payment in found["payments"]:
+            assert merchant in (payment["payer"], payment["payee"])
+            listed.setdefault(payment["record"], payment)
+            params = {"month": "2026-10", "format": "csv", "part": "settlements"}
+            text = http.get(f"/v1/merchants/{merchant}/statement", params=params).text
+            rows = list(csv.DictReader(io.StringIO(text)))
+            assert [r["record"] for r in rows] == [p["record"] for p in found["payments"]]
+            assert [int(r["amount_fen"]) for r in rows] == [
+                p["amount_fen"] for p in found["payments"]]
+    assert len(listed) == settles  # every payment once, seen from both sides
+    some = next(iter(listed.values()))
+    page = http.get(f"/merchants/{some['payer']}/statements/2026-10").text
+    assert "Settlement payments in the period" in page and str(some["record"])[:12] in page
+
+
+def test_the_aging_csv_sums_to_the_closing_outstanding(http: TestClient) -> None:
+    found = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"}).json()
+    params = {"month": "2026-10", "format": "csv", "part": "aging"}
+    rows = list(csv.DictReader(io.StringIO(http.get(
+        "/v1/merchants/fresh-mart/statement", params=params).text)))
+    assert rows and sum(int(r["points"]) for r in rows) == found["points"]["closing"]
+    assert [r["expires"] for r in rows] == [b["expires"] for b in found["aging"]]
+
+
+def test_the_statement_command_prints_the_aging_and_each_payment(node: Node,
+                                                                  http: TestClient) -> None:
+    found = http.get("/v1/merchants/fresh-mart/statement", params={"month": "2026-10"}).json()
+    payments = found["settlements"]["payments"]
+    assert payments  # fresh-mart settles in the demo's month
+    with served_app(create_app(node)) as url:
+        shown = CliRunner().invoke(cli, ["statement", "--merchant", "fresh-mart", "--month",
+                                         "2026-10", "--node", url])
+    assert shown.exit_code == 0, shown.output
+    assert f"settlements in the period: {len(payments)}" in shown.output
+    for payment in payments:
+        assert f"block {payment['height']} {payment['date']}" in shown.output
+        assert payment["record"][:12] in shown.output
+    for bucket in found["aging"]:
+        assert re.search(rf"^  {re.escape(bucket['expires'])} +{bucket['points']:,} ",
+                         shown.output, re.M)

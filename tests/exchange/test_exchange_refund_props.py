@@ -5,14 +5,18 @@ the rows the app emitted); pending points are never spendable (a redeem, swap or
 one point more than the balance is refused while points are pending); every void got exactly
 the code the rules give (only pending points, only its own, only once); issuer statements tie
 out in points and fen for random day ranges, chain from one range into the next and close
-at the programs' outstanding points; and a replica restarted from the stored rows carries on
-with the same state commitment.
+at the programs' outstanding points; each statement's aging is the one the lots showed at its
+closing height (recomputed from the stored x_lots, x_balances and x_programs rows after that
+block) and sums to the closing outstanding; each statement lists exactly the settlements made
+in its range; and a replica restarted from the stored rows carries on with the same state
+commitment.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -29,7 +33,7 @@ from hypothesis.stateful import (
 from exchange import codes as C
 from exchange import records as R
 from exchange.app import ExchangeApp
-from exchange.statement import FIELDS, FLOWS, issuer_rollforward
+from exchange.statement import FIELDS, FLOWS, issuer_rollforward, issuer_statement
 from ledger.application import next_state
 from ledger.crypto.keys import SigningKey
 from ledger.wire.record import Record
@@ -42,6 +46,24 @@ STEPS = (1, 3_600_000, 86_400_000, 3 * 86_400_000, 11 * 86_400_000)
 
 def _key(n: int) -> SigningKey:
     return SigningKey.from_seed(hashlib.sha256(b"refund-props-%d" % n).digest())
+
+
+def lots_aging(store: dict[str, dict[Any, Any]]) -> dict[str, dict[str, int]]:
+    """Per merchant, the points outstanding by lapse month, from the stored rows alone."""
+    out: dict[str, dict[str, int]] = {m: defaultdict(int) for m in ISSUER.values()}
+    in_lots: dict[tuple[str, str], int] = defaultdict(int)
+    for row in store.get("x_lots", {}).values():
+        month = (date(1970, 1, 1) + timedelta(days=row["expires_ms"] // 86_400_000))
+        out[ISSUER[row["program"]]][month.strftime("%Y-%m")] += row["amount"]
+        in_lots[(row["account"], row["program"])] += row["amount"]
+    for row in store.get("x_balances", {}).values():
+        rest = row["balance"] - in_lots[(row["account"], row["program"])]
+        if rest:
+            out[ISSUER[row["program"]]]["never"] += rest
+    for row in store["x_programs"].values():
+        if row["pending"]:
+            out[ISSUER[row["code"]]]["pending"] += row["pending"]
+    return {m: {k: v for k, v in buckets.items() if v} for m, buckets in out.items()}
 
 
 def machine(new_chain: Any) -> type[RuleBasedStateMachine]:
@@ -66,6 +88,8 @@ def machine(new_chain: Any) -> type[RuleBasedStateMachine]:
             self.customers = [c.alice, c.bob, _key(0)]
             self.issues: list[tuple[Record, str, int]] = []  # (record, program, vests_ms)
             self.voided: set[str] = set()
+            self.aging_on: dict[int, dict[str, dict[str, int]]] = {}  # day -> at its last block
+            self.settled: list[dict[str, Any]] = []
             self.state = self.replica_state = b""
             self._restart()
 
@@ -82,6 +106,7 @@ def machine(new_chain: Any) -> type[RuleBasedStateMachine]:
             self.state = next_state(self.state, self.c.last.changes)
             self.replica_state = next_state(self.replica_state, mine.changes)
             assert self.state == self.replica_state and mine.codes == codes
+            self.aging_on[self.c.time_ms // self.c.DAY] = lots_aging(self.c.store)
             return codes
 
         @rule(p=st.sampled_from(sorted(ISSUER)), who=st.integers(0, 2),
@@ -124,12 +149,38 @@ def machine(new_chain: Any) -> type[RuleBasedStateMachine]:
                 return
             get = "bp" if p != "bp" else "vk"
             record = {"redeem": lambda: self.c.rec(R.redeem, customer, p, amount, "order"),
-                      "swap": lambda: self.c.rec(R.swap, customer, p, amount, get, 0,
+                      "swap": lambda: self.c.rec(R.swap, customer, p, amount, get, 1,
                                                  self._version(p), self._version(get)),
                       "transfer": lambda: self.c.rec(
                           R.transfer, customer, p, self.customers[(who + 1) % 3].public_hex,
                           amount)}[kind]()
             self._run(record)
+
+        @rule(pick=st.integers(0, 5), percent=st.sampled_from((30, 100, 101, 200)))
+        def settle(self, pick: int, percent: int) -> None:
+            # A debtor pays a creditor (not always its own creditor: netted payments too);
+            # when nobody owes anything yet, a Burger Palace swap into VK makes a debt first.
+            nets = {m: pos.net for m, pos in self.c.app.view.positions.items()}
+            if not any(net <= -10_000 for net in nets.values()):
+                who = self.customers[2]
+                self._run(self.c.rec(R.issue, self.keys["bp"], "bp", who.public_hex, 500, "r"))
+                assert self._run(self.c.rec(R.swap, who, "bp", 500, "vk", 1, self._version(
+                    "bp"), self._version("vk"))) == ["ok"]
+                nets = {m: pos.net for m, pos in self.c.app.view.positions.items()}
+            debtors = sorted(m for m, net in nets.items() if net < 0)
+            creditors = sorted(m for m, net in nets.items() if net > 0)
+            payer, payee = debtors[pick % len(debtors)], creditors[pick % len(creditors)]
+            most = min(-nets[payer], nets[payee]) // 10_000
+            fen = max(1, most * percent // 100)
+            key = {m: self.keys[p] for p, m in ISSUER.items()}
+            record = self.c.rec(R.settle, [key[payer], key[payee]], payer, payee, fen, "paid")
+            code = "ok" if fen <= most else C.SETTLE_EXCEEDS_POSITION
+            assert self._run(record) == [code]
+            if code == "ok":
+                ctx = self.c.blocks[-1][0]
+                self.settled.append({"height": ctx.height, "record": record.id,
+                                     "day": ctx.time_ms // self.c.DAY, "payer": payer,
+                                     "payee": payee, "amount_fen": fen})
 
         def _version(self, p: str) -> int:
             return int(self.c.program(p)["rate_version"])
@@ -198,10 +249,38 @@ def machine(new_chain: Any) -> type[RuleBasedStateMachine]:
                         assert books["points"]["opening"] == previous["points"]["closing"]
                         assert books["yuan"]["opening"] == previous["yuan"]["closing"]
                     previous = books
+                    self._aging_and_settlements(merchant, first, end)
                 program = self.c.program(p)
                 assert previous is not None
                 assert previous["points"]["closing"] == program["supply"] + program["pending"]
                 assert previous["points"]["pending"] == program["pending"]
+
+        def _aging_and_settlements(self, merchant: str, first: int, end: int) -> None:
+            found = issuer_statement(self.c.app.view, merchant, first, end)
+            assert found is not None
+            closed = [day for day in self.aging_on if day < end]
+            expected = self.aging_on[max(closed)][merchant] if closed else {}
+            assert {b["expires"]: b["points"] for b in found["aging"]} == expected
+            assert sum(b["points"] for b in found["aging"]) == found["points"]["closing"]
+            assert sum(b["value_micro"] for b in found["aging"]) == found["micro"]["closing"]
+            listed = found["settlements"]["payments"]
+            made = [s for s in self.settled if merchant in (s["payer"], s["payee"])
+                    and first <= s["day"] < end]
+            assert [{k: row[k] for k in ("height", "record", "payer", "payee", "amount_fen")}
+                    for row in listed] == [{k: s[k] for k in ("height", "record", "payer",
+                                                              "payee", "amount_fen")}
+                                           for s in made]
+            assert found["settlements"]["count"] == len(made)
+            assert not found["settlements"]["truncated"]
+            for row in listed:
+                assert row["cleared_micro"] + row["netted_micro"] == row["amount_fen"] * 10_000
+                assert 0 <= row["cleared_micro"] <= max(0, row["owed_before_micro"])
+            for other in found["obligations"]:
+                them = other["counterparty"]
+                paid = sum(r["amount_fen"] for r in listed if r["payee"] == them)
+                received = sum(r["amount_fen"] for r in listed if r["payer"] == them)
+                assert (other["paid_micro"], other["received_micro"]) == (
+                    paid * 10_000, received * 10_000)
 
     return Refunds
 

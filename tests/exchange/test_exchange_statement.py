@@ -78,6 +78,7 @@ def test_a_refunded_purchase_is_voided_and_the_month_ties_out(new_chain: Any) ->
     assert c.balance(c.bob, "vk") == 0
     settle = c.rec(R.settle, [c.vk, c.bp], "village-kitchen", "burger-palace", 100, "jan")
     assert c.one(settle, at=at(c, JAN_1 + 29)) == "ok"
+    settled_at = c.height
     c.block(at=at(c, JAN_1 + 33))  # February 2: Bob's 400 vest (after the month)
 
     first, end = month_days("2024-01")
@@ -103,17 +104,36 @@ def test_a_refunded_purchase_is_voided_and_the_month_ties_out(new_chain: Any) ->
     assert owed == [{"counterparty": "burger-palace", "receivable_micro": 0,
                      "payable_micro": 1_000_000, "received_micro": 0, "paid_micro": 1_000_000,
                      "net_opening_micro": 0, "net_closing_micro": 0}]
+    # The one payment of the month, and the obligation it paid: VK's own ¥1 to BP.
+    paid = {"height": settled_at, "idx": 0, "record": settle.id, "date": "2024-01-30",
+            "payer": "village-kitchen", "payee": "burger-palace", "direction": "paid",
+            "amount_fen": 100, "reference": "jan", "owed_before_micro": 1_000_000,
+            "cleared_micro": 1_000_000, "netted_micro": 0,
+            "payer_net_before_micro": -1_000_000, "payee_net_before_micro": 1_000_000}
+    assert statement["settlements"] == {"count": 1, "truncated": False, "payments": [paid]}
+    # Aging at the January closing height (Jan 30), not now: Bob's 400 were still pending
+    # and Alice's 80 lapse on February 14.
+    assert [(b["expires"], b["points"], b["value_fen"]) for b in statement["aging"]] == [
+        ("pending", 400, 400), ("2024-02", 80, 80)]
     three = statement["rates"][0]
     assert (three["months"], three["vested"], three["redeemed"], three["expired"]) == (
         3, 200 + 300, 170, 150)
     assert (three["redemption_bp"], three["breakage_bp"]) == (3400, 3000)
     bp = issuer_statement(c.app.view, "burger-palace", first, end)
     assert bp is not None and bp["points"]["swapped_in"] == bp["points"]["closing"] == 1000
+    assert bp["settlements"]["payments"] == [{**paid, "direction": "received"}]
+    # BP's points never lapse, but those swapped from VK keep the VK lot's date (Feb 14).
+    assert bp["aging"] == [{"expires": "2024-02", "points": 1000, "value_micro": 1_000_000,
+                            "value_fen": 100}]
     assert bp["yuan"]["closing"] == 100  # 1000 points at 1000 per yuan = ¥1
     # February opens where January closed; the vest moves pending to spendable, not liability.
     feb = issuer_statement(c.app.view, "village-kitchen", *month_days("2024-02"))
     assert feb is not None and feb["points"]["opening"] == closing
     assert feb["points"]["closing"] == closing and feb["points"]["pending"] == 0
+    # ...and February's aging (today's) differs: Bob's 400 vested on Feb 2, lapsing Mar 4.
+    assert [(b["expires"], b["points"]) for b in feb["aging"]] == [("2024-02", 80),
+                                                                    ("2024-03", 400)]
+    assert feb["settlements"] == {"count": 0, "truncated": False, "payments": []}
     assert c.app.audit() == []
 
 
@@ -153,3 +173,37 @@ def test_vested_points_count_as_earned_and_earn_a_promotion_bonus_once(new_chain
     assert c.one(c.rec(R.promote, c.vk, "vk", "bp", 2000, at(c, 10, 3), at(c, 20))) == "ok"
     assert c.one(c.rec(R.swap, c.alice, "bp", 9600, "vk", 1, 1, 1), at=at(c, 10, 4)) == "ok"
     assert c.balance(c.alice, "vk") == 960  # 9,600 BP at 1000/yuan -> 960 VK, no bonus
+
+
+def test_a_netted_settlement_is_listed_with_what_it_cleared_and_the_list_is_capped(
+        alliance: Chain, monkeypatch: Any) -> None:
+    # VK owes BP ¥1 (a swap), BP owes Noodle Shop ¥1 (another): netted, VK pays NS directly.
+    c = alliance
+    assert c.one(c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop")) == "ok"
+    assert c.vote(R.admit_merchant, "noodle-shop") == "ok"
+    assert c.one(c.rec(R.create_program, c.ns, "noodle-shop", "ns", "NS", 100, 0, 10**9,
+                       accepts=["bp"])) == "ok"
+    alice, bob = c.alice.public_hex, c.bob.public_hex
+    assert c.one(c.rec(R.issue, c.vk, "vk", alice, 100, "r")) == "ok"
+    assert c.one(c.rec(R.issue, c.bp, "bp", bob, 1000, "r")) == "ok"
+    assert c.block(c.rec(R.swap, c.alice, "vk", 100, "bp", 1, 1, 1),
+                   c.rec(R.swap, c.bob, "bp", 1000, "ns", 1, 1, 1)) == ["ok", "ok"]
+    first = c.rec(R.settle, [c.vk, c.ns], "village-kitchen", "noodle-shop", 60, "net 1")
+    second = c.rec(R.settle, [c.vk, c.ns], "village-kitchen", "noodle-shop", 40, "net 2")
+    assert c.block(first, second) == ["ok", "ok"]
+    period = (c.time_ms // c.DAY, c.time_ms // c.DAY + 1)
+    found = issuer_statement(c.app.view, "noodle-shop", *period)
+    assert found is not None
+    listed = found["settlements"]["payments"]
+    assert [(p["record"], p["idx"], p["direction"], p["amount_fen"]) for p in listed] == [
+        (first.id, 0, "received", 60), (second.id, 1, "received", 40)]
+    # VK never owed NS directly: all of it clears other obligations through netting.
+    assert [(p["owed_before_micro"], p["cleared_micro"], p["netted_micro"]) for p in listed] == [
+        (0, 0, 600_000), (-600_000, 0, 400_000)]
+    assert [(p["payer_net_before_micro"], p["payee_net_before_micro"]) for p in listed] == [
+        (-1_000_000, 1_000_000), (-400_000, 400_000)]
+    monkeypatch.setattr("exchange.statement.statement_settlements_max", 1)
+    capped = issuer_statement(c.app.view, "noodle-shop", *period)
+    assert capped is not None and capped["settlements"] == {
+        "count": 2, "truncated": True, "payments": listed[:1]}
+    assert capped["obligations"] == found["obligations"]  # the totals still count both

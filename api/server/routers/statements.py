@@ -1,7 +1,8 @@
 """Issuer statements: a merchant's liability roll-forward for a month or a range of days.
 
 ``GET /v1/merchants/{id}/statement?month=YYYY-MM`` (or ``from=YYYY-MM-DD&to=YYYY-MM-DD``,
-``to`` exclusive) answers JSON, or CSV with ``format=csv``. The figures and the certified
+``to`` exclusive) answers JSON, or CSV with ``format=csv`` (``part=rollforward``, the default,
+``aging`` or ``settlements``: one table per file). The figures and the certified
 heights come from :mod:`api.node.statements`.
 """
 
@@ -34,11 +35,14 @@ CSV: dict[str, Any] = {"description": "the statement (JSON), or CSV with format=
 def statement(node: NodeDep, merchant_id: Slug, month: Month = None,
               start: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
               end: Annotated[str | None, Query(alias="to", pattern=DAY)] = None,
-              format: Annotated[str, Query(pattern="^(json|csv)$")] = "json") -> Any:
+              format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+              part: Annotated[str, Query(pattern="^(rollforward|aging|settlements)$")]
+              = "rollforward") -> Any:
     first, after = period(month, start, end)
     found = merchant_statement(node, merchant_id, first, after)
     if format == "csv":
-        name = f"{merchant_id}-{found['period']['from']}.csv"
-        return Response(statement_csv(found), media_type="text/csv; charset=utf-8",
+        suffix = "" if part == "rollforward" else f"-{part}"
+        name = f"{merchant_id}-{found['period']['from']}{suffix}.csv"
+        return Response(statement_csv(found, part), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return found
