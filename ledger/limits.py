@@ -68,6 +68,9 @@ etcd_txn_ops_max = 128
 #: Milliseconds the proposer of a height has before the next validator in rotation may
 #: propose instead (the k-th in rotation after k timeouts); one proposal per height wins.
 proposal_timeout_ms = 2_000
+#: Record ids (with their signatures) a node remembers as verified, so that a record it
+#: admitted or proposed is not verified again when read back from the ordering log.
+verified_records_kept_max = 50_000
 #: Pending submissions a proposer reads from the ordering log for one block at most.
 ordering_pending_max = block_records_max
 #: Bytes of records (wire form) in one proposal. etcd refuses requests over its

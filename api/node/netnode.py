@@ -77,6 +77,7 @@ class NetNode:
         self.stall_after_ms = max(stall_block_intervals * genesis.params.block_interval_ms,
                                   stall_ms_min)
         self._pending_count = 0
+        self._counted_s = 0.0  # when the ordering thread last counted pending submissions
         self._advanced_s = time.monotonic()
         self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop,
@@ -120,8 +121,6 @@ class NetNode:
             except LedgerError as exc:  # ordering unavailable: nothing is acknowledged
                 for index, _ in admitted:
                     results[index] = exc
-            else:
-                self._wake.set()
         self.admitted_groups += 1
         self.admitted_records += len(records)
         return results
@@ -235,10 +234,12 @@ class NetNode:
             try:
                 while self.orderer.step() and not self._stop.is_set():
                     pass
-                count = self.log.pending_count()
-                if count and not self._pending_count:  # progress is owed from now on
-                    self._advanced_s = time.monotonic()
-                self._pending_count = count
+                if time.monotonic() - self._counted_s >= poll_s:  # not on every wake-up
+                    self._counted_s = time.monotonic()
+                    count = self.log.pending_count()
+                    if count and not self._pending_count:  # progress is owed from now on
+                        self._advanced_s = time.monotonic()
+                    self._pending_count = count
             except LedgerError as exc:
                 self.metrics.rounds_failed += 1
                 log.warning("%s: ordering step failed: %s", self.member, exc)
@@ -253,7 +254,17 @@ class NetNode:
             self._wake.clear()
 
     def _watch(self) -> None:
-        self.client.watch(self.log.prefix, self._wake.set, self._stop)
+        self.client.watch_keys(self.log.prefix, self._changed, self._stop)
+
+    def _changed(self, keys: list[bytes]) -> None:
+        """Wake the ordering thread for a proposal or a vote; for a new submission only when
+        this node proposes the next height (the others would find nothing to do: a backup
+        proposer's timeout is kept by the poll). Under load this spares n - 1 nodes a pass
+        per submission."""
+        subs = self.log.prefix + b"sub/"
+        if any(not key.startswith(subs) for key in keys) or self.orderer.proposer_rank(
+                self._replica.height + 1) == 0:
+            self._wake.set()
 
     def close(self) -> None:
         self._stop.set()

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +40,7 @@ from ledger.limits import (
     ordering_pending_max,
     proposal_bytes_max,
     proposal_timeout_ms,
+    verified_records_kept_max,
 )
 from ledger.wire.record import Record, record_from_wire
 
@@ -52,12 +55,40 @@ class Decided:
     rejected: dict[str, str] = field(default_factory=dict)
 
 
+class VerifiedRecords:
+    """Records whose signatures this process already verified, by id (at most ``kept_max``,
+    oldest forgotten first), so that reading one back from etcd does not verify it again.
+
+    A record read back is marked verified only when its id (a hash of its body) and its
+    signatures equal those of the one remembered: then its signatures verify, as they did."""
+
+    def __init__(self, kept_max: int = verified_records_kept_max) -> None:
+        self.kept_max = kept_max
+        self._records: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, records: Sequence[Record]) -> None:
+        with self._lock:
+            for record in records:
+                if record.verified:
+                    self._records[record.id] = record.signatures
+            while len(self._records) > self.kept_max:
+                self._records.popitem(last=False)
+
+    def mark(self, record: Record) -> Record:
+        with self._lock:
+            if self._records.get(record.id) == record.signatures:
+                record.verified = True
+        return record
+
+
 class EtcdLog:
     """The chain's keys in etcd (see the module docstring)."""
 
     def __init__(self, client: EtcdClient, chain: str, genesis_hash: bytes) -> None:
         self.client = client
         self.prefix = f"jifentong/{chain}/{genesis_hash.hex()[:16]}/".encode()
+        self.verified = VerifiedRecords()
 
     def _sub(self, record_id: str) -> bytes:
         return self.prefix + b"sub/" + record_id.encode()
@@ -71,13 +102,14 @@ class EtcdLog:
     def submit(self, records: Sequence[Record]) -> None:
         """Append ``records``; returns once etcd committed them (the acknowledgement)."""
         self.client.put_many([(self._sub(r.id), r.wire_bytes()) for r in records])
+        self.verified.remember(records)
 
     def pending(self, limit: int = ordering_pending_max) -> list[Record]:
         """Submissions not yet decided, oldest first."""
         out = []
         for kv in self.client.range_prefix(self.prefix + b"sub/", limit=limit, by_creation=True):
             try:
-                out.append(record_from_wire(json.loads(kv.value)))
+                out.append(self.verified.mark(record_from_wire(json.loads(kv.value))))
             except (LedgerError, ValueError) as exc:  # only a writer with etcd access
                 log.warning("unreadable submission %r: %s", kv.key, exc)
         return out
@@ -99,11 +131,20 @@ class EtcdLog:
                             "records": [r.to_wire() for r in block.records],
                             "rejected": rejected}, sort_keys=True).encode()
         won, kv = self.client.create(self._prop(block.header.height), value)
-        return won, _decode_proposal(kv.value)
+        if won:  # ours stands: its records are the objects the proposer already checked
+            self.verified.remember(block.records)
+            return True, Decided(block, dict(rejected))
+        return False, self._decode(kv.value)
 
     def proposal(self, height: int) -> Decided | None:
         kv = self.client.get(self._prop(height))
-        return None if kv is None else _decode_proposal(kv.value)
+        return None if kv is None else self._decode(kv.value)
+
+    def _decode(self, value: bytes) -> Decided:
+        decided = _decode_proposal(value)
+        for record in decided.block.records:
+            self.verified.mark(record)
+        return decided
 
     def vote(self, height: int, vote: Vote, checkpoint_vote: Vote, signed: Header) -> None:
         value = json.dumps({"header": signed.to_json(), "signature": vote.signature.hex(),
@@ -142,6 +183,7 @@ class Orderer:
         self._voted = 0  # the height this node last voted on
         self._height_seen_s = time.monotonic()  # when this node reached its current height
         self._seen_height = replica.height
+        self._proposal: Decided | None = None  # the standing proposal of the next height
         self.votes_withheld = self.commits = 0
 
     def proposer_rank(self, height: int) -> int | None:
@@ -160,14 +202,23 @@ class Orderer:
         if replica.height != self._seen_height:
             self._seen_height, self._height_seen_s = replica.height, time.monotonic()
         height = replica.height + 1
-        decided = self.log.proposal(height)
+        decided = self._standing(height)
         proposed = False
         if decided is None:
             decided = self._maybe_propose(height)
             if decided is None:
                 return False
             proposed = True
+        self._proposal = decided
         return self._vote_and_commit(height, decided) or proposed
+
+    def _standing(self, height: int) -> Decided | None:
+        """The proposal of ``height``, read from etcd once: the first one created stands
+        (compare-and-swap), so the copy read before is still the one."""
+        known = self._proposal
+        if known is not None and known.block.header.height == height:
+            return known
+        return self.log.proposal(height)
 
     def _maybe_propose(self, height: int) -> Decided | None:
         rank = self.proposer_rank(height)
@@ -237,7 +288,11 @@ class Orderer:
         replica.commit(block, cert, signed_checkpoint, evidence)
         self.commits += 1
         self.on_commit(decided)
-        self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
+        if replica.key is not None and block.header.proposer == replica.key.public_hex:
+            # The proposer alone deletes what its block decided (one write, not n). Should it
+            # fail first, the next proposer finds the committed ones and deletes them, and
+            # proposes the refused ones again, to refuse them again.
+            self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
         return True
 
     def _validate(self, block: Block) -> bool:
