@@ -263,7 +263,7 @@ class NetNode:
         per submission."""
         subs = self.log.prefix + b"sub/"
         if any(not key.startswith(subs) for key in keys) or self.orderer.proposer_rank(
-                self._replica.height + 1) == 0:
+                self._replica.height + 1, self.orderer.round) == 0:
             self._wake.set()
 
     def close(self) -> None:
