@@ -39,6 +39,8 @@ log = logging.getLogger("jifentong.netnode")
 outcomes_kept_max = 100_000
 #: Seconds the ordering thread sleeps when nothing woke it (the watch usually does first).
 poll_s = 0.2
+#: Seconds between two counts of the submissions waiting in the log (for health and metrics).
+count_s = 1.0
 
 
 def member_index(data: DataDir, member: str) -> int:
@@ -234,7 +236,7 @@ class NetNode:
             try:
                 while self.orderer.step() and not self._stop.is_set():
                     pass
-                if time.monotonic() - self._counted_s >= poll_s:  # not on every wake-up
+                if time.monotonic() - self._counted_s >= count_s:  # not on every wake-up
                     self._counted_s = time.monotonic()
                     count = self.log.pending_count()
                     if count and not self._pending_count:  # progress is owed from now on
@@ -256,13 +258,15 @@ class NetNode:
     def _watch(self) -> None:
         self.client.watch_keys(self.log.prefix, self._changed, self._stop)
 
-    def _changed(self, keys: list[bytes]) -> None:
+    def _changed(self, changes: list[tuple[bytes, bytes]]) -> None:
         """Wake the ordering thread for a proposal or a vote; for a new submission only when
         this node proposes the next height (the others would find nothing to do: a backup
         proposer's timeout is kept by the poll). Under load this spares n - 1 nodes a pass
         per submission."""
         subs = self.log.prefix + b"sub/"
-        if any(not key.startswith(subs) for key in keys) or self.orderer.proposer_rank(
+        for key, value in changes:
+            self.log.seen(key, value)
+        if any(not key.startswith(subs) for key, _ in changes) or self.orderer.proposer_rank(
                 self._replica.height + 1, self.orderer.round) == 0:
             self._wake.set()
 

@@ -164,12 +164,12 @@ class EtcdClient:
 
     def watch(self, prefix: bytes, notify: Callable[[], None], stop: threading.Event) -> None:
         """Call ``notify`` whenever a key under ``prefix`` changes, until ``stop`` is set."""
-        self.watch_keys(prefix, lambda keys: notify(), stop)
+        self.watch_keys(prefix, lambda changes: notify(), stop)
 
-    def watch_keys(self, prefix: bytes, notify: Callable[[list[bytes]], None],
+    def watch_keys(self, prefix: bytes, notify: Callable[[list[tuple[bytes, bytes]]], None],
                    stop: threading.Event) -> None:
-        """Call ``notify`` with the keys changed (put or deleted) under ``prefix`` as each
-        batch of events arrives, until ``stop`` is set.
+        """Call ``notify`` with the (key, value) of each key changed under ``prefix`` (the
+        value empty for a deletion) as each batch of events arrives, until ``stop`` is set.
 
         Runs in the caller's thread (start it on its own); reconnects to the next endpoint
         when a stream breaks. Callers also poll, so a missed wake-up costs latency only."""
@@ -187,7 +187,8 @@ class EtcdClient:
                         events = json.loads(line).get("result", {}).get("events") \
                             if line.strip() else None
                         if events:
-                            notify([_unb64(e.get("kv", {}).get("key")) for e in events])
+                            notify([(_unb64(e.get("kv", {}).get("key")),
+                                     _unb64(e.get("kv", {}).get("value"))) for e in events])
             except (httpx.HTTPError, ValueError):
                 pass
             stop.wait(0.2)

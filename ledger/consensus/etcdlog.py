@@ -25,7 +25,12 @@ from ledger.chain.block import Block, Header
 from ledger.chain.certificate import Vote, valid_signers
 from ledger.consensus.etcd import EtcdClient
 from ledger.errors import LedgerError
-from ledger.limits import ordering_pending_max, refusal_reason_chars_max, verified_records_kept_max
+from ledger.limits import (
+    ordering_pending_max,
+    proposals_seen_max,
+    refusal_reason_chars_max,
+    verified_records_kept_max,
+)
 from ledger.wire.hashing import Domain, digest
 from ledger.wire.record import Record, record_from_wire
 
@@ -84,6 +89,8 @@ class EtcdLog:
         self.client = client
         self.prefix = f"jifentong/{chain}/{genesis_hash.hex()[:16]}/".encode()
         self.verified = VerifiedRecords()
+        self._seen: dict[bytes, bytes] = {}  # proposals the watch delivered, by key
+        self._seen_lock = threading.Lock()
 
     def _sub(self, record_id: str) -> bytes:
         return self.prefix + b"sub/" + record_id.encode()
@@ -136,8 +143,26 @@ class EtcdLog:
         return False, self._decode(kv.value)
 
     def proposal(self, height: int, round_: int = 0) -> Decided | None:
-        kv = self.client.get(self._prop(height, round_))
+        """The proposal of ``height`` in ``round_``: as the watch delivered it, or read."""
+        key = self._prop(height, round_)
+        with self._seen_lock:
+            value = self._seen.pop(key, None)
+        if value is not None:
+            try:
+                return self._decode(value)
+            except (LedgerError, ValueError, KeyError, TypeError):
+                pass  # read it from etcd instead: the error, if any, comes from there
+        kv = self.client.get(key)
         return None if kv is None else self._decode(kv.value)
+
+    def seen(self, key: bytes, value: bytes) -> None:
+        """Keep a proposal the watch delivered, so that reading it takes no round trip (a
+        proposal key is created once, so what the watch saw is what a read returns)."""
+        if key.startswith(self.prefix + b"prop/") and value:
+            with self._seen_lock:
+                if len(self._seen) >= proposals_seen_max:
+                    self._seen.clear()  # nobody read these: heights long past
+                self._seen[key] = value
 
     def _decode(self, value: bytes) -> Decided:
         decided = _decode_proposal(value)

@@ -175,7 +175,9 @@ class Orderer:
             vote, cp_vote, signed = replica.sign(block)
             self.log.vote(height, vote, cp_vote, signed, self.round)
             self._voted, voted = (height, self.round), height
-            votes = self.log.votes(height, self.round)
+            # ours, beside those read: the others' arrive later, and the watch wakes us
+            votes = [v for v in votes if v[0] != vote.validator]
+            votes.append((vote.validator, signed, vote.signature, cp_vote.signature))
         checkpoint = replica.checkpoint_after(block.header)
         matching, cp_votes, evidence = _classify(votes, block.header, checkpoint.message(),
                                                  replica.validators)
