@@ -68,6 +68,15 @@ etcd_txn_ops_max = 128
 #: Milliseconds the proposer of a height has before the next validator in rotation may
 #: propose instead (the k-th in rotation after k timeouts); one proposal per height wins.
 proposal_timeout_ms = 2_000
+#: Record ids (with their signatures) a node remembers as verified, so that a record it
+#: admitted or proposed is not verified again when read back from the ordering log.
+verified_records_kept_max = 50_000
+#: Blocks (records and leaf hashes) a store keeps at hand for the receipts of their records.
+receipt_blocks_kept_max = 4
+#: Proposals a node keeps as its etcd watch delivered them, until it reads them.
+proposals_seen_max = 64
+#: Characters of the reason a validator gives with a refusal (for operators to read).
+refusal_reason_chars_max = 300
 #: Pending submissions a proposer reads from the ordering log for one block at most.
 ordering_pending_max = block_records_max
 #: Bytes of records (wire form) in one proposal. etcd refuses requests over its

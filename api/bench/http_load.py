@@ -47,8 +47,8 @@ def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("bench server did not start")
 
 
-async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
-                body: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
+async def post_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
+                    body: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
     """One HTTP/1.1 keep-alive POST, written in one segment (a load generator, not a client:
     httpx costs more CPU per request than the node does, and would be what we measured)."""
     writer.write(b"POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
@@ -75,7 +75,7 @@ async def _send_all(url: str, bodies: list[bytes], path: str) -> float:
             while not queue.empty():
                 body = queue.get_nowait()
                 while True:
-                    status, headers, answer = await _post(reader, writer, path, body)
+                    status, headers, answer = await post_once(reader, writer, path, body)
                     if status == 503:  # backpressure: honour Retry-After
                         await asyncio.sleep(float(headers.get(b"retry-after", b"1")))
                         continue

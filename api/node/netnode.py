@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.ordering import Decided, EtcdLog, Orderer
 from ledger.consensus.replica import Replica
 from ledger.errors import DuplicateRecord, LedgerError, StaleSequence, StoreError
-from ledger.limits import stall_block_intervals, stall_ms_min
+from ledger.limits import batch_records_max, stall_block_intervals, stall_ms_min
 from ledger.wire.record import Record
 
 log = logging.getLogger("jifentong.netnode")
@@ -39,6 +39,12 @@ log = logging.getLogger("jifentong.netnode")
 outcomes_kept_max = 100_000
 #: Seconds the ordering thread sleeps when nothing woke it (the watch usually does first).
 poll_s = 0.2
+#: A request waiting for admission: its records, and its one result per record.
+_Waiting = tuple[Sequence[Record], asyncio.Future[list[LedgerError | None]]]
+#: Admission groups out at once: while one waits for etcd, the next one fills.
+admission_groups_in_flight = 2
+#: Seconds between two counts of the submissions waiting in the log (for health and metrics).
+count_s = 1.0
 
 
 def member_index(data: DataDir, member: str) -> int:
@@ -77,6 +83,9 @@ class NetNode:
         self.stall_after_ms = max(stall_block_intervals * genesis.params.block_interval_ms,
                                   stall_ms_min)
         self._pending_count = 0
+        self._queue: deque[_Waiting] = deque()
+        self._flushing = 0  # admission groups out (each a to_thread call waiting on etcd)
+        self._counted_s = 0.0  # when the ordering thread last counted pending submissions
         self._advanced_s = time.monotonic()
         self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
         self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop,
@@ -120,8 +129,6 @@ class NetNode:
             except LedgerError as exc:  # ordering unavailable: nothing is acknowledged
                 for index, _ in admitted:
                     results[index] = exc
-            else:
-                self._wake.set()
         self.admitted_groups += 1
         self.admitted_records += len(records)
         return results
@@ -139,8 +146,43 @@ class NetNode:
             raise
 
     async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]:
-        """:meth:`submit_many` off the event loop (it waits for etcd)."""
-        return await asyncio.to_thread(self.submit_many, records)
+        """:meth:`submit_many` off the event loop (it waits for etcd), grouped: requests
+        that arrive while a group is out go together in the next one, so a hundred
+        concurrent single-record requests cost a few etcd transactions, not a hundred."""
+        future: asyncio.Future[list[LedgerError | None]] = (
+            asyncio.get_running_loop().create_future())
+        self._queue.append((records, future))
+        if self._flushing < admission_groups_in_flight:
+            self._flushing += 1
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        """Admit queued requests a group at a time until none is left."""
+        try:
+            while self._queue:
+                group: list[_Waiting] = []
+                size = 0
+                while self._queue and (not group or size + len(self._queue[0][0])
+                                       <= batch_records_max):
+                    group.append(self._queue.popleft())
+                    size += len(group[-1][0])
+                try:
+                    results = await asyncio.to_thread(
+                        self.submit_many, [r for records, _ in group for r in records])
+                except Exception as exc:  # hand the failure to every waiter, never lose it
+                    log.exception("%s: admission failed", self.member)
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                offset = 0
+                for records, future in group:
+                    if not future.done():
+                        future.set_result(results[offset:offset + len(records)])
+                    offset += len(records)
+        finally:
+            self._flushing -= 1
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -235,10 +277,12 @@ class NetNode:
             try:
                 while self.orderer.step() and not self._stop.is_set():
                     pass
-                count = self.log.pending_count()
-                if count and not self._pending_count:  # progress is owed from now on
-                    self._advanced_s = time.monotonic()
-                self._pending_count = count
+                if time.monotonic() - self._counted_s >= count_s:  # not on every wake-up
+                    self._counted_s = time.monotonic()
+                    count = self.log.pending_count()
+                    if count and not self._pending_count:  # progress is owed from now on
+                        self._advanced_s = time.monotonic()
+                    self._pending_count = count
             except LedgerError as exc:
                 self.metrics.rounds_failed += 1
                 log.warning("%s: ordering step failed: %s", self.member, exc)
@@ -253,7 +297,19 @@ class NetNode:
             self._wake.clear()
 
     def _watch(self) -> None:
-        self.client.watch(self.log.prefix, self._wake.set, self._stop)
+        self.client.watch_keys(self.log.prefix, self._changed, self._stop)
+
+    def _changed(self, changes: list[tuple[bytes, bytes]]) -> None:
+        """Wake the ordering thread for a proposal or a vote; for a new submission only when
+        this node proposes the next height (the others would find nothing to do: a backup
+        proposer's timeout is kept by the poll). Under load this spares n - 1 nodes a pass
+        per submission."""
+        subs = self.log.prefix + b"sub/"
+        for key, value in changes:
+            self.log.seen(key, value)
+        if any(not key.startswith(subs) for key, _ in changes) or self.orderer.proposer_rank(
+                self._replica.height + 1, self.orderer.round) == 0:
+            self._wake.set()
 
     def close(self) -> None:
         self._stop.set()

@@ -134,18 +134,18 @@ class EtcdClient:
         """Put ``value`` at ``key`` only if the key was never created (compare-and-swap on
         ``create_revision == 0``). Returns whether this call created it, and the stored entry
         (ours, or the one that was there first)."""
+        # One round trip either way: on success the transaction reads back what it wrote.
+        read = {"request_range": {"key": _b64(key)}}
         answer = self.call("/v3/kv/txn", {
             "compare": [{"key": _b64(key), "target": "CREATE", "result": "EQUAL",
                          "create_revision": "0"}],
-            "success": [{"request_put": {"key": _b64(key), "value": _b64(value)}}],
-            "failure": [{"request_range": {"key": _b64(key)}}]})
-        if answer.get("succeeded"):
-            stored = self.get(key)
-            if stored is None:  # compacted or deleted meanwhile: only an operator does that
-                raise OrderingUnavailable(f"key {key!r} vanished after it was created")
-            return True, stored
-        kvs = answer["responses"][0]["response_range"].get("kvs", [])
-        return False, _kv(kvs[0])
+            "success": [{"request_put": {"key": _b64(key), "value": _b64(value)}}, read],
+            "failure": [read]})
+        won = bool(answer.get("succeeded"))
+        kvs = answer["responses"][-1]["response_range"].get("kvs", [])
+        if not kvs:  # compacted or deleted meanwhile: only an operator does that
+            raise OrderingUnavailable(f"key {key!r} vanished after it was created")
+        return won, _kv(kvs[0])
 
     def get(self, key: bytes) -> KeyValue | None:
         kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs", [])
@@ -186,7 +186,13 @@ class EtcdClient:
     # -- watching ----------------------------------------------------------------------------
 
     def watch(self, prefix: bytes, notify: Callable[[], None], stop: threading.Event) -> None:
-        """Call ``notify`` whenever a key under ``prefix`` changes, until ``stop`` is set.
+        """Call ``notify`` whenever a key under ``prefix`` changes, until ``stop`` is set."""
+        self.watch_keys(prefix, lambda changes: notify(), stop)
+
+    def watch_keys(self, prefix: bytes, notify: Callable[[list[tuple[bytes, bytes]]], None],
+                   stop: threading.Event) -> None:
+        """Call ``notify`` with the (key, value) of each key changed under ``prefix`` (the
+        value empty for a deletion) as each batch of events arrives, until ``stop`` is set.
 
         Runs in the caller's thread (start it on its own); reconnects to the next endpoint
         when a stream breaks. Callers also poll, so a missed wake-up costs latency only."""
@@ -201,8 +207,11 @@ class EtcdClient:
                     for line in stream.iter_lines():
                         if stop.is_set():
                             return
-                        if line.strip() and json.loads(line).get("result", {}).get("events"):
-                            notify()
+                        events = json.loads(line).get("result", {}).get("events") \
+                            if line.strip() else None
+                        if events:
+                            notify([(_unb64(e.get("kv", {}).get("key")),
+                                     _unb64(e.get("kv", {}).get("value"))) for e in events])
             except (httpx.HTTPError, ValueError):
                 pass
             stop.wait(0.2)

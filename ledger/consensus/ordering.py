@@ -1,133 +1,50 @@
-"""The chain's log in etcd and the protocol each member's node runs over it.
-
-Keys, under ``jifentong/<chain>/<genesis hash, 16 hex>/``::
-
-    sub/<record id>             an acknowledged submission (deleted once decided)
-    prop/<height, 12 digits>    the one proposal of a height: header, records, rejections
-    vote/<height>/<validator>   a validator's signatures over the header and the checkpoint
+"""The protocol each member's node runs over the chain's log in etcd
+(:mod:`ledger.consensus.etcdlog` names the keys).
 
 A node acknowledges a record once its ``sub/`` put returns (etcd committed it to a Raft
-majority). The proposer of height h (the rotation of ``Consortium``; after k proposal
-timeouts the k-th next validator may propose too) creates ``prop/h`` with a compare-and-swap
-on ``create_revision == 0``: whoever wins, every node sees the same proposal. Every validator
-re-executes it (:meth:`Replica.validate`), and signs and publishes its vote only if its state
-matches. Every node commits the block once more than 2/3 of the validator set signed that
-header (``ledger.chain.certificate``), with the votes it read as the certificate. A node that was
-down replays ``prop/`` and ``vote/`` from its height on, re-verifying everything.
+majority). The proposer of height h in round r (the rotation of ``Consortium``, shifted by r;
+after k proposal timeouts the k-th next validator may propose too) creates ``prop/<h>[.r]``
+with a compare-and-swap on ``create_revision == 0``: whoever wins, every node sees the same
+proposal. Every validator re-executes it (:meth:`Replica.validate`), and signs and publishes its
+vote only if its state matches. Every node commits the block once more than 2/3 of the
+validator set signed that header (``ledger.chain.certificate``), with the votes it read as the
+certificate. A node that was down replays ``prop/`` and ``vote/`` from its height on,
+re-verifying everything.
+
+Rounds: a validator whose state does not match publishes a signed refusal instead of a vote.
+Once more than 1/3 of the validator set refused round r (so at least one honest validator
+did, and since execution is deterministic every honest one does: round r can never gather a
+quorum), the nodes go to round r + 1, whose proposer proposes again from the pending
+submissions. The refused proposal's records that were submitted stay pending and are checked
+again; any it carried that nobody submitted are gone with it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from ledger.application import ValidatorInfo
 from ledger.chain.block import Block, Header
 from ledger.chain.certificate import CommitCertificate, Vote, quorum, valid_signers
 from ledger.chain.checkpoint import SignedCheckpoint
 from ledger.consensus.clock import Clock
-from ledger.consensus.etcd import KeyValueStore
+from ledger.consensus.etcdlog import Decided as Decided
+from ledger.consensus.etcdlog import EtcdLog as EtcdLog
+from ledger.consensus.etcdlog import refusal_message
 from ledger.consensus.mempool import seq_ordered
 from ledger.consensus.replica import Replica
-from ledger.errors import ConsensusError, LedgerError, RecordRejected, StoreError, WrongChain
+from ledger.errors import ConsensusError, RecordRejected, StoreError, WrongChain
 from ledger.limits import (
     etcd_txn_ops_max,
     ordering_pending_max,
     proposal_bytes_max,
     proposal_timeout_ms,
 )
-from ledger.wire.record import Record, record_from_wire
+from ledger.wire.record import Record
 
 log = logging.getLogger("jifentong.ordering")
-
-
-@dataclass(frozen=True, slots=True)
-class Decided:
-    """What a committed height decided: the block and the records its proposer left out."""
-
-    block: Block
-    rejected: dict[str, str] = field(default_factory=dict)
-
-
-class EtcdLog:
-    """The chain's keys in etcd (see the module docstring)."""
-
-    def __init__(self, client: KeyValueStore, chain: str, genesis_hash: bytes) -> None:
-        self.client = client
-        self.prefix = f"jifentong/{chain}/{genesis_hash.hex()[:16]}/".encode()
-
-    def _sub(self, record_id: str) -> bytes:
-        return self.prefix + b"sub/" + record_id.encode()
-
-    def _prop(self, height: int) -> bytes:
-        return self.prefix + b"prop/%012d" % height
-
-    def _votes(self, height: int) -> bytes:
-        return self.prefix + b"vote/%012d/" % height
-
-    def submit(self, records: Sequence[Record]) -> None:
-        """Append ``records``; returns once etcd committed them (the acknowledgement)."""
-        self.client.put_many([(self._sub(r.id), r.wire_bytes()) for r in records])
-
-    def pending(self, limit: int = ordering_pending_max) -> list[Record]:
-        """Submissions not yet decided, oldest first."""
-        out = []
-        for kv in self.client.range_prefix(self.prefix + b"sub/", limit=limit, by_creation=True):
-            try:
-                out.append(record_from_wire(json.loads(kv.value)))
-            except (LedgerError, ValueError) as exc:  # only a writer with etcd access
-                log.warning("unreadable submission %r: %s", kv.key, exc)
-        return out
-
-    def pending_count(self) -> int:
-        return self.client.count_prefix(self.prefix + b"sub/")
-
-    def is_pending(self, record_id: str) -> bool:
-        return self.client.get(self._sub(record_id)) is not None
-
-    def forget(self, record_ids: Sequence[str]) -> None:
-        """Delete decided submissions (idempotent: every node does it after a commit)."""
-        self.client.delete_many([self._sub(i) for i in record_ids])
-
-    def propose(self, block: Block, rejected: dict[str, str]) -> tuple[bool, Decided]:
-        """Create the proposal of the block's height unless one exists; returns whether ours
-        won and the proposal that stands."""
-        value = json.dumps({"header": block.header.to_json(),
-                            "records": [r.to_wire() for r in block.records],
-                            "rejected": rejected}, sort_keys=True).encode()
-        won, kv = self.client.create(self._prop(block.header.height), value)
-        return won, _decode_proposal(kv.value)
-
-    def proposal(self, height: int) -> Decided | None:
-        kv = self.client.get(self._prop(height))
-        return None if kv is None else _decode_proposal(kv.value)
-
-    def vote(self, height: int, vote: Vote, checkpoint_vote: Vote, signed: Header) -> None:
-        value = json.dumps({"header": signed.to_json(), "signature": vote.signature.hex(),
-                            "checkpoint": checkpoint_vote.signature.hex()}, sort_keys=True)
-        self.client.put(self._votes(height) + vote.validator.encode(), value.encode())
-
-    def votes(self, height: int) -> list[tuple[str, Header, bytes, bytes]]:
-        """(validator, header it signed, header signature, checkpoint signature) per vote."""
-        prefix = self._votes(height)
-        out = []
-        for kv in self.client.range_prefix(prefix):
-            try:
-                obj = json.loads(kv.value)
-                out.append((kv.key[len(prefix):].decode(), Header.from_json(obj["header"]),
-                            bytes.fromhex(obj["signature"]), bytes.fromhex(obj["checkpoint"])))
-            except (LedgerError, ValueError, KeyError, TypeError) as exc:
-                log.warning("unreadable vote %r: %s", kv.key, exc)
-        return out
-
-
-def _decode_proposal(value: bytes) -> Decided:
-    obj = json.loads(value)
-    records = tuple(record_from_wire(w) for w in obj["records"])
-    return Decided(Block(Header.from_json(obj["header"]), records), dict(obj["rejected"]))
 
 
 class Orderer:
@@ -143,17 +60,22 @@ class Orderer:
                  monotonic_s: Callable[[], float] = time.monotonic) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
         self.timeout_ms, self.bytes_max, self.monotonic_s = timeout_ms, bytes_max, monotonic_s
-        self._voted = 0  # the height this node last voted on
+        self._voted = (0, 0)  # the (height, round) this node last voted on or refused
+        self._refused = (0, 0)  # the (height, round) whose proposal this node last refused
+        self.round = 0  # the round of the next height this node is in
+        self.rounds_changed = 0
         self._height_seen_s = monotonic_s()  # when this node reached its current height
         self._seen_height = replica.height
+        self._proposal: Decided | None = None  # the standing proposal of the next height
         self.votes_withheld = self.commits = 0
 
-    def proposer_rank(self, height: int) -> int | None:
-        """This node's place in the rotation for ``height`` (0: the proposer), or None."""
+    def proposer_rank(self, height: int, round_: int = 0) -> int | None:
+        """This node's place in the rotation for ``height`` in ``round_`` (0: the proposer),
+        or None."""
         validators = self.replica.validators
         key = self.replica.key.public_hex if self.replica.key else None
         for rank in range(len(validators)):
-            if validators[(height + rank) % len(validators)].key == key:
+            if validators[(height + round_ + rank) % len(validators)].key == key:
                 return rank
         return None
 
@@ -163,18 +85,46 @@ class Orderer:
         replica = self.replica
         if replica.height != self._seen_height:
             self._seen_height, self._height_seen_s = replica.height, self.monotonic_s()
+            self.round = 0
         height = replica.height + 1
-        decided = self.log.proposal(height)
+        decided = self._standing(height)
         proposed = False
         if decided is None:
             decided = self._maybe_propose(height)
             if decided is None:
                 return False
             proposed = True
+        self._proposal = decided
+        if self._refused == (height, self.round) and self._refused_by_many(decided):
+            return True
         return self._vote_and_commit(height, decided) or proposed
 
+    def _refused_by_many(self, decided: Decided) -> bool:
+        """After this node refused the standing proposal: go to the next round when more
+        than 1/3 of the validator set refused it too (it can then never commit)."""
+        header, validators = decided.block.header, self.replica.validators
+        refusers = self.log.refusers(header, validators, self.round)
+        if len(refusers) * 3 <= len(validators):
+            return False
+        log.warning("%s: %d of %d validators refused block %d in round %d; round %d begins",
+                    self.replica.name, len(refusers), len(validators), header.height,
+                    self.round, self.round + 1)
+        self.round += 1
+        self.rounds_changed += 1
+        self._proposal = None
+        self._height_seen_s = self.monotonic_s()  # backup proposers wait from here
+        return True
+
+    def _standing(self, height: int) -> Decided | None:
+        """The proposal of ``height``, read from etcd once: the first one created stands
+        (compare-and-swap), so the copy read before is still the one."""
+        known = self._proposal
+        if known is not None and known.block.header.height == height:
+            return known
+        return self.log.proposal(height, self.round)
+
     def _maybe_propose(self, height: int) -> Decided | None:
-        rank = self.proposer_rank(height)
+        rank = self.proposer_rank(height, self.round)
         waited_ms = (self.monotonic_s() - self._height_seen_s) * 1000
         if rank is None or waited_ms < rank * self.timeout_ms:
             return None
@@ -209,7 +159,8 @@ class Orderer:
             self._height_seen_s = self.monotonic_s()
             return None
         proposal = self.replica.propose(candidates, self.clock.now_ms())
-        won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected})
+        won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected},
+                                        self.round)
         if not won:
             self.replica.discard()
         return decided
@@ -219,16 +170,18 @@ class Orderer:
         node voted or committed."""
         replica, block = self.replica, decided.block
         voted = 0
-        votes = self.log.votes(height)
+        votes = self.log.votes(height, self.round)
         need = quorum(len(replica.validators))
-        if self._voted < height and replica.key is not None and not _has_quorum(
+        if self._voted < (height, self.round) and replica.key is not None and not _has_quorum(
                 votes, block.header, need):
             if not self._validate(block):
-                return False
+                return True  # refused: that is progress too (others count refusals)
             vote, cp_vote, signed = replica.sign(block)
-            self.log.vote(height, vote, cp_vote, signed)
-            self._voted = voted = height
-            votes = self.log.votes(height)
+            self.log.vote(height, vote, cp_vote, signed, self.round)
+            self._voted, voted = (height, self.round), height
+            # ours, beside those read: the others' arrive later, and the watch wakes us
+            votes = [v for v in votes if v[0] != vote.validator]
+            votes.append((vote.validator, signed, vote.signature, cp_vote.signature))
         checkpoint = replica.checkpoint_after(block.header)
         matching, cp_votes, evidence = _classify(votes, block.header, checkpoint.message(),
                                                  replica.validators)
@@ -241,7 +194,11 @@ class Orderer:
         replica.commit(block, cert, signed_checkpoint, evidence)
         self.commits += 1
         self.on_commit(decided)
-        self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
+        if replica.key is not None and block.header.proposer == replica.key.public_hex:
+            # The proposer alone deletes what its block decided (one write, not n). Should it
+            # fail first, the next proposer finds the committed ones and deletes them, and
+            # proposes the refused ones again, to refuse them again.
+            self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
         return True
 
     def _validate(self, block: Block) -> bool:
@@ -250,11 +207,20 @@ class Orderer:
         except (ConsensusError, RecordRejected, StoreError) as exc:
             self.replica.discard()
             self.votes_withheld += 1
-            self._voted = block.header.height  # never sign this height: it does not match
+            self._voted = self._refused = (block.header.height, self.round)  # never sign it
+            self._refuse(block.header, str(exc))
             log.warning("%s did not sign block %d: %s", self.replica.name, block.header.height,
                         exc)
             return False
         return True
+
+
+    def _refuse(self, header: Header, reason: str) -> None:
+        """Publish this validator's signed refusal of ``header`` (none without a key)."""
+        key = self.replica.key
+        if key is not None:
+            refusal = Vote(key.public_hex, key.sign(refusal_message(header.hash)))
+            self.log.refuse(header, refusal, reason, self.round)
 
 
 def _has_quorum(votes: list[tuple[str, Header, bytes, bytes]], header: Header,

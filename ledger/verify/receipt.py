@@ -15,16 +15,20 @@ certificate. Pin the validator keys you trust (from the genesis file, say) with
 from __future__ import annotations
 
 import json
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.application import ValidatorInfo
 from ledger.chain import merkle
-from ledger.chain.block import Header
+from ledger.chain.block import Block, Header
 from ledger.chain.certificate import CommitCertificate, verify_certificate
 from ledger.chain.genesis import validator_set_hash
 from ledger.errors import ConsensusError, LedgerError, ProofError
+from ledger.limits import receipt_blocks_kept_max
 from ledger.store import Store
 from ledger.wire.record import record_from_wire
 
@@ -50,8 +54,7 @@ def build_receipt(store: Store, record_id: str) -> dict[str, Any] | None:
     if location is None:
         return None
     height, index = location
-    block, cert, _ = store.certified_block(height)
-    leaves = [merkle.leaf_hash(r.id_bytes) for r in block.records]
+    block, cert, leaves = _block_leaves(store, height)
     validators = _validators_at(store, height)
     genesis = store.genesis()
     return {
@@ -67,6 +70,30 @@ def build_receipt(store: Store, record_id: str) -> dict[str, Any] | None:
         "certificate": cert.to_json(),
         "validators": [{"name": v.name, "key": v.key} for v in validators],
     }
+
+
+_Leaves = tuple[Block, CommitCertificate, list[bytes]]
+#: Per store, the blocks whose receipts were built last (a committed block never changes):
+#: the waiters of one block each want a receipt, and reading and hashing the whole block once
+#: per waiter made answering them quadratic in the block's size.
+_recent: weakref.WeakKeyDictionary[Store, OrderedDict[int, _Leaves]] = (
+    weakref.WeakKeyDictionary())
+_recent_lock = threading.Lock()
+
+
+def _block_leaves(store: Store, height: int) -> _Leaves:
+    with _recent_lock:
+        kept = _recent.setdefault(store, OrderedDict())
+        found = kept.get(height)
+    if found is not None:
+        return found
+    block, cert, _ = store.certified_block(height)
+    found = (block, cert, [merkle.leaf_hash(r.id_bytes) for r in block.records])
+    with _recent_lock:
+        kept[height] = found
+        while len(kept) > receipt_blocks_kept_max:
+            kept.popitem(last=False)
+    return found
 
 
 def _validators_at(store: Store, height: int) -> tuple[ValidatorInfo, ...]:

@@ -22,6 +22,7 @@ class Domain(IntEnum):
     CHECKPOINT = 0x14
     GENESIS = 0x15
     CHANGES = 0x16
+    REFUSAL = 0x17
 
 
 _PREFIX = {domain: bytes([domain]) for domain in Domain}

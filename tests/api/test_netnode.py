@@ -3,6 +3,7 @@ one-member alliance ordered through a real etcd, so this node's vote is the quor
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from api.server.app import create_app
 from api.server.serving import app_factory
 from exchange import records as rec
 from ledger.crypto.keys import SigningKey
-from ledger.errors import StoreError
+from ledger.errors import LedgerError, StoreError, WrongChain
 from ledger.wire.record import Record, sign_body
 
 
@@ -82,3 +83,21 @@ def test_a_member_without_its_validator_key_does_not_start(tmp_path: Path,
         NetNode(data, data.genesis().validators[0].name, [etcd_url], app_factory, run=False)
     with pytest.raises(StoreError, match="no validator"):
         NetNode(data, "nobody", [etcd_url], app_factory, run=False)
+
+
+def test_concurrent_submissions_reach_etcd_in_groups(node: NetNode) -> None:
+    records = [application(node.genesis.chain, f"g{i}") for i in range(40)]
+    bad = application("another-chain", "x")
+
+    async def all_at_once() -> list[list[LedgerError | None]]:
+        return await asyncio.gather(*(node.admit([r]) for r in [*records, bad]))
+
+    results = asyncio.run(all_at_once())
+    assert results[:-1] == [[None]] * len(records)  # each request gets its own result
+    assert isinstance(results[-1][0], WrongChain)
+    assert node.admitted_records == len(records) + 1
+    assert node.admitted_groups <= 3  # 41 requests, a few etcd transactions
+    deadline = time.monotonic() + 20
+    while node.replica.total < len(records) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node.replica.total == len(records)

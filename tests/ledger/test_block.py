@@ -43,7 +43,7 @@ def test_domain_prefixes_are_distinct_single_bytes() -> None:
     assert {d.name: d.value for d in Domain} == {
         "MERKLE_LEAF": 0x00, "MERKLE_NODE": 0x01, "RECORD": 0x10, "HEADER": 0x11,
         "STATE": 0x12, "VALIDATOR_SET": 0x13, "CHECKPOINT": 0x14, "GENESIS": 0x15,
-        "CHANGES": 0x16,
+        "CHANGES": 0x16, "REFUSAL": 0x17,
     }
     for domain in Domain:
         assert digest(domain, b"x") == hashlib.sha256(bytes([domain]) + b"x").digest()

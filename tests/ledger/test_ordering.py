@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from ledger.chain.block import Block
+from ledger.chain.certificate import Vote
 from ledger.chain.genesis import Genesis
 from ledger.consensus.clock import ManualClock
 from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.etcdlog import refusal_message
 from ledger.consensus.ordering import EtcdLog, Orderer
 from ledger.consensus.replica import Replica
 from ledger.counter import CounterApp
@@ -184,3 +187,57 @@ def test_nothing_is_acknowledged_when_etcd_does_not_answer(
     with pytest.raises(OrderingUnavailable):
         log.submit([add()])
     client.close()
+
+
+def _bad_proposal(a: Alliance, records: list[Record]) -> Block:
+    """What a byzantine proposer of height 1 puts in the log: its own block with a state
+    commitment no honest replica computes."""
+    proposer = a.replicas[[o.proposer_rank(1) for o in a.orderers].index(0)]
+    block = proposer.propose(records, GENESIS_MS + 10).block
+    proposer.discard()
+    return Block(dataclasses.replace(block.header, state="00" * 32), block.records)
+
+
+def test_a_proposal_the_quorum_refuses_gives_way_to_the_next_round(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance()
+    records = [add(by=1), add(by=2)]
+    a.log.submit(records)
+    bad = _bad_proposal(a, records)
+    assert a.log.propose(bad, {})[0]  # it wins round 0 of height 1
+    a.step()
+    assert a.log.refusers(bad.header, a.genesis.validators) == [
+        v.key for v in a.genesis.validators]  # every honest replica refused it, signed
+    assert [o.rounds_changed for o in a.orderers] == [1, 1, 1, 1]
+    block, _, _ = a.replicas[0].store.certified_block(1)
+    assert block.header.hash != bad.header.hash
+    assert [r.id for r in block.records] == [r.id for r in records]  # proposed again
+    round_one = a.orderers[[o.proposer_rank(1, 1) for o in a.orderers].index(0)]
+    assert block.header.proposer == round_one.replica.key.public_hex
+    assert len(set(a.heads())) == 1 and a.log.pending_count() == 0
+    a.log.submit([add(by=1, seq=2)])
+    a.step()
+    assert {h for h, _ in a.heads()} == {2}
+    assert [o.round for o in a.orderers] == [0, 0, 0, 0]  # a new height starts at round 0
+
+
+def test_refusals_from_a_third_or_fewer_do_not_change_the_round(
+        alliance: Callable[..., Alliance], add: Callable[..., Record],
+        validator_keys: list[SigningKey]) -> None:
+    a = alliance()
+    a.log.submit([add()])
+    primary = [o.proposer_rank(1) for o in a.orderers].index(0)
+    a.step(primary)  # proposes and votes; the others have not looked yet
+    decided = a.log.proposal(1)
+    assert decided is not None
+    liar = validator_keys[(primary + 1) % 4]  # one validator refuses a valid proposal
+    a.log.refuse(decided.block.header,
+                 Vote(liar.public_hex, liar.sign(refusal_message(decided.block.header.hash))),
+                 "says no")
+    forged = validator_keys[(primary + 2) % 4]  # a refusal not signed by its validator
+    a.log.refuse(decided.block.header, Vote(forged.public_hex, liar.sign(b"\0" * 32)), "forged")
+    assert a.log.refusers(decided.block.header, a.genesis.validators) == [liar.public_hex]
+    a.step(*[i for i in range(4) if i != (primary + 1) % 4])
+    assert [o.rounds_changed for o in a.orderers] == [0, 0, 0, 0]
+    assert [r.height for r in a.replicas if r is not a.replicas[(primary + 1) % 4]] == [1] * 3
+    assert a.replicas[0].store.certified_block(1)[0].header.hash == decided.block.header.hash

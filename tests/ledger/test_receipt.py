@@ -183,3 +183,24 @@ def test_a_receipt_names_its_chain_genesis_and_validators(
     checked = check_receipt(receipt)
     assert (checked.chain, checked.header_hash) == (
         "test-chain", Header.from_json(receipt["header"]).hash.hex())
+
+
+def test_the_receipts_of_one_block_read_it_once(make_consortium: Callable[..., Consortium],
+                                                add: Callable[..., Record],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                trusted: set[str]) -> None:
+    consortium = make_consortium()
+    records = [add(by=i + 1) for i in range(5)]
+    for record in records:
+        consortium.submit(record)
+    consortium.produce_block()
+    store = consortium.live[0].store
+    reads: list[int] = []
+    certified_block = store.certified_block
+    monkeypatch.setattr(store, "certified_block",
+                        lambda height: reads.append(height) or certified_block(height))
+    receipts = [build_receipt(store, r.id) for r in records]
+    assert reads == [1]  # one read for five waiters of block 1
+    for index, made in enumerate(receipts):
+        assert made is not None and made["index"] == index
+        assert check_receipt(made, trusted).height == 1
