@@ -39,7 +39,8 @@ def test_every_header_state_recomputes_from_the_docs(demo_store: Path) -> None:
     # The chain exercises the rules the docs had to get right, not only issues and offers.
     for kind in ("exchange.swap", "exchange.settle", "exchange.transfer", "exchange.void_issue",
                  "exchange.post_rate", "x_history:vest", "x_history:expire",
-                 "x_events:rate_in_effect", "x_events:issue_voided"):
+                 "x_events:rate_in_effect", "x_events:issue_voided", "x_aging:added",
+                 "x_aging:removed", "x_settlements", "x_settlements:netted"):
         assert report.kinds[kind] > 0, kind
 
 

@@ -249,8 +249,27 @@ def swap(ctx: Context, p: Payload, signers: list[str]) -> None:
         "value_minted": minted, "bonus_value": terms.bonus * MICRO // terms.get_rate})
 
 
+def owed(ctx: Context, debtor: str, creditor: str) -> int:
+    """accrued − settled of x_obligations (debtor, creditor); 0 when there is no row."""
+    row = ctx.tables.get("x_obligations", (debtor, creditor))
+    return as_int(row["accrued"]) - as_int(row["settled"]) if row else 0
+
+
+def net(ctx: Context, merchant: str) -> int:
+    """The merchant's x_positions net; 0 when it has no row."""
+    row = ctx.tables.get("x_positions", (merchant,))
+    return as_int(row["net"]) if row else 0
+
+
 def settle(ctx: Context, p: Payload, signers: list[str]) -> None:
     amount = p["amount_fen"] * 10_000
+    payer, payee = p["payer"], p["payee"]
+    ctx.tables.put("x_settlements", {
+        "height": ctx.height, "idx": ctx.idx, "record": ctx.record, "day": ctx.day,
+        "payer": payer, "payee": payee, "amount_fen": p["amount_fen"],
+        "reference": p["reference"],
+        "owed_before": owed(ctx, payer, payee) - owed(ctx, payee, payer),
+        "payer_net_before": net(ctx, payer), "payee_net_before": net(ctx, payee)})
     position(ctx, p["payer"], paid=amount)
     position(ctx, p["payee"], received=amount)
     obligation(ctx, p["payer"], p["payee"], 0, amount)
