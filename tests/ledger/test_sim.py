@@ -136,7 +136,7 @@ def test_records_acknowledged_but_deleted_unordered_are_reported_dropped(
 
 def test_an_alliance_where_nobody_proposes_fails_liveness(
         failing: list[Simulation], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Orderer, "proposer_rank", lambda self, height: None)
+    monkeypatch.setattr(Orderer, "proposer_rank", lambda self, height, round_=0: None)
     monkeypatch.setattr(simulator, "sim_liveness_rounds_max", 50)
     failing.append(Simulation(SimConfig(5, 100, byzantine=False), tmp_path))
     with pytest.raises(SimFailure, match="liveness: the alliance did not settle"):
