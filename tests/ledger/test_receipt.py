@@ -8,6 +8,7 @@ that match it), so only that rule can refuse it.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from ledger.chain.genesis import validator_set_hash
 from ledger.consensus.consortium import Consortium
 from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
-from ledger.verify.receipt import build_receipt, check_receipt
+from ledger.verify.receipt import build_receipt, check_receipt, load_receipt
 from ledger.wire.record import Record, make_body, record_from_wire, sign_body
 
 Receipt = dict[str, Any]
@@ -183,3 +184,13 @@ def test_a_receipt_names_its_chain_genesis_and_validators(
     checked = check_receipt(receipt)
     assert (checked.chain, checked.header_hash) == (
         "test-chain", Header.from_json(receipt["header"]).hash.hex())
+
+
+def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
+        receipt: Receipt, trusted: set[str]) -> None:
+    text = json.dumps(receipt)
+    assert check_receipt(load_receipt(text), trusted) == check_receipt(receipt, trusted)
+    assert load_receipt(text.encode()) == receipt
+    with pytest.raises(LedgerError) as caught:
+        load_receipt(text[:-1])
+    assert caught.value.code == "receipt_malformed"
