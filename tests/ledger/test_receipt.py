@@ -194,3 +194,10 @@ def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
     with pytest.raises(LedgerError) as caught:
         load_receipt(text[:-1])
     assert caught.value.code == "receipt_malformed"
+    assert "receipt is not JSON" in str(caught.value)
+
+
+def test_a_receipt_of_an_unknown_version_says_which_version_it_found(
+        receipt: Receipt, trusted: set[str]) -> None:
+    with pytest.raises(LedgerError, match="unknown receipt version 7$"):
+        check_receipt({**receipt, "version": 7}, trusted)
