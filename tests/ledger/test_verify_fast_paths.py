@@ -54,6 +54,16 @@ def test_a_plain_canonical_record_takes_the_fast_path() -> None:
     assert record is not None and record.id == _strict(body, SIG).id
 
 
+def test_a_record_at_every_bound_still_takes_the_fast_path() -> None:
+    """The largest seq, expires and integers, and the longest chain and type, are plain."""
+    body = canonical_bytes({"chain": "c" * 64, "type": "t" * 64, "signers": [KEY.public_hex],
+                            "seq": SAFE, "expires": SAFE,
+                            "payload": {"n": SAFE, "m": -SAFE}}).decode()
+    record = fast_record(body, SIG)
+    assert record is not None and record.id == _strict(body, SIG).id
+    assert fast_block([(0, None, None, None, None, body, SIG)], "c" * 64) is not None
+
+
 @pytest.mark.parametrize("body", [
     _body({"a": 1}).replace('"a":1', '"a":1.0'),  # a float that re-encodes the same
     _body({"a": 1}).replace('"a":1', '"a":1.5'),
