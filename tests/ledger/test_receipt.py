@@ -121,32 +121,39 @@ def _certificate_of_another_height(receipt: Receipt, keys: list[SigningKey]) -> 
     receipt["certificate"]["height"] = 2
 
 
-LIES: list[tuple[str, Callable[..., None], str]] = [
-    ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator"),
-    ("inclusion proof missing", _proof_missing, "proof_malformed"),
-    ("inclusion proof altered", _proof_altered, "root_mismatch"),
-    ("proof of another index", _proof_of_another_index, "root_mismatch"),
-    ("certificate short of quorum", _below_quorum, "certificate_below_quorum"),
-    ("a stranger's vote for the quorum", _vote_by_a_stranger, "certificate_below_quorum"),
-    ("record of another chain", _record_of_another_chain, "receipt_chain_mismatch"),
+LIES: list[tuple[str, Callable[..., None], str, str]] = [
+    ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator",
+     "is not one you trust"),
+    ("inclusion proof missing", _proof_missing, "proof_malformed", "proof too short"),
+    ("inclusion proof altered", _proof_altered, "root_mismatch", "root mismatch"),
+    ("proof of another index", _proof_of_another_index, "root_mismatch", "root mismatch"),
+    ("certificate short of quorum", _below_quorum, "certificate_below_quorum", "3 needed"),
+    ("a stranger's vote for the quorum", _vote_by_a_stranger, "certificate_below_quorum",
+     "2 valid validator signatures of 4"),
+    ("record of another chain", _record_of_another_chain, "receipt_chain_mismatch",
+     "the record names another chain than the header"),
     ("validator list not the header's", _validators_not_the_headers,
-     "receipt_validators_mismatch"),
-    ("tree size not the header's", _tree_size_not_the_headers, "receipt_size_mismatch"),
-    ("record signature forged", _record_signature_forged, "bad_signature"),
+     "receipt_validators_mismatch", "validator set is not the one the header names"),
+    ("tree size not the header's", _tree_size_not_the_headers, "receipt_size_mismatch",
+     "the block holds 5 records, the header 4"),
+    ("record signature forged", _record_signature_forged, "bad_signature", "does not verify"),
     ("certificate of another height", _certificate_of_another_height,
-     "certificate_wrong_header"),
+     "certificate_wrong_header", "certificate height differs from the header's"),
 ]
 
 
-@pytest.mark.parametrize(("lie", "code"), [pytest.param(f, c, id=i) for i, f, c in LIES])
+@pytest.mark.parametrize(("lie", "code", "says"),
+                         [pytest.param(f, c, m, id=i) for i, f, c, m in LIES])
 def test_a_forged_receipt_is_refused_with_the_rule_it_breaks(
         receipt: Receipt, trusted: set[str], validator_keys: list[SigningKey],
-        lie: Callable[..., None], code: str) -> None:
+        lie: Callable[..., None], code: str, says: str) -> None:
+    """Each refusal has the rule's code and a message saying what is wrong."""
     forged = copy.deepcopy(receipt)
     lie(forged, validator_keys)
     with pytest.raises(LedgerError) as caught:
         check_receipt(forged, trusted)
     assert caught.value.code == code, caught.value
+    assert says in str(caught.value), caught.value
 
 
 def test_without_a_trusted_set_a_minted_validator_set_is_believed(
@@ -199,5 +206,5 @@ def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
 
 def test_a_receipt_of_an_unknown_version_says_which_version_it_found(
         receipt: Receipt, trusted: set[str]) -> None:
-    with pytest.raises(LedgerError, match="unknown receipt version 7$"):
+    with pytest.raises(LedgerError, match=r"unknown receipt version 7$"):
         check_receipt({**receipt, "version": 7}, trusted)
