@@ -123,7 +123,7 @@ def _certificate_of_another_height(receipt: Receipt, keys: list[SigningKey]) -> 
 
 LIES: list[tuple[str, Callable[..., None], str, str]] = [
     ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator",
-     "is not one you trust"),
+     f"validator {STRANGERS[0].public_hex[:16]}… is not one you trust"),
     ("inclusion proof missing", _proof_missing, "proof_malformed", "proof too short"),
     ("inclusion proof altered", _proof_altered, "root_mismatch", "root mismatch"),
     ("proof of another index", _proof_of_another_index, "root_mismatch", "root mismatch"),
@@ -167,17 +167,19 @@ def test_without_a_trusted_set_a_minted_validator_set_is_believed(
 
 
 
-@pytest.mark.parametrize(("edit", "code"), [
-    ({"version": 2}, "receipt_version"),
-    ({"version": None}, "receipt_version"),
-    ({"inclusion_proof": ["zz"]}, "receipt_malformed"),
-    ({"index": "one"}, "receipt_malformed"),
+@pytest.mark.parametrize(("edit", "code", "says"), [
+    ({"version": 2}, "receipt_version", "unknown receipt version 2"),
+    ({"version": None}, "receipt_version", "unknown receipt version None"),
+    ({"inclusion_proof": ["zz"]}, "receipt_malformed", "malformed receipt"),
+    ({"index": "one"}, "receipt_malformed", "malformed receipt"),
 ], ids=["version 2", "no version", "proof not hex", "index not a number"])
 def test_a_receipt_of_another_version_or_shape_is_refused_with_its_code(
-        receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str) -> None:
+        receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str,
+        says: str) -> None:
     with pytest.raises(LedgerError) as caught:
         check_receipt({**receipt, **edit}, trusted)
     assert caught.value.code == code
+    assert says in str(caught.value)
 
 
 def test_a_receipt_names_its_chain_genesis_and_validators(
