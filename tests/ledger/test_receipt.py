@@ -205,8 +205,3 @@ def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
     assert caught.value.code == "receipt_malformed"
     assert "receipt is not JSON" in str(caught.value)
 
-
-def test_a_receipt_of_an_unknown_version_says_which_version_it_found(
-        receipt: Receipt, trusted: set[str]) -> None:
-    with pytest.raises(LedgerError, match=r"unknown receipt version 7$"):
-        check_receipt({**receipt, "version": 7}, trusted)
