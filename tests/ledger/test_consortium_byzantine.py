@@ -121,3 +121,21 @@ def test_every_validator_refuses_a_byzantine_block_and_nobody_signs(
     monkeypatch.undo()  # the proposer behaves again: the queued record commits
     assert consortium.run_until_idle() == 1
     assert consortium.heights() == [2, 2, 2, 2]
+
+
+def test_a_validator_holding_a_valid_block_still_checks_another_of_that_height(
+        make_consortium: Callable[..., Consortium], add: Add, forge: Forge) -> None:
+    """An equivocating proposer: after a valid block, a forged twin of it is still refused."""
+    consortium = make_consortium()
+    proposer, validator = consortium.live[0], consortium.live[1]
+    honest = forge(proposer, [add()])
+    validator.validate(honest)
+    assert validator.validated(honest.header)
+    twin = forge(proposer, [add()], state="00" * 32)
+    assert twin.header.height == honest.header.height
+
+    with pytest.raises(ConsensusError) as caught:
+        validator.validate(twin)
+
+    assert caught.value.code == "block_invalid"
+    assert not validator.validated(twin.header) and not validator.validated(honest.header)
