@@ -8,18 +8,24 @@ changes; once the proposer behaves, the same records commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ledger.application import BlockContext, Execution
 from ledger.chain.block import Block, records_root
+from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium
 from ledger.consensus.replica import Proposal, Replica
+from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.errors import ConsensusError, LedgerError
 from ledger.limits import block_time_step_ms_max
 from ledger.wire.record import Record
+
+from .conftest import GENESIS_MS, make_genesis
 
 Add = Callable[..., Record]
 Forge = Callable[..., Block]
@@ -139,3 +145,35 @@ def test_a_validator_holding_a_valid_block_still_checks_another_of_that_height(
 
     assert caught.value.code == "block_invalid"
     assert not validator.validated(twin.header) and not validator.validated(honest.header)
+
+
+class _Witness(CounterApp):
+    """Counters that remember the context of every block they execute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contexts: list[BlockContext] = []
+
+    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
+        self.contexts.append(ctx)
+        return super().execute(ctx, records)
+
+
+def test_validators_execute_a_block_at_its_chain_height_and_time(
+        tmp_path: Path, validator_keys: list[SigningKey], add: Add) -> None:
+    """The application sees the proposer's block time, not a validator's own clock."""
+    consortium = Consortium(tmp_path / "witness", make_genesis(validator_keys), validator_keys,
+                            _Witness, ManualClock(GENESIS_MS, step_ms=7))
+    try:
+        for _ in range(2):
+            consortium.submit(add())
+            block = consortium.produce_block()
+            assert block is not None
+        header = block.header
+        assert (header.height, header.time_ms > GENESIS_MS) == (2, True)
+        for replica in consortium.live:
+            app = replica.app
+            assert isinstance(app, _Witness)
+            assert app.contexts[-1] == BlockContext(header.chain, 2, header.time_ms), replica.name
+    finally:
+        consortium.close()
