@@ -177,3 +177,24 @@ def test_validators_execute_a_block_at_its_chain_height_and_time(
             assert app.contexts[-1] == BlockContext(header.chain, 2, header.time_ms), replica.name
     finally:
         consortium.close()
+
+
+def test_a_validator_that_cannot_execute_a_block_refuses_it_as_unexecutable(
+        make_consortium: Callable[..., Consortium], add: Add, forge: Forge,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure of its own application, not a broken rule: a code apart from block_invalid."""
+    consortium = make_consortium()
+    proposer, validator = consortium.live[0], consortium.live[1]
+    block = forge(proposer, [add()])
+
+    def broken(ctx: BlockContext, records: Sequence[Record]) -> Execution:
+        raise RuntimeError("the application's disk is full")
+
+    monkeypatch.setattr(validator.app, "execute", broken)
+    with pytest.raises(ConsensusError) as caught:
+        validator.validate(block)
+
+    assert caught.value.code == "block_unexecutable"
+    assert "block 1 cannot be executed here" in str(caught.value)
+    assert "disk is full" in str(caught.value)
+    assert not validator.validated(block.header)
