@@ -8,6 +8,7 @@ changes; once the proposer behaves, the same records commit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,14 @@ FORGERIES: list[tuple[str, Forgery, str, str]] = [
     ("wrong running total", lambda add, p, forge: forge(p, [add()], total=p.total + 2),
      "block_invalid", "total does not follow"),
     ("a record the application rejects", lambda add, p, forge: forge(p, [add(by=-100)]),
-     "block_invalid", "rejected: counter_negative"),
+     "block_invalid", r"block 2: record [0-9a-f]{64} rejected: counter_negative$"),
     ("an expired record", lambda add, p, forge: forge(p, [add(expires=p.time_ms)]),
      "block_invalid", "expired"),
     ("a record expiring too far ahead", lambda add, p, forge: forge(
         p, [add(expires=p.time_ms + 1 + p.genesis.params.record_ttl_ms_max + 1)]),
      "block_invalid", "more than"),
     ("wrong state commitment", lambda add, p, forge: forge(p, [add()], state="00" * 32),
-     "block_invalid", "state commitment differs"),
+     "block_invalid", "block 2: state commitment differs$"),
     ("time not after the last block", lambda add, p, forge: forge(p, [add()], time_ms=p.time_ms),
      "block_invalid", "time_not_increasing"),
     ("time too far ahead", lambda add, p, forge: forge(
@@ -122,7 +123,7 @@ def test_every_validator_refuses_a_byzantine_block_and_nobody_signs(
     assert signers == []
     assert sorted(name for name, _, _ in refusals) == sorted(r.name for r in consortium.live)
     for name, refused_code, message in refusals:
-        assert (refused_code, why in message) == (code, True), (name, message)
+        assert (refused_code, bool(re.search(why, message))) == (code, True), (name, message)
     assert snapshot(consortium) == before
     monkeypatch.undo()  # the proposer behaves again: the queued record commits
     assert consortium.run_until_idle() == 1
