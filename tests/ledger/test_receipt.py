@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.application import ValidatorInfo
+from ledger.application import BlockContext, Execution, ValidatorInfo
 from ledger.chain.block import Header, records_root
-from ledger.chain.genesis import validator_set_hash
+from ledger.chain.genesis import Genesis, validator_set_hash
+from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium
+from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
 from ledger.verify.receipt import build_receipt, check_receipt, load_receipt
 from ledger.wire.record import Record, make_body, record_from_wire, sign_body
+
+from .conftest import GENESIS_MS
 
 Receipt = dict[str, Any]
 STRANGERS = [SigningKey.from_seed(bytes([0x50 + i]) * 32) for i in range(4)]
@@ -205,3 +210,37 @@ def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
     assert caught.value.code == "receipt_malformed"
     assert "receipt is not JSON" in str(caught.value)
 
+
+
+class _ShrinkingApp(CounterApp):
+    """Counters, plus: a record adding to the counter "shrink" installs ``shrunk``."""
+
+    def __init__(self, shrunk: tuple[ValidatorInfo, ...]) -> None:
+        super().__init__()
+        self.shrunk = shrunk
+
+    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
+        execution = super().execute(ctx, records)
+        if any(r.payload.get("name") == "shrink" for r in records):
+            execution.validators = self.shrunk
+        return execution
+
+
+def test_a_receipt_of_the_first_block_after_a_validator_change_names_the_new_set(
+        tmp_path: Path, genesis: Genesis, validator_keys: list[SigningKey],
+        add: Callable[..., Record]) -> None:
+    three = genesis.validators[:3]
+    consortium = Consortium(tmp_path / "shrink", genesis, validator_keys,
+                            lambda: _ShrinkingApp(three),
+                            ManualClock(GENESIS_MS, 1))
+    try:
+        for record in (add(name="shrink"), add()):
+            consortium.submit(record)
+            assert consortium.produce_block() is not None
+        made = build_receipt(consortium.live[0].store, record.id)
+    finally:
+        consortium.close()
+    assert made is not None and made["height"] == 2
+    assert made["validators"] == [{"name": v.name, "key": v.key} for v in three]
+    checked = check_receipt(made, {v.key for v in three})
+    assert sorted(checked.signers) == sorted(v.key for v in three)
