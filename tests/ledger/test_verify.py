@@ -362,3 +362,19 @@ def test_a_header_with_an_extra_field_or_a_wrong_type_is_malformed(
     failure = verify(data, genesis).failure
     assert failure is not None and (failure.what, failure.height) == ("malformed_header", 2)
     assert why in failure.detail, failure.detail
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("id", "ab" * 32), ("type", "counter.other"), ("signer", "cd" * 32), ("seq", 102)])
+def test_a_record_row_whose_column_differs_from_its_body_is_named_with_both_values(
+        chain: tuple[Path, Genesis], column: str, value: Any) -> None:
+    data, genesis = chain
+    query = f"SELECT id, {column} FROM records WHERE height = 2 AND idx = 1"
+    record_id, stored = read(data, query)
+    each_store(data, f"UPDATE records SET {column} = ? WHERE height = 2 AND idx = 1", (value,))
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node, failure.table, failure.key) == (
+        "row_mismatch", 2, "node-0.sqlite", "records", (2, 1))
+    assert (failure.record, failure.expected, failure.found) == (record_id, stored, value)
+    assert failure.detail == f"column {column} does not match the record body"
