@@ -165,3 +165,25 @@ def test_evidence_that_is_not_a_conflicting_vote_of_a_validator_is_forged(
     assert (failure.what, failure.height, failure.table) == ("evidence_forged", 2, "evidence")
     assert failure.key == (2, row[0], row[2])
     assert why in failure.detail, failure.detail
+
+
+def test_records_off_the_fast_path_are_verified_by_the_strict_path(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    """Non-ASCII bodies are not taken by the fast paths: the strict parse must accept them."""
+    consortium = make_consortium()
+    for name in ("咖啡", "茶"):
+        consortium.submit(add(name=name))
+    consortium.produce_block()
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    assert verify(data, genesis).valid
+    (body,) = read(data, "SELECT body FROM records WHERE height = 1 AND idx = 1")
+    each_store(data, "UPDATE records SET body = ? WHERE height = 1 AND idx = 1",
+               (body.replace('"by":1', '"by":01'),))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.table, failure.key) == (
+        "malformed_record", 1, None, (1, 1))
+    assert failure.node == "node-0.sqlite" and failure.detail
