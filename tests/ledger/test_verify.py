@@ -256,7 +256,8 @@ def test_evidence_must_be_a_real_conflicting_vote(
     each_store(data, "UPDATE evidence SET sig = ? WHERE height = 2", ("22" * 64,))
     failure = verify(data, genesis).failure
     assert failure is not None and (failure.what, failure.height) == ("evidence_forged", 2)
-    assert failure.table == "evidence"
+    assert (failure.table, failure.node) == ("evidence", "node-0.sqlite")
+    assert failure.detail == "the signature does not verify"
 
 
 class GovernedCounter(CounterApp):

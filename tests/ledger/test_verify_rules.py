@@ -163,7 +163,7 @@ def test_evidence_that_is_not_a_conflicting_vote_of_a_validator_is_forged(
 
     assert failure is not None
     assert (failure.what, failure.height, failure.table) == ("evidence_forged", 2, "evidence")
-    assert failure.key == (2, row[0], row[2])
+    assert (failure.key, failure.node) == ((2, row[0], row[2]), "node-0.sqlite")
     assert why in failure.detail, failure.detail
 
 
