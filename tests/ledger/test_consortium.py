@@ -202,6 +202,7 @@ def test_validators_refuse_a_proposal_over_the_block_record_limit(
         with pytest.raises(ConsensusError) as caught:
             voter.validate(oversized)
         assert caught.value.code == "block_invalid"
+        assert "record count does not follow" in str(caught.value)
     finally:
         consortium.close()
 

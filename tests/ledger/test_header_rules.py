@@ -32,6 +32,19 @@ BROKEN: dict[str, dict[str, Any]] = {
     "bad_proposer": {"proposer": "ff" * 32},
 }
 
+#: What each broken rule reports (the verifier's expected, found and detail of a failure).
+SAYS: dict[str, tuple[Any, Any, str]] = {
+    "other_chain": ("test-chain", "other-chain", "the chain id does not follow the chain"),
+    "height_mismatch": (8, 9, "the height does not follow the chain"),
+    "prev_hash_mismatch": ("07" * 32, "00" * 32,
+                           "the previous header hash does not follow the chain"),
+    "validator_set_mismatch": (PARENT.validators_hash, "00" * 32,
+                               "the validator set does not follow the chain"),
+    "time_not_increasing": (f"> {PARENT.time_ms}", PARENT.time_ms,
+                            f"the time must grow, by at most {block_time_step_ms_max} ms"),
+    "bad_proposer": (None, "ff" * 32, "the proposer is not in the validator set"),
+}
+
 
 def test_a_header_that_follows_its_parent_passes() -> None:
     validate_header(GOOD, PARENT)
@@ -44,7 +57,7 @@ def test_each_broken_rule_is_named_by_its_code(code: str) -> None:
     with pytest.raises(HeaderInvalid) as caught:
         validate_header(dataclasses.replace(GOOD, **BROKEN[code]), PARENT)
     assert caught.value.code == code
-    assert caught.value.found is not None
+    assert (caught.value.expected, caught.value.found, caught.value.detail) == SAYS[code]
 
 
 def test_time_may_not_jump_past_the_step_bound() -> None:

@@ -8,19 +8,25 @@ that match it), so only that rule can refuse it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ledger.application import ValidatorInfo
+from ledger.application import BlockContext, Execution, ValidatorInfo
 from ledger.chain.block import Header, records_root
-from ledger.chain.genesis import validator_set_hash
+from ledger.chain.genesis import Genesis, validator_set_hash
+from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium
+from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.errors import LedgerError
-from ledger.verify.receipt import build_receipt, check_receipt
+from ledger.verify.receipt import build_receipt, check_receipt, load_receipt
 from ledger.wire.record import Record, make_body, record_from_wire, sign_body
+
+from .conftest import GENESIS_MS
 
 Receipt = dict[str, Any]
 STRANGERS = [SigningKey.from_seed(bytes([0x50 + i]) * 32) for i in range(4)]
@@ -120,32 +126,39 @@ def _certificate_of_another_height(receipt: Receipt, keys: list[SigningKey]) -> 
     receipt["certificate"]["height"] = 2
 
 
-LIES: list[tuple[str, Callable[..., None], str]] = [
-    ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator"),
-    ("inclusion proof missing", _proof_missing, "proof_malformed"),
-    ("inclusion proof altered", _proof_altered, "root_mismatch"),
-    ("proof of another index", _proof_of_another_index, "root_mismatch"),
-    ("certificate short of quorum", _below_quorum, "certificate_below_quorum"),
-    ("a stranger's vote for the quorum", _vote_by_a_stranger, "certificate_below_quorum"),
-    ("record of another chain", _record_of_another_chain, "receipt_chain_mismatch"),
+LIES: list[tuple[str, Callable[..., None], str, str]] = [
+    ("untrusted validator set", _untrusted_set, "receipt_untrusted_validator",
+     f"validator {STRANGERS[0].public_hex[:16]}… is not one you trust"),
+    ("inclusion proof missing", _proof_missing, "proof_malformed", "proof too short"),
+    ("inclusion proof altered", _proof_altered, "root_mismatch", "root mismatch"),
+    ("proof of another index", _proof_of_another_index, "root_mismatch", "root mismatch"),
+    ("certificate short of quorum", _below_quorum, "certificate_below_quorum", "3 needed"),
+    ("a stranger's vote for the quorum", _vote_by_a_stranger, "certificate_below_quorum",
+     "2 valid validator signatures of 4"),
+    ("record of another chain", _record_of_another_chain, "receipt_chain_mismatch",
+     "the record names another chain than the header"),
     ("validator list not the header's", _validators_not_the_headers,
-     "receipt_validators_mismatch"),
-    ("tree size not the header's", _tree_size_not_the_headers, "receipt_size_mismatch"),
-    ("record signature forged", _record_signature_forged, "bad_signature"),
+     "receipt_validators_mismatch", "validator set is not the one the header names"),
+    ("tree size not the header's", _tree_size_not_the_headers, "receipt_size_mismatch",
+     "the block holds 5 records, the header 4"),
+    ("record signature forged", _record_signature_forged, "bad_signature", "does not verify"),
     ("certificate of another height", _certificate_of_another_height,
-     "certificate_wrong_header"),
+     "certificate_wrong_header", "certificate height differs from the header's"),
 ]
 
 
-@pytest.mark.parametrize(("lie", "code"), [pytest.param(f, c, id=i) for i, f, c in LIES])
+@pytest.mark.parametrize(("lie", "code", "says"),
+                         [pytest.param(f, c, m, id=i) for i, f, c, m in LIES])
 def test_a_forged_receipt_is_refused_with_the_rule_it_breaks(
         receipt: Receipt, trusted: set[str], validator_keys: list[SigningKey],
-        lie: Callable[..., None], code: str) -> None:
+        lie: Callable[..., None], code: str, says: str) -> None:
+    """Each refusal has the rule's code and a message saying what is wrong."""
     forged = copy.deepcopy(receipt)
     lie(forged, validator_keys)
     with pytest.raises(LedgerError) as caught:
         check_receipt(forged, trusted)
     assert caught.value.code == code, caught.value
+    assert says in str(caught.value), caught.value
 
 
 def test_without_a_trusted_set_a_minted_validator_set_is_believed(
@@ -159,17 +172,19 @@ def test_without_a_trusted_set_a_minted_validator_set_is_believed(
 
 
 
-@pytest.mark.parametrize(("edit", "code"), [
-    ({"version": 2}, "receipt_version"),
-    ({"version": None}, "receipt_version"),
-    ({"inclusion_proof": ["zz"]}, "receipt_malformed"),
-    ({"index": "one"}, "receipt_malformed"),
+@pytest.mark.parametrize(("edit", "code", "says"), [
+    ({"version": 2}, "receipt_version", "unknown receipt version 2"),
+    ({"version": None}, "receipt_version", "unknown receipt version None"),
+    ({"inclusion_proof": ["zz"]}, "receipt_malformed", "malformed receipt"),
+    ({"index": "one"}, "receipt_malformed", "malformed receipt"),
 ], ids=["version 2", "no version", "proof not hex", "index not a number"])
 def test_a_receipt_of_another_version_or_shape_is_refused_with_its_code(
-        receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str) -> None:
+        receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str,
+        says: str) -> None:
     with pytest.raises(LedgerError) as caught:
         check_receipt({**receipt, **edit}, trusted)
     assert caught.value.code == code
+    assert says in str(caught.value)
 
 
 def test_a_receipt_names_its_chain_genesis_and_validators(
@@ -204,3 +219,49 @@ def test_the_receipts_of_one_block_read_it_once(make_consortium: Callable[..., C
     for index, made in enumerate(receipts):
         assert made is not None and made["index"] == index
         assert check_receipt(made, trusted).height == 1
+
+
+def test_a_receipt_file_is_read_as_json_and_garbage_is_malformed(
+        receipt: Receipt, trusted: set[str]) -> None:
+    text = json.dumps(receipt)
+    assert check_receipt(load_receipt(text), trusted) == check_receipt(receipt, trusted)
+    assert load_receipt(text.encode()) == receipt
+    with pytest.raises(LedgerError) as caught:
+        load_receipt(text[:-1])
+    assert caught.value.code == "receipt_malformed"
+    assert "receipt is not JSON" in str(caught.value)
+
+
+
+class _ShrinkingApp(CounterApp):
+    """Counters, plus: a record adding to the counter "shrink" installs ``shrunk``."""
+
+    def __init__(self, shrunk: tuple[ValidatorInfo, ...]) -> None:
+        super().__init__()
+        self.shrunk = shrunk
+
+    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
+        execution = super().execute(ctx, records)
+        if any(r.payload.get("name") == "shrink" for r in records):
+            execution.validators = self.shrunk
+        return execution
+
+
+def test_a_receipt_of_the_first_block_after_a_validator_change_names_the_new_set(
+        tmp_path: Path, genesis: Genesis, validator_keys: list[SigningKey],
+        add: Callable[..., Record]) -> None:
+    three = genesis.validators[:3]
+    consortium = Consortium(tmp_path / "shrink", genesis, validator_keys,
+                            lambda: _ShrinkingApp(three),
+                            ManualClock(GENESIS_MS, 1))
+    try:
+        for record in (add(name="shrink"), add()):
+            consortium.submit(record)
+            assert consortium.produce_block() is not None
+        made = build_receipt(consortium.live[0].store, record.id)
+    finally:
+        consortium.close()
+    assert made is not None and made["height"] == 2
+    assert made["validators"] == [{"name": v.name, "key": v.key} for v in three]
+    checked = check_receipt(made, {v.key for v in three})
+    assert sorted(checked.signers) == sorted(v.key for v in three)

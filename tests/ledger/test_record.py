@@ -19,6 +19,7 @@ from ledger.limits import (
     record_bytes_max,
     record_depth_max,
     record_signers_max,
+    record_type_chars_max,
     string_chars_max,
 )
 from ledger.wire.canonical import canonical_bytes
@@ -211,6 +212,12 @@ MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("seq boolean", _set("body.seq", True), "malformed_record"),
     ("seq string", _set("body.seq", "7"), "malformed_record"),
     ("seq beyond 2^53-1", _set("body.seq", json_int_max + 1), "malformed_record"),
+    ("expires zero", _set("body.expires", 0), "malformed_record"),
+    ("expires negative", _set("body.expires", -1), "malformed_record"),
+    ("expires boolean", _set("body.expires", True), "malformed_record"),
+    ("expires string", _set("body.expires", "1700000000000"), "malformed_record"),
+    ("expires beyond 2^53-1", _set("body.expires", json_int_max + 1), "malformed_record"),
+    ("expires missing", _set("body.expires", _DELETE), "malformed_record"),
     ("payload a list", _set("body.payload", []), "malformed_record"),
     ("payload too deep", _set("body.payload", {"a": json.loads("[" * 9 + "]" * 9)}), "too_deep"),
     ("payload string too long", _set("body.payload.name", "x" * (string_chars_max + 1)),
@@ -249,6 +256,16 @@ def test_payload_at_the_depth_limit_is_accepted() -> None:
     for _ in range(record_depth_max - 1):
         deepest = [deepest]
     record = _record({"a": deepest})
+    assert parse_record(record.wire_bytes()) == record
+
+
+def test_each_field_may_reach_its_bound() -> None:
+    """A 64-character chain and type, and seq and expires of 2^53-1, are a valid record."""
+    body = make_body("c" * record_type_chars_max, "t" * record_type_chars_max,
+                     [ALICE.public_hex], json_int_max, {"name": "x" * string_chars_max},
+                     expires=json_int_max)
+    record = sign_body(body, [ALICE])
+    assert record_from_wire(record.to_wire()) == record
     assert parse_record(record.wire_bytes()) == record
 
 

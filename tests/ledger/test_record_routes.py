@@ -72,6 +72,16 @@ def test_a_plain_canonical_record_takes_the_fast_route(strict_refused: None) -> 
     assert record.body == json.loads(body) and record.signatures == (bytes.fromhex(SIG),)
 
 
+def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None) -> None:
+    """The largest seq, expires and integers, and the longest chain and type, are plain."""
+    body = canonical_bytes({"chain": "c" * 64, "type": "t" * 64, "signers": [KEY.public_hex],
+                            "seq": SAFE, "expires": SAFE,
+                            "payload": {"n": SAFE, "m": -SAFE}}).decode()
+    record = parse_stored(body, SIG)
+    assert record.seq == SAFE and record.body["expires"] == SAFE
+    assert parse_stored_block([(0, None, None, None, None, body, SIG)], "c" * 64) is not None
+
+
 def test_a_nested_or_odd_record_takes_the_strict_route(strict_refused: None) -> None:
     with pytest.raises(AssertionError, match="strict route"):
         parse_stored(_body({"a": 1}).replace('"a":1', '"a":1.5'), SIG)

@@ -56,6 +56,9 @@ STRUCTURE = {
     "header_hash_mismatch": ("UPDATE blocks SET hash = ? WHERE height = 2", ("ab" * 32,)),
     "header_not_canonical": ("UPDATE blocks SET header = ' ' || header WHERE height = 2", ()),
     "malformed_header": ("UPDATE blocks SET header = '{' WHERE height = 2", ()),
+    "row_unexpected": ("UPDATE records SET idx = -1 WHERE height = 2 AND idx = 1", ()),
+    "malformed_certificate": ("UPDATE blocks SET certificate = '{' WHERE height = 2", ()),
+    "malformed_checkpoint": ("UPDATE blocks SET checkpoint = '{' WHERE height = 2", ()),
     "bad_signature": ("UPDATE records SET sigs = ? WHERE height = 2 AND idx = 0",
                       ("11" * 64,)),
     "row_mismatch": ("UPDATE records SET seq = seq + 100 WHERE height = 2 AND idx = 0", ()),
@@ -76,7 +79,8 @@ def test_tampered_rows_are_found_at_their_block(chain: tuple[Path, Genesis], wha
     assert failure is not None and (failure.what, failure.height) == (what, 2), failure
 
 
-@pytest.mark.parametrize("edit", ["prev", "time", "root", "state", "proposer"])
+@pytest.mark.parametrize("edit", ["prev", "time", "root", "state", "proposer", "total",
+                                  "records", "chain", "height", "validators"])
 def test_a_resigned_header_is_still_caught(chain: tuple[Path, Genesis], edit: str,
                                            validator_keys: list[SigningKey]) -> None:
     """Even with the validator keys, a header that breaks a rule is found."""
@@ -84,7 +88,12 @@ def test_a_resigned_header_is_still_caught(chain: tuple[Path, Genesis], edit: st
                "time": ("time", 1, "time_not_increasing"),
                "root": ("root", "00" * 32, "merkle_root_mismatch"),
                "state": ("state", "00" * 32, "state_mismatch"),
-               "proposer": ("proposer", "00" * 32, "bad_proposer")}
+               "proposer": ("proposer", "00" * 32, "bad_proposer"),
+               "total": ("total", 99, "total_mismatch"),
+               "records": ("records", 4, "record_count_mismatch"),
+               "chain": ("chain", "other-chain", "other_chain"),
+               "height": ("height", 5, "height_mismatch"),
+               "validators": ("validators", "00" * 32, "validator_set_mismatch")}
     field, value, code = changes[edit]
     recertify(chain[0], 4, validator_keys, lambda h: h.update({field: value}))
     failure = verify(*chain).failure
@@ -247,7 +256,8 @@ def test_evidence_must_be_a_real_conflicting_vote(
     each_store(data, "UPDATE evidence SET sig = ? WHERE height = 2", ("22" * 64,))
     failure = verify(data, genesis).failure
     assert failure is not None and (failure.what, failure.height) == ("evidence_forged", 2)
-    assert failure.table == "evidence"
+    assert (failure.table, failure.node) == ("evidence", "node-0.sqlite")
+    assert failure.detail == "the signature does not verify"
 
 
 class GovernedCounter(CounterApp):
@@ -336,3 +346,36 @@ def test_signatures_are_checked_in_small_batches_too(chain: tuple[Path, Genesis]
     failure = verify(data, genesis, sig_cache=None).failure
     assert failure is not None and (failure.what, failure.height) == ("bad_signature", 2)
     assert failure.node == "node-1.sqlite"
+
+
+@pytest.mark.parametrize(("edit", "why"), [
+    ({"extra": 1}, "extra fields"),
+    ({"height": 2.0}, "field height has the wrong type"),
+    ({"time": True}, "field time has the wrong type"),
+    ({"root": 7}, "field root has the wrong type"),
+], ids=["an extra field", "a float height", "a boolean time", "a number for the root"])
+def test_a_header_with_an_extra_field_or_a_wrong_type_is_malformed(
+        chain: tuple[Path, Genesis], edit: dict[str, Any], why: str) -> None:
+    data, genesis = chain
+    header = json.loads(read(data, "SELECT header FROM blocks WHERE height = 2")[0])
+    each_store(data, "UPDATE blocks SET header = ? WHERE height = 2",
+               (json.dumps({**header, **edit}),))
+    failure = verify(data, genesis).failure
+    assert failure is not None and (failure.what, failure.height) == ("malformed_header", 2)
+    assert why in failure.detail, failure.detail
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("id", "ab" * 32), ("type", "counter.other"), ("signer", "cd" * 32), ("seq", 102)])
+def test_a_record_row_whose_column_differs_from_its_body_is_named_with_both_values(
+        chain: tuple[Path, Genesis], column: str, value: Any) -> None:
+    data, genesis = chain
+    query = f"SELECT id, {column} FROM records WHERE height = 2 AND idx = 1"
+    record_id, stored = read(data, query)
+    each_store(data, f"UPDATE records SET {column} = ? WHERE height = 2 AND idx = 1", (value,))
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node, failure.table, failure.key) == (
+        "row_mismatch", 2, "node-0.sqlite", "records", (2, 1))
+    assert (failure.record, failure.expected, failure.found) == (record_id, stored, value)
+    assert failure.detail == f"column {column} does not match the record body"

@@ -8,10 +8,11 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ledger.chain.block import records_root
+from ledger.chain.block import Header, records_root
 from ledger.consensus.consortium import Consortium
 from ledger.crypto.keys import SigningKey
 from ledger.wire.record import Record, make_body, sign_body
@@ -105,3 +106,84 @@ def test_reordered_records_of_different_signers_break_the_merkle_root(
     assert (failure.what, failure.height) == ("merkle_root_mismatch", 1), failure
 
 
+
+
+STRANGER = SigningKey.from_seed(b"\x77" * 32)
+
+
+def _refiled(header: dict[str, Any], key: SigningKey, **fields: Any) -> tuple[str, str, str, str]:
+    """(validator, header text, header hash, sig): ``key``'s valid vote for ``header`` with
+    ``fields`` changed, as an evidence row would hold it."""
+    new = Header.from_json({**header, **fields})
+    return key.public_hex, new.encoded.decode(), new.hash.hex(), key.sign(new.hash).hex()
+
+
+def _spaced(header: dict[str, Any], key: SigningKey) -> tuple[str, ...]:
+    validator, text, hashed, sig = _refiled(header, key)
+    return validator, text.replace(",", ", "), hashed, sig
+
+
+def _hash_of_another(header: dict[str, Any], key: SigningKey) -> tuple[str, ...]:
+    validator, text, _, sig = _refiled(header, key)
+    return validator, text, "ab" * 32, sig
+
+
+Forgery = Callable[[dict[str, Any], SigningKey], tuple[str, ...]]
+EVIDENCE_FORGERIES: list[tuple[str, Forgery, str]] = [
+    ("a vote at another height", lambda h, k: _refiled(h, k, height=3), "another height"),
+    ("a vote on another chain", lambda h, k: _refiled(h, k, chain="other-chain"),
+     "another height or chain"),
+    ("a vote by a stranger", lambda h, k: _refiled(h, STRANGER), "not a validator"),
+    ("a header not in canonical form", _spaced, "not canonical"),
+    ("a header that is not the one hashed", _hash_of_another, "not the one hashed"),
+    ("a row that holds no JSON", lambda h, k: (k.public_hex, "{", "ab" * 32, "00"),
+     "does not hold a header"),
+    ("a header missing its fields", lambda h, k: (k.public_hex, "{}", "ab" * 32, "00"),
+     "malformed block header"),
+]
+
+
+@pytest.mark.parametrize(("forge", "why"),
+                         [pytest.param(f, w, id=i) for i, f, w in EVIDENCE_FORGERIES])
+def test_evidence_that_is_not_a_conflicting_vote_of_a_validator_is_forged(
+        make_consortium: Callable[..., Consortium], add: Add,
+        validator_keys: list[SigningKey], tmp_path: Path,
+        forge: Forgery, why: str) -> None:
+    consortium = make_consortium()
+    consortium.replicas[3].byzantine = True  # type: ignore[union-attr]
+    build(consortium, add, blocks=2)
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    (text,) = read(data, "SELECT header FROM evidence WHERE height = 2")
+    row = forge(json.loads(text), validator_keys[3])
+    each_store(data, "UPDATE evidence SET validator = ?, header = ?, header_hash = ?, sig = ? "
+               "WHERE height = 2", row)
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.table) == ("evidence_forged", 2, "evidence")
+    assert (failure.key, failure.node) == ((2, row[0], row[2]), "node-0.sqlite")
+    assert why in failure.detail, failure.detail
+
+
+def test_records_off_the_fast_path_are_verified_by_the_strict_path(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    """Non-ASCII bodies are not taken by the fast paths: the strict parse must accept them."""
+    consortium = make_consortium()
+    for name in ("咖啡", "茶"):
+        consortium.submit(add(name=name))
+    consortium.produce_block()
+    consortium.close()
+    data, genesis = tmp_path / "chain", consortium.genesis
+    assert verify(data, genesis).valid
+    (body,) = read(data, "SELECT body FROM records WHERE height = 1 AND idx = 1")
+    each_store(data, "UPDATE records SET body = ? WHERE height = 1 AND idx = 1",
+               (body.replace('"by":1', '"by":01'),))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.table, failure.key) == (
+        "malformed_record", 1, None, (1, 1))
+    assert failure.node == "node-0.sqlite" and failure.detail
