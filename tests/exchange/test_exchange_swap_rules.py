@@ -114,3 +114,23 @@ def test_a_swap_within_one_issuer_owes_nothing_so_only_its_counters_limit_it(
     monkeypatch.setattr(swap_module, "counter_max", 10)  # 10 gold points; ¥10 owed by nobody
     assert _swap(c, 1000, give="bp", get="bp-gold") == "ok"  # 10 gold: exactly the limit
     assert _swap(c, 100, give="bp", get="bp-gold") == "counter_limit_reached"
+
+
+def test_what_an_issuer_owes_and_is_owed_are_limited_each_on_its_own(
+        alliance: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three issuers, so that one side of a debt reaches the limit (lowered to ¥2.5) before
+    the other: Noodle Shop is owed by two issuers, Village Kitchen owes two."""
+    c = alliance
+    assert c.one(c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop")) == "ok"
+    assert c.vote(R.admit_merchant, "noodle-shop") == "ok"
+    assert c.one(c.rec(R.create_program, c.ns, "noodle-shop", "ns", "面馆积分", 10, 0, 10**6,
+                       accepts=["vk", "bp"])) == "ok"
+    assert c.block(c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 800),
+                   c.rec(R.issue, c.bp, "bp", c.bob.public_hex, 8000)) == ["ok", "ok"]
+    monkeypatch.setattr(swap_module, "counter_max", 2_500_000)
+    assert _swap(c, 100, get="ns") == "ok"  # ¥1: VK owes 1, NS is owed 1
+    assert c.one(c.rec(R.swap, c.bob, "bp", 1000, "ns", 0, 1, 1)) == "ok"  # NS is owed 2
+    assert _swap(c, 100, get="ns") == "counter_limit_reached"  # NS would be owed 3
+    assert _swap(c, 100) == "ok"  # the same ¥1 owed to BP instead: VK owes 2, BP is owed 1
+    assert _swap(c, 100) == "counter_limit_reached"  # VK would owe 3, BP be owed only 2
+    assert c.app.audit() == []
