@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exchange.errors import InvariantViolation
 from exchange.genesis import Params
 from exchange.limits import day_ms
 from exchange.rules.holdings import balance, credit, credit_lots, debit, lot_expiry_ms, unearned
@@ -86,24 +88,45 @@ class _Model:
 
 
 def test_spending_takes_whole_lots_soonest_first_then_part_of_one_then_lasting_points() -> None:
-    t1, t2, t3 = (T0 + d * day_ms for d in (1, 2, 3))
+    t1, t2, t3, t4 = (T0 + d * day_ms for d in (1, 2, 3, 4))
     s, env = _state(), Env(PARAMS, 1, T0)
-    s.holdings.put(("alice", "vk"), (18, ((t1, 5), (t2, 5), (t3, 5)), 4))  # 3 never lapse
+    s.holdings.put(("alice", "vk"), (23, ((t1, 5), (t2, 5), (t3, 5), (t4, 5)), 4))  # 3 last
     assert debit(s, env, "alice", "vk", 5, "redeem") == (((t1, 5),), 0)
-    assert s.holdings.get(("alice", "vk")) == (13, ((t2, 5), (t3, 5)), 4)
-    assert debit(s, env, "alice", "vk", 7, "redeem") == (((t2, 5), (t3, 2)), 0)
-    assert s.holdings.get(("alice", "vk")) == (6, ((t3, 3),), 4)
-    assert debit(s, env, "alice", "vk", 5, "redeem") == (((t3, 3),), 3)  # earned go last
+    assert s.holdings.get(("alice", "vk")) == (18, ((t2, 5), (t3, 5), (t4, 5)), 4)
+    assert debit(s, env, "alice", "vk", 12, "redeem") == (((t2, 5), (t3, 5), (t4, 2)), 0)
+    assert s.holdings.get(("alice", "vk")) == (6, ((t4, 3),), 4)
+    assert debit(s, env, "alice", "vk", 5, "redeem") == (((t4, 3),), 3)  # earned go last
     assert s.holdings.get(("alice", "vk")) == (1, (), 1)
     assert debit(s, env, "alice", "vk", 1, "redeem") == ((), 1)
     assert s.holdings.get(("alice", "vk")) is None
-    assert [row[3:5] for row in _history(env)] == [(-5, 13), (-7, 6), (-5, 1), (-1, 0)]
+    assert [row[3:5] for row in _history(env)] == [(-5, 18), (-12, 6), (-5, 1), (-1, 0)]
+
+
+@pytest.mark.parametrize("holding", [None, (4, ((T0, 4),), 4)], ids=["nothing", "4 points"])
+def test_a_debit_beyond_the_balance_is_a_programmer_error(holding: Holding | None) -> None:
+    s, env = _state(), Env(PARAMS, 1, T0)
+    s.holdings.put(("alice", "vk"), holding)
+    with pytest.raises(InvariantViolation):
+        debit(s, env, "alice", "vk", 5, "redeem")
+    assert s.holdings.get(("alice", "vk")) == holding and env.history_rows == []
+
+
+def test_a_transfer_merges_its_lots_into_the_receivers_by_expiry() -> None:
+    t1, t2, t3 = (T0 + d * day_ms for d in (1, 2, 3))
+    s, env = _state(), Env(PARAMS, 1, T0)
+    s.holdings.put(("bob", "vk"), (3, ((t1, 1),), 0))  # and 2 that never lapse
+    credit_lots(s, env, "bob", "vk", (((t2, 5), (t3, 4)), 2), 9, "transfer_in", "alice")
+    assert s.holdings.get(("bob", "vk")) == (12, ((t1, 1), (t2, 5), (t3, 4)), 2)
+    credit_lots(s, env, "bob", "vk", (((t1, 2), (t3, 1)), 0), 3, "transfer_in", "carol")
+    assert s.holdings.get(("bob", "vk")) == (15, ((t1, 3), (t2, 5), (t3, 5)), 2)
+    assert all(("bob", "vk") in s.expiry.buckets[t] for t in (t1, t2, t3))
 
 
 def test_nothing_held_is_a_zero_balance_and_a_default_reference_is_empty() -> None:
     s, env = _state(), Env(PARAMS, 1, T0)
     assert (balance(s, "alice", "vk"), unearned(s, "alice", "vk")) == (0, 0)
     credit(s, env, "alice", s.programs.edit("bp"), 7, "issue")
+    assert unearned(s, "alice", "bp") == 7  # not said to be earned: it is not
     debit(s, env, "alice", "bp", 7, "redeem")
     credit_lots(s, env, "bob", "bp", ((), 0), 3, "transfer_in")
     assert [row[-1] for row in _history(env)] == ["", "", ""]
