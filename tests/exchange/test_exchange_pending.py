@@ -32,7 +32,7 @@ def _held(c: Chain, amount: int = 500) -> str:
                        30, 10**9, return_days=WINDOW)) == "ok"
     issue = c.rec(R.issue, c.vk, "vkr", c.alice.public_hex, amount, "receipt 1")
     assert c.one(issue, at=c.T0 + ISSUE_DAY * c.DAY + 10 * c.HOUR) == "ok"
-    return issue.id
+    return str(issue.id)
 
 
 def _events(c: Chain, kind: str) -> list[tuple[str, str]]:
