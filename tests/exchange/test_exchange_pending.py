@@ -66,11 +66,17 @@ def test_pending_points_are_issued_in_no_balance_and_vest_the_day_after_the_wind
 
 def test_a_void_cancels_the_pending_points_once_and_they_never_vest(alliance: Chain) -> None:
     c = alliance
+    other = c.rec(R.issue, c.vk, "vkr", c.bob.public_hex, 300, "receipt 2")
     issue = _held(c)
+    assert c.one(other) == "ok"
+    held = c.app.view.pending.get(other.id)
+    assert held is not None and held.height == c.height and c.program("vkr")["pending"] == 800
+    assert c.one(c.rec(R.void_issue, c.vk, other.id, "refund 2")) == "ok"
     assert c.one(c.rec(R.void_issue, c.vk, issue, "refund")) == "ok"
     vkr = c.program("vkr")
-    assert (vkr["issued"], vkr["pending"], vkr["voided"], vkr["supply"]) == (500, 0, 500, 0)
-    assert _events(c, "issue_voided") == [("vkr", f"500 of {issue} refund")]
+    assert (vkr["issued"], vkr["pending"], vkr["voided"], vkr["supply"]) == (800, 0, 800, 0)
+    assert _events(c, "issue_voided") == [("vkr", f"300 of {other.id} refund 2"),
+                                          ("vkr", f"500 of {issue} refund")]
     assert c.one(c.rec(R.void_issue, c.vk, issue, "again")) == C.ISSUE_ALREADY_VOIDED
     c.block(at=c.T0 + (ISSUE_DAY + WINDOW + 1) * c.DAY)
     assert c.balance(c.alice, "vkr") == 0 and c.program("vkr")["supply"] == 0
@@ -121,12 +127,12 @@ def test_vesting_runs_in_program_and_issue_order_and_skips_stale_hints() -> None
                "a": PendingIssue("bob", "vk", 4, now - day_ms, 1),
                "z": PendingIssue("carol", "bp", 5, now - 1, 1),
                "late": PendingIssue("dave", "vk", 6, now + 1, 1),  # indexed early by mistake
-               "void": PendingIssue("erin", "vk", 7, now, 1, void_record="r"),
+               "m-void": PendingIssue("erin", "bp", 7, now, 1, void_record="r"),
                **{f"n{i}": PendingIssue(f"n{i}", "bp", 1, now - i, 1) for i in range(8)}}
     for issue, held in entries.items():
         s.pending.put(issue, held)
         s.vesting.add(now - day_ms if issue == "late" else held.vests_ms, (held.program, issue))
-    s.vesting.add(now, ("vk", "gone"))  # already vested: no entry
+    s.vesting.add(now, ("bp", "a-gone"))  # already vested: no entry, and sorted first
     env = Env(params, 5, now)
     vest_due(s, env)
     rows = [row.row for row in env.history_rows if row.row is not None]
