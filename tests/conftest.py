@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from hypothesis import Phase, settings
 
 
 def _free_port() -> int:
@@ -57,3 +58,8 @@ def etcd_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def free_port() -> Callable[[], int]:
     """``free_port()``: a TCP port on 127.0.0.1 that nothing listens on right now."""
     return _free_port
+
+
+# .ci/mutation runs with ``--hypothesis-profile=mutation``: a mutant is killed by the first
+# failing example, and shrinking it (minutes, per mutant) would tell nobody anything.
+settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate])

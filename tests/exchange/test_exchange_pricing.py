@@ -92,3 +92,32 @@ def test_swap_amounts_are_whole_points_rounded_as_documented(
 def test_point_values_are_integers_in_micro_yuan(rate: int) -> None:
     assert type(unit_value(rate)) is int and unit_value(rate) * rate == 1_000_000
     assert type(value(3, rate)) is int and value(3, rate) == 3 * unit_value(rate)
+
+
+@pytest.mark.parametrize(("amount", "rate_give", "rate_get", "step", "bonus_bp", "unearned",
+                          "expected"), [
+    (1000, 10, 1000, 1, 250, 400, (100_000, 1000, 1_500)),  # 600 earned buy 60,000: 2.5%
+    (1000, 10, 1000, 1, 250, 999, (100_000, 1000, 2)),  # 1 earned buys 100: floor(2.5)
+    (1000, 10, 1000, 1, 250, 1000, (100_000, 1000, 0)),  # all minted by a swap: no bonus
+    (1000, 10, 1000, 1, 250, 5000, (100_000, 1000, 0)),  # more unearned than taken
+    (5, 3, 2, 1, 5_000, 2, (3, 5, 1)),  # 3 earned of 5 taken buy floor(3 * 2 / 3) = 2
+    (2, 1, 1000, 3, 10_000, 1, (1998, 2, 1000)),  # 1 earned point buys 1000 of the 1998
+])
+def test_the_bonus_applies_only_to_what_the_earned_points_taken_buy(
+        amount: int, rate_give: int, rate_get: int, step: int, bonus_bp: int, unearned: int,
+        expected: tuple[int, int, int]) -> None:
+    assert swap_amounts(amount, rate_give, rate_get, step, bonus_bp, unearned) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(amount=st.integers(1, 10**9), rate_give=rates, rate_get=rates,
+       step=st.integers(1, 1000), bonus_bp=st.integers(0, 10_000),
+       unearned=st.integers(0, 2 * 10**9))
+def test_unearned_points_change_only_the_bonus_and_never_raise_it(
+        amount: int, rate_give: int, rate_get: int, step: int, bonus_bp: int,
+        unearned: int) -> None:
+    base, taken, bonus = swap_amounts(amount, rate_give, rate_get, step, bonus_bp, unearned)
+    assert (base, taken) == swap_amounts(amount, rate_give, rate_get, step, bonus_bp)[:2]
+    earned_taken = max(0, taken - unearned)  # the holder's unearned points go first
+    assert bonus == min(base, earned_taken * rate_get // rate_give) * bonus_bp // 10_000
+    assert bonus <= swap_amounts(amount, rate_give, rate_get, step, bonus_bp)[2]

@@ -184,3 +184,22 @@ def test_netting_pays_one_micro_yuan_and_leaves_zero_nets_out() -> None:
     positions = {"a": Position(payable=1), "b": Position(receivable=1), "z": Position()}
     assert [(p.payer, p.payee, p.amount_micro) for p in net_positions(positions)] == [
         ("a", "b", 1)]
+
+
+@pytest.mark.parametrize(("payer", "payee"), [("village-kitchen", "noodle-shop"),
+                                              ("noodle-shop", "burger-palace")],
+                         ids=["payee never swapped", "payer never swapped"])
+def test_a_merchant_without_a_position_neither_pays_nor_is_paid(alliance: Chain, payer: str,
+                                                                 payee: str) -> None:
+    """VK owes BP ¥8; Noodle Shop is a member that no swap has touched: it has no position."""
+    c = alliance
+    assert c.one(c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop")) == "ok"
+    assert c.vote(R.admit_merchant, "noodle-shop") == "ok"
+    assert c.one(c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 800)) == "ok"
+    assert c.one(c.rec(R.swap, c.alice, "vk", 800, "bp", 8000, 1, 1)) == "ok"
+    assert "noodle-shop" not in {p["merchant"] for p in
+                                 queries.obligations(c.app.view)["positions"]}
+    keys = {"village-kitchen": c.vk, "burger-palace": c.bp, "noodle-shop": c.ns}
+    settle = c.rec(R.settle, [keys[payer], keys[payee]], payer, payee, 1)
+    assert c.one(settle) == "settle_exceeds_position"
+    assert c.app.audit() == []

@@ -114,3 +114,66 @@ def test_a_swap_within_one_issuer_owes_nothing_so_only_its_counters_limit_it(
     monkeypatch.setattr(swap_module, "counter_max", 10)  # 10 gold points; ¥10 owed by nobody
     assert _swap(c, 1000, give="bp", get="bp-gold") == "ok"  # 10 gold: exactly the limit
     assert _swap(c, 100, give="bp", get="bp-gold") == "counter_limit_reached"
+
+
+def test_what_an_issuer_owes_and_is_owed_are_limited_each_on_its_own(
+        alliance: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three issuers, so that one side of a debt reaches the limit (lowered to ¥2.5) before
+    the other: Noodle Shop is owed by two issuers, Village Kitchen owes two."""
+    c = alliance
+    assert c.one(c.rec(R.apply_merchant, c.ns, "noodle-shop", "Noodle Shop")) == "ok"
+    assert c.vote(R.admit_merchant, "noodle-shop") == "ok"
+    assert c.one(c.rec(R.create_program, c.ns, "noodle-shop", "ns", "面馆积分", 10, 0, 10**6,
+                       accepts=["vk", "bp"])) == "ok"
+    assert c.block(c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 800),
+                   c.rec(R.issue, c.bp, "bp", c.bob.public_hex, 8000)) == ["ok", "ok"]
+    monkeypatch.setattr(swap_module, "counter_max", 2_500_000)
+    assert _swap(c, 100, get="ns") == "ok"  # ¥1: VK owes 1, NS is owed 1
+    assert c.one(c.rec(R.swap, c.bob, "bp", 1000, "ns", 0, 1, 1)) == "ok"  # NS is owed 2
+    assert _swap(c, 100, get="ns") == "counter_limit_reached"  # NS would be owed 3
+    assert _swap(c, 100) == "ok"  # the same ¥1 owed to BP instead: VK owes 2, BP is owed 1
+    assert _swap(c, 100) == "counter_limit_reached"  # VK would owe 3, BP be owed only 2
+    assert c.app.audit() == []
+
+
+def test_pending_points_count_against_the_cap_of_the_program_swapped_into(
+        alliance: Chain) -> None:
+    """BP's "bpr" (cap 3,500, a 7-day return window) has 1,500 points pending for Bob: they
+    are issued, so only 2,000 more fit, 1,000 per ¥1 swap."""
+    c = alliance
+    assert c.one(c.rec(R.create_program, c.bp, "burger-palace", "bpr", "退货积分", 1000, 0, 3500,
+                       accepts=["vk"], return_days=7)) == "ok"
+    assert c.block(c.rec(R.issue, c.bp, "bpr", c.bob.public_hex, 1500),
+                   c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 800)) == ["ok", "ok"]
+    assert _swap(c, 100, get="bpr") == "ok"
+    assert _swap(c, 100, get="bpr") == "ok"  # supply 2,000 + pending 1,500: the cap exactly
+    assert _swap(c, 100, get="bpr") == "cap_exceeded"
+
+
+def test_the_points_a_program_issued_and_took_in_are_held_to_the_counter_limit(
+        alliance: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """BP issued 10,000,000 points; with the limit at 10,002,000 two swaps of 1,000 fit, a
+    third does not, though its ¥3 of flow and debt are far below the limit."""
+    c = alliance
+    assert c.block(c.rec(R.issue, c.bp, "bp", c.bob.public_hex, 10**7),
+                   c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 800)) == ["ok", "ok"]
+    monkeypatch.setattr(swap_module, "counter_max", 10**7 + 2000)
+    assert _swap(c, 100) == "ok"
+    assert _swap(c, 100) == "ok"  # issued + swapped in: the limit exactly
+    assert _swap(c, 100) == "counter_limit_reached"
+
+
+def test_the_value_flowing_between_two_programs_of_one_issuer_is_held_to_the_limit(
+        alliance: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within one issuer nothing is owed, so the flow (µ¥, BP to its Gold) is the limit that
+    binds: ¥2 fits exactly, the third ¥1 does not; 30 Gold points would fit easily."""
+    c = alliance
+    assert c.one(c.rec(R.create_program, c.bp, "burger-palace", "bp-gold", "Gold", 10, 0,
+                       10**6, accepts=["bp"])) == "ok"
+    assert c.one(c.rec(R.issue, c.bp, "bp", c.alice.public_hex, 3000)) == "ok"
+    monkeypatch.setattr(swap_module, "counter_max", 2_000_000)
+    assert _swap(c, 1000, give="bp", get="bp-gold") == "ok"
+    assert _swap(c, 1000, give="bp", get="bp-gold") == "ok"
+    assert _swap(c, 1000, give="bp", get="bp-gold") == "counter_limit_reached"
+    # points of a program that never lapses, swapped into another: they never lapse either
+    assert c.app.view.holdings.get((c.alice.public_hex, "bp-gold")) == (20, (), 0)

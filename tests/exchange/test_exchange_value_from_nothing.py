@@ -140,3 +140,15 @@ def test_a_swap_of_several_lots_mints_at_the_earliest(alliance: Chain) -> None:
     rows = [(r["program"], r["expires_ms"], r["amount"]) for r in c.rows("x_lots")]
     assert rows == [("vk", lapse, 150)]  # not day 41, VK's own period from day 10
     assert c.balance(c.alice, "bp") == 2500 and c.app.audit() == []
+
+
+def test_a_promotion_bonus_lapses_with_the_points_it_was_earned_on(alliance: Chain) -> None:
+    """BP's points never lapse, but the 20% bonus on a swap of VK points lapsing on day 31
+    is minted like the swap's own points: it lapses with them, not later and not never."""
+    c = alliance
+    start = c.time_ms + c.HOUR
+    assert c.one(c.rec(R.promote, c.bp, "bp", "vk", 2000, start, start + 3 * c.DAY)) == "ok"
+    assert c.one(c.rec(R.issue, c.vk, "vk", c.alice.public_hex, 100), at=start) == "ok"
+    assert c.one(c.rec(R.swap, c.alice, "vk", 100, "bp", 0, 1, 1)) == "ok"
+    lots = queries.balances(c.app.view, c.alice.public_hex)["holdings"][0]["lots"]
+    assert lots == [{"expires_ms": c.T0 + 31 * c.DAY, "amount": 1200}]  # 1,000 and 200 bonus
