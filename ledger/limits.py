@@ -79,10 +79,13 @@ proposals_seen_max = 64
 refusal_reason_chars_max = 300
 #: Pending submissions a proposer reads from the ordering log for one block at most.
 ordering_pending_max = block_records_max
+#: Ids a proposal may list as refused: at most what its proposer read from the log for it.
+proposal_refusals_max = ordering_pending_max + etcd_txn_ops_max
 #: Bytes of records (wire form) in one proposal. etcd refuses requests over its
 #: ``--max-request-bytes`` (1.5 MiB by default) and the gateway sends values base64 (4/3):
-#: this leaves room for the header and the ids left out.
-proposal_bytes_max = 900_000
+#: this leaves room for the header, the ids left out with their codes and, when some are
+#: left out, the candidate ids in order (about 340 kB at most).
+proposal_bytes_max = 800_000
 
 # -- the simulator of the ordering protocol (ledger/consensus/sim*.py) -------------------
 #: The share of a run's rounds with faults.

@@ -72,6 +72,8 @@ class KeyValueStore(Protocol):
 
     def get(self, key: bytes) -> KeyValue | None: ...
 
+    def get_many(self, keys: Sequence[bytes]) -> list[KeyValue]: ...
+
     def range_prefix(self, prefix: bytes, *, limit: int = 0, by_creation: bool = False,
                      keys_only: bool = False) -> list[KeyValue]: ...
 
@@ -150,6 +152,17 @@ class EtcdClient:
     def get(self, key: bytes) -> KeyValue | None:
         kvs = self.call("/v3/kv/range", {"key": _b64(key)}).get("kvs", [])
         return _kv(kvs[0]) if kvs else None
+
+    def get_many(self, keys: Sequence[bytes]) -> list[KeyValue]:
+        """The entries of those ``keys`` that exist, ``etcd_txn_ops_max`` reads per
+        transaction (one round trip each)."""
+        found = []
+        for start in range(0, len(keys), etcd_txn_ops_max):
+            answer = self.call("/v3/kv/txn", {"success": [
+                {"request_range": {"key": _b64(k)}} for k in keys[start:start + etcd_txn_ops_max]]})
+            for response in answer.get("responses", []):
+                found += [_kv(kv) for kv in response["response_range"].get("kvs", [])]
+        return found
 
     def range_prefix(self, prefix: bytes, *, limit: int = 0, by_creation: bool = False,
                      keys_only: bool = False) -> list[KeyValue]:

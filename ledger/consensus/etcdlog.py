@@ -6,7 +6,9 @@ digits and ``<hr>`` is ``<h>`` in round 0 and ``<h>.<round>`` in a later round::
 
     sub/<record id>             an acknowledged submission (deleted once decided)
     prop/<hr>                   the one proposal of a height and round: header, records,
-                                rejections (created by compare-and-swap)
+                                rejections and, when there are any, the candidate ids in
+                                the order they were proposed from (created by
+                                compare-and-swap)
     vote/<hr>/<validator>       a validator's signatures over the header and the checkpoint
     refuse/<hr>/<validator>     a validator's signed refusal of that round's proposal
 """
@@ -49,10 +51,14 @@ def _label(height: int, round_: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """What a committed height decided: the block and the records its proposer left out."""
+    """What a height's proposal decides: the block, the records its proposer left out
+    (id -> code) and, when it left some out, the ids it passed to ``Replica.propose``, in
+    that order (so that a validator can re-derive the refusals:
+    :mod:`ledger.consensus.refusals`)."""
 
     block: Block
     rejected: dict[str, str] = field(default_factory=dict)
+    candidates: tuple[str, ...] = ()
 
 
 class VerifiedRecords:
@@ -130,17 +136,37 @@ class EtcdLog:
         self.client.delete_many([self._sub(i) for i in record_ids])
 
     def propose(self, block: Block, rejected: dict[str, str], round_: int = 0,
-                ) -> tuple[bool, Decided]:
+                candidates: Sequence[str] = ()) -> tuple[bool, Decided]:
         """Create the proposal of the block's height (in ``round_``) unless one exists;
-        returns whether ours won and the proposal that stands."""
-        value = json.dumps({"header": block.header.to_json(),
-                            "records": [r.to_wire() for r in block.records],
-                            "rejected": rejected}, sort_keys=True).encode()
+        returns whether ours won and the proposal that stands. ``candidates`` (the ids
+        passed to ``Replica.propose``, in order) is written only when ``rejected`` is not
+        empty: without refusals there is nothing to re-derive."""
+        obj = {"header": block.header.to_json(), "records": [r.to_wire() for r in block.records],
+               "rejected": rejected}
+        kept = tuple(candidates) if rejected else ()
+        if kept:
+            obj["candidates"] = list(kept)
+        value = json.dumps(obj, sort_keys=True).encode()
         won, kv = self.client.create(self._prop(block.header.height, round_), value)
         if won:  # ours stands: its records are the objects the proposer already checked
             self.verified.remember(block.records)
-            return True, Decided(block, dict(rejected))
+            return True, Decided(block, dict(rejected), kept)
         return False, self._decode(kv.value)
+
+    def submissions(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        """The pending submissions among ``record_ids``, by id (one read per
+        ``etcd_txn_ops_max``); a key whose record does not parse or has another id is left
+        out."""
+        found = {}
+        for kv in self.client.get_many([self._sub(i) for i in record_ids]):
+            try:
+                record = self.verified.mark(record_from_wire(json.loads(kv.value)))
+            except (LedgerError, ValueError) as exc:
+                log.warning("unreadable submission %r: %s", kv.key, exc)
+                continue
+            if kv.key == self._sub(record.id):
+                found[record.id] = record
+        return found
 
     def proposal(self, height: int, round_: int = 0) -> Decided | None:
         """The proposal of ``height`` in ``round_``: as the watch delivered it, or read."""
@@ -216,4 +242,5 @@ class EtcdLog:
 def _decode_proposal(value: bytes) -> Decided:
     obj = json.loads(value)
     records = tuple(record_from_wire(w) for w in obj["records"])
-    return Decided(Block(Header.from_json(obj["header"]), records), dict(obj["rejected"]))
+    return Decided(Block(Header.from_json(obj["header"]), records), dict(obj["rejected"]),
+                   tuple(str(i) for i in obj.get("candidates", ())))

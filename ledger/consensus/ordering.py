@@ -6,10 +6,12 @@ majority). The proposer of height h in round r (the rotation of ``Consortium``, 
 after k proposal timeouts the k-th next validator may propose too) creates ``prop/<h>[.r]``
 with a compare-and-swap on ``create_revision == 0``: whoever wins, every node sees the same
 proposal. Every validator re-executes it (:meth:`Replica.validate`), and signs and publishes its
-vote only if its state matches. Every node commits the block once more than 2/3 of the
-validator set signed that header (``ledger.chain.certificate``), with the votes it read as the
-certificate. A node that was down replays ``prop/`` and ``vote/`` from its height on,
-re-verifying everything.
+vote only if its state matches. A proposal that lists refused submissions is re-derived
+instead (:mod:`ledger.consensus.refusal_check`): the proposer deletes those from the log once
+the height commits, so a validator signs only if every refusal follows. Every node commits
+the block once more than 2/3 of the validator set signed that header
+(``ledger.chain.certificate``), with the votes it read as the certificate. A node that was
+down replays ``prop/`` and ``vote/`` from its height on, re-verifying everything.
 
 Rounds: a validator whose state does not match publishes a signed refusal instead of a vote.
 Once more than 1/3 of the validator set refused round r (so at least one honest validator
@@ -26,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from ledger.application import ValidatorInfo
-from ledger.chain.block import Block, Header
+from ledger.chain.block import Header
 from ledger.chain.certificate import CommitCertificate, Vote, quorum, valid_signers
 from ledger.chain.checkpoint import SignedCheckpoint
 from ledger.consensus.clock import Clock
@@ -34,12 +36,14 @@ from ledger.consensus.etcdlog import Decided as Decided
 from ledger.consensus.etcdlog import EtcdLog as EtcdLog
 from ledger.consensus.etcdlog import refusal_message
 from ledger.consensus.mempool import seq_ordered
+from ledger.consensus.refusal_check import precheck_code, validate_with_refusals
 from ledger.consensus.replica import Replica
-from ledger.errors import ConsensusError, RecordRejected, StoreError, WrongChain
+from ledger.errors import ConsensusError, RecordRejected, StoreError
 from ledger.limits import (
     etcd_txn_ops_max,
     ordering_pending_max,
     proposal_bytes_max,
+    proposal_refusals_max,
     proposal_timeout_ms,
 )
 from ledger.wire.record import Record
@@ -138,12 +142,9 @@ class Orderer:
             if store.record_location(record.id):
                 committed.append(record)
                 continue
-            try:  # whoever wrote it to etcd, a record a validator would refuse stays out
-                if record.chain != self.replica.chain:
-                    raise WrongChain(f"record is for chain {record.chain!r}")
-                record.verify_signatures()
-            except RecordRejected as exc:
-                refused[record.id] = exc.code
+            # whoever wrote it to etcd, a record a validator would refuse stays out
+            if (code := precheck_code(record, self.replica.chain)) is not None:
+                refused[record.id] = code
                 continue
             waiting.append(record)
         candidates: list[Record] = []
@@ -160,7 +161,7 @@ class Orderer:
             return None
         proposal = self.replica.propose(candidates, self.clock.now_ms())
         won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected},
-                                        self.round)
+                                        self.round, [r.id for r in candidates])
         if not won:
             self.replica.discard()
         return decided
@@ -174,7 +175,7 @@ class Orderer:
         need = quorum(len(replica.validators))
         if self._voted < (height, self.round) and replica.key is not None and not _has_quorum(
                 votes, block.header, need):
-            if not self._validate(block):
+            if not self._validate(decided, refusals=True):
                 return True  # refused: that is progress too (others count refusals)
             vote, cp_vote, signed = replica.sign(block)
             self.log.vote(height, vote, cp_vote, signed, self.round)
@@ -187,7 +188,8 @@ class Orderer:
                                                  replica.validators)
         if min(len(matching), len(cp_votes)) < need:
             return voted == height
-        if not replica.validated(block.header) and not self._validate(block):
+        # certified: more than 2/3 signed, so an honest validator checked the refusals
+        if not replica.validated(block.header) and not self._validate(decided):
             return False  # certified, yet it does not execute here: this node stays behind
         cert = CommitCertificate(height, block.header.hash, tuple(matching))
         signed_checkpoint = SignedCheckpoint(checkpoint, tuple(cp_votes))
@@ -201,9 +203,16 @@ class Orderer:
             self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
         return True
 
-    def _validate(self, block: Block) -> bool:
+    def _validate(self, decided: Decided, refusals: bool = False) -> bool:
+        """Validate the proposal (re-deriving its refusals, if it lists any, when
+        ``refusals``); on failure, refuse it, signed, and never sign it."""
+        block = decided.block
         try:
-            self.replica.validate(block)
+            if refusals and decided.rejected:
+                fetched = self.log.submissions(sorted(decided.rejected)[:proposal_refusals_max])
+                validate_with_refusals(self.replica, decided, fetched)
+            else:
+                self.replica.validate(block)
         except (ConsensusError, RecordRejected, StoreError) as exc:
             self.replica.discard()
             self.votes_withheld += 1

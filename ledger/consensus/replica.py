@@ -157,8 +157,11 @@ class Replica:
                 rejected[record.id] = code
         return kept
 
-    def propose(self, candidates: Sequence[Record], now_ms: int) -> Proposal:
-        """Execute ``candidates`` (already checked) and build a block of those accepted.
+    def propose(self, candidates: Sequence[Record], now_ms: int,
+                proposer: str | None = None) -> Proposal:
+        """Execute ``candidates`` (already checked) and build a block of those accepted,
+        proposed by ``proposer`` (this replica's key by default; a validator re-deriving
+        another's proposal names that one).
 
         No single record can stop the chain: when executing or encoding the candidates
         fails, the record that makes a prefix of them fail is found by bisection, rejected
@@ -201,7 +204,8 @@ class Replica:
             records=len(accepted), total=self.total + len(accepted),
             root=records_root(accepted).hex(), state=state.hex(),
             validators=validator_set_hash(self.validators).hex(),
-            proposer=self.key.public_hex if self.key else "",
+            proposer=proposer if proposer is not None else (
+                self.key.public_hex if self.key else ""),
         )
         block = Block(header, tuple(accepted))
         self._pending = _Pending(block, execution, self._new_seqs(accepted))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import random
 import sys
@@ -298,6 +299,9 @@ class Simulation:
         missing = set(self.acked) - set(ids)
         if missing:
             self.fail(f"{len(missing)} acknowledged records are not in the chain")
+        self.report.false_refusals = sum(
+            1 for kv in self.net.etcd.scan(self.prefix + b"prop/", False)
+            if json.loads(kv.value)["rejected"].keys() & set(ids))
 
     def fail(self, message: str) -> NoReturn:
         raise SimFailure(f"seed {self.config.seed}, round {self.round}: {message}\n"

@@ -76,5 +76,5 @@ def race_proposals(replica: Replica, orderer: Orderer, rng: random.Random,
         rejected = dict(proposal.rejected)
         if forge_rejections:
             rejected.update({r.id: "bad_signature" for r in waiting if r not in chosen})
-        orderer.log.propose(proposal.block, rejected)
+        orderer.log.propose(proposal.block, rejected, candidates=[r.id for r in chosen])
         replica.discard()

@@ -187,6 +187,11 @@ class SimConnection:
         self._read()
         return self.net.etcd.kvs.get(key)
 
+    def get_many(self, keys: Sequence[bytes]) -> list[KeyValue]:
+        self._read()
+        kvs = self.net.etcd.kvs
+        return [kvs[k] for k in keys if k in kvs]
+
     def range_prefix(self, prefix: bytes, *, limit: int = 0, by_creation: bool = False,
                      keys_only: bool = False) -> list[KeyValue]:
         self._read()

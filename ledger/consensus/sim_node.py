@@ -39,6 +39,7 @@ class SimReport:
     crashes: int = 0
     torn: int = 0
     evidence: int = 0
+    false_refusals: int = 0  # proposals in the log that call refused a record the chain holds
 
 
 class SimClock:

@@ -143,9 +143,10 @@ def test_an_alliance_where_nobody_proposes_fails_liveness(
         failing[0].run()
 
 
-@pytest.mark.xfail(raises=SimFailure, strict=True, reason=(
-    "known gap: honest nodes delete from the log every submission a proposal lists as "
-    "refused, without checking the claim, so a byzantine proposer can drop acknowledged "
-    "records (docs/ARCHITECTURE.md, ordering)"))
 def test_a_byzantine_proposer_cannot_drop_acknowledged_records_by_calling_them_refused() -> None:
-    simulate(SimConfig(3, 600, forge_rejections=True))
+    """The byzantine validator races proposals that call the waiting records they leave out
+    refused (``bad_signature``); validators re-derive the refusals, refuse those proposals,
+    and the simulator still finds every acknowledged record in the chain."""
+    reports = [simulate(SimConfig(seed, 600, forge_rejections=True)) for seed in (3, 4)]
+    assert all(r.acknowledged > 50 and r.heights > 5 for r in reports)
+    assert sum(r.false_refusals for r in reports) > 0, "no false refusal was proposed"
