@@ -241,3 +241,49 @@ def test_refusals_from_a_third_or_fewer_do_not_change_the_round(
     assert [o.rounds_changed for o in a.orderers] == [0, 0, 0, 0]
     assert [r.height for r in a.replicas if r is not a.replicas[(primary + 1) % 4]] == [1] * 3
     assert a.replicas[0].store.certified_block(1)[0].header.hash == decided.block.header.hash
+
+
+@pytest.mark.parametrize(("code", "claimed_as"), [
+    ("bad_signature", "a pre-check refusal"),  # not passed to propose: checked alone
+    ("sequence_replayed", "a refusal of the proposer's cut"),  # passed: propose runs again
+    ("bad_signature", "a refusal of a record not in the log"),
+])
+def test_a_proposal_calling_a_good_record_refused_is_refused_and_round_one_commits_it(
+        alliance: Callable[..., Alliance], add: Callable[..., Record], code: str,
+        claimed_as: str) -> None:
+    a = alliance()
+    good, dropped = add(by=1), add(by=2)
+    if claimed_as != "a refusal of a record not in the log":
+        a.log.submit([good, dropped])
+    else:
+        a.log.submit([good])
+    proposer = a.replicas[[o.proposer_rank(1) for o in a.orderers].index(0)]
+    block = proposer.propose([good], GENESIS_MS + 10).block
+    proposer.discard()
+    candidates = [good.id, dropped.id] if code == "sequence_replayed" else [good.id]
+    assert a.log.propose(block, {dropped.id: code}, candidates=candidates)[0]
+    a.step()
+    assert a.log.refusers(block.header, a.genesis.validators) == [
+        v.key for v in a.genesis.validators]  # nobody signed the false refusal
+    assert [o.rounds_changed for o in a.orderers] == [1, 1, 1, 1]
+    committed, _, _ = a.replicas[0].store.certified_block(1)
+    submitted = [good, dropped] if claimed_as != "a refusal of a record not in the log" else [good]
+    assert [r.id for r in committed.records] == [r.id for r in submitted]
+    assert len(set(a.heads())) == 1 and a.log.pending_count() == 0
+
+
+def test_a_true_refusal_of_the_proposers_cut_is_signed_in_round_zero(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    a = alliance()
+    first, replayed = add(by=1, seq=1), add(by=2, seq=1)  # one key, one sequence number
+    a.log.submit([first])
+    a.log.submit([replayed])  # later (one transaction's records share a revision)
+    a.step()
+    decided = a.log.proposal(1)
+    assert decided is not None
+    assert decided.rejected == {replayed.id: "sequence_replayed"}
+    assert set(decided.candidates) == {first.id, replayed.id}  # what the validators re-ran
+    assert [o.rounds_changed for o in a.orderers] == [0, 0, 0, 0]
+    assert [r.height for r in a.replicas] == [1, 1, 1, 1] and len(set(a.heads())) == 1
+    assert [r.id for r in a.replicas[3].store.certified_block(1)[0].records] == [first.id]
+    assert a.log.pending_count() == 0
