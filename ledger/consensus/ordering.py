@@ -65,6 +65,10 @@ class Orderer:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
         self.timeout_ms, self.bytes_max, self.monotonic_s = timeout_ms, bytes_max, monotonic_s
         self._voted = (0, 0)  # the (height, round) this node last voted on or refused
+        # the ids the last height this node committed refused: decided, like committed ones
+        # (read back as pending before their proposer deletes them, they would be refused
+        # again, and a validator that no longer finds them in the log refuses that proposal)
+        self._refused_ids: frozenset[str] = frozenset()
         self._refused = (0, 0)  # the (height, round) whose proposal this node last refused
         self.round = 0  # the round of the next height this node is in
         self.rounds_changed = 0
@@ -139,7 +143,7 @@ class Orderer:
         # without an earlier one that waits.
         waiting, committed, refused = [], [], {}
         for record in self.log.pending(ordering_pending_max + etcd_txn_ops_max):
-            if store.record_location(record.id):
+            if record.id in self._refused_ids or store.record_location(record.id):
                 committed.append(record)
                 continue
             # whoever wrote it to etcd, a record a validator would refuse stays out
@@ -195,11 +199,13 @@ class Orderer:
         signed_checkpoint = SignedCheckpoint(checkpoint, tuple(cp_votes))
         replica.commit(block, cert, signed_checkpoint, evidence)
         self.commits += 1
+        self._refused_ids = frozenset(decided.rejected)
         self.on_commit(decided)
         if replica.key is not None and block.header.proposer == replica.key.public_hex:
             # The proposer alone deletes what its block decided (one write, not n). Should it
-            # fail first, the next proposer finds the committed ones and deletes them, and
-            # proposes the refused ones again, to refuse them again.
+            # fail first, the next proposer finds the committed ones (in its store) and the
+            # refused ones (``_refused_ids``) and deletes them; after a restart it proposes
+            # the refused ones again, to refuse them again.
             self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
         return True
 

@@ -287,3 +287,27 @@ def test_a_true_refusal_of_the_proposers_cut_is_signed_in_round_zero(
     assert [r.height for r in a.replicas] == [1, 1, 1, 1] and len(set(a.heads())) == 1
     assert [r.id for r in a.replicas[3].store.certified_block(1)[0].records] == [first.id]
     assert a.log.pending_count() == 0
+
+
+def test_a_record_refused_at_the_last_height_is_decided_and_not_proposed_again(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    """Read back as pending before the last proposer deleted it, a refused record is left out
+    (and deleted) by the next proposer: proposed again, it would be refused again, and once
+    that late deletion lands the validators would not find it and refuse the proposal."""
+    a = alliance()
+    first, replayed = add(by=1, seq=1), add(by=2, seq=1)
+    a.log.submit([first])
+    a.log.submit([replayed])
+    a.step()
+    assert a.log.proposal(1).rejected == {replayed.id: "sequence_replayed"}
+    a.log.submit([replayed])  # as if read before height 1's proposer deleted it
+    later = add(by=3)
+    a.log.submit([later])
+    proposer = [o.proposer_rank(2) for o in a.orderers].index(0)
+    a.step(proposer)  # proposes height 2 (and votes)
+    a.log.forget([replayed.id])  # height 1's proposer's deletion lands late
+    a.step()
+    assert [o.rounds_changed for o in a.orderers] == [0, 0, 0, 0]
+    assert a.log.proposal(2).rejected == {}
+    assert [r.id for r in a.replicas[1].store.certified_block(2)[0].records] == [later.id]
+    assert len(set(a.heads())) == 1 and a.log.pending_count() == 0
