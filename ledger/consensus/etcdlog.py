@@ -54,7 +54,7 @@ class Decided:
     """What a height's proposal decides: the block, the records its proposer left out
     (id -> code) and, when it left some out, the ids it passed to ``Replica.propose``, in
     that order (so that a validator can re-derive the refusals:
-    :mod:`ledger.consensus.refusals`)."""
+    :mod:`ledger.consensus.refusal_check`)."""
 
     block: Block
     rejected: dict[str, str] = field(default_factory=dict)
