@@ -316,6 +316,11 @@ def test_preconditions() -> None:
         merkle.verify_consistency(0, 0, [], empty, empty)
     with pytest.raises(InvalidProof, match=r"^size1 3 > size2 2$"):
         merkle.verify_consistency(3, 2, [], root, root)
+    for roots, which in (((root[:31], root), "root1"), ((root, root + b"\x00"), "root2")):
+        with pytest.raises(InvalidProof, match=f"^{which} has {31 if which == 'root1' else 33} "):
+            merkle.verify_consistency(2, 5, [root], *roots)
+    with pytest.raises(InvalidProof, match=r"^proof\[1\] has 31 bytes, want 32$"):
+        merkle.verify_consistency(2, 5, [root, root[:31]], root, root)
     with pytest.raises(InvalidProof, match=r"^size1 == size2 but the proof is not empty$"):
         merkle.verify_consistency(5, 5, [root], root, root)
     with pytest.raises(InvalidProof, match=r"^empty consistency proof for different sizes$"):

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.crypto.keys import SigningKey
-from ledger.errors import LedgerError
+from ledger.errors import BadSignature, LedgerError
 from ledger.wire import record as record_module
 from ledger.wire.canonical import canonical_bytes
 from ledger.wire.hashing import Domain, digest
@@ -215,10 +215,22 @@ def _block_same(rows: list[tuple[Any, ...]], chain: str = "c") -> None:
 
 def test_a_plain_block_takes_the_block_route() -> None:
     rows = [_row(i, _body({"amount": i, "ref": "lunch"}, seq=i + 1)) for i in range(5)]
-    assert parse_stored_block(rows, "c") is not None
+    block = parse_stored_block(rows, "c")
+    assert block is not None
     _block_same(rows)
+    with pytest.raises(BadSignature):  # parsed, not yet verified: SIG signs nothing
+        block.records[0].verify_signatures()
     assert parse_stored_block([_row(i, row[5], columns=False) for i, row in enumerate(rows)],
                               "c")
+
+
+def test_a_record_hashed_by_its_caller_is_the_record_of_its_body() -> None:
+    text = _body({"a": 1})
+    body_bytes, signature = text.encode(), bytes.fromhex(SIG)
+    hashed = Record.hashed(json.loads(text), (signature,), body_bytes,
+                           digest(Domain.RECORD, body_bytes))  # its hex left to compute
+    record = Record(json.loads(text), [signature], body_bytes)
+    assert hashed == record and hashed.id == record.id and not hashed.verified
 
 
 def _plain(idx: int, payload: Any, sigs: str = SIG, body: str | None = None) -> tuple[Any, ...]:
@@ -255,6 +267,7 @@ def test_index_columns_that_differ_from_the_bodies_leave_the_block_route(spoil: 
     _plain(1, {"a": "é"}),  # not ASCII
     (1, None, None, None, None, 7, SIG),  # a body that is not text
     (1, None, None, None, None, _body({"a": 1}, seq=2)),  # a short row
+    (*_plain(1, {"a": 1}), "extra"),  # a long row
 ])
 def test_a_block_with_anything_unusual_leaves_the_block_route(row: tuple[Any, ...]) -> None:
     rows = [_plain(0, {"amount": 1}), _plain(2, {"amount": 2})]
