@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ledger.crypto.keys import SigningKey
 from ledger.errors import BadSignature, LedgerError
+from ledger.limits import string_chars_max
 from ledger.wire import record as record_module
 from ledger.wire.canonical import canonical_bytes
 from ledger.wire.hashing import Domain, digest
@@ -80,6 +81,10 @@ def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None
     record = parse_stored(body, SIG)
     assert record.seq == SAFE and record.body["expires"] == SAFE
     assert parse_stored_block([(0, None, None, None, None, body, SIG)], "c" * 64) is not None
+    padded = _body({"p": "x" * (string_chars_max - len(_body({"p": ""})))})
+    assert len(padded) == string_chars_max  # the longest body either fast route takes
+    assert parse_stored(padded, SIG).body_bytes == padded.encode()
+    assert parse_stored_block([(0, None, None, None, None, padded, SIG)], "c") is not None
 
 
 def test_a_nested_or_odd_record_takes_the_strict_route(strict_refused: None) -> None:
@@ -268,6 +273,8 @@ def test_index_columns_that_differ_from_the_bodies_leave_the_block_route(spoil: 
     (1, None, None, None, None, 7, SIG),  # a body that is not text
     (1, None, None, None, None, _body({"a": 1}, seq=2)),  # a short row
     (*_plain(1, {"a": 1}), "extra"),  # a long row
+    _plain(1, {}, body=_body({"a": "x"}, seq=2).replace(  # a string over the limit
+        '"x"', '"' + "x" * (string_chars_max + 1) + '"')),
 ])
 def test_a_block_with_anything_unusual_leaves_the_block_route(row: tuple[Any, ...]) -> None:
     rows = [_plain(0, {"amount": 1}), _plain(2, {"amount": 2})]
