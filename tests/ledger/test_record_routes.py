@@ -81,6 +81,9 @@ def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None
     record = parse_stored(body, SIG)
     assert record.seq == SAFE and record.body["expires"] == SAFE
     assert parse_stored_block([(0, None, None, None, None, body, SIG)], "c" * 64) is not None
+    smallest = canonical_bytes(make_body("c", "t", [KEY.public_hex], 1, {}, expires=1)).decode()
+    assert parse_stored(smallest, SIG).expires == 1
+    assert parse_stored_block([(0, None, None, None, None, smallest, SIG)], "c") is not None
     padded = _body({"p": "x" * (string_chars_max - len(_body({"p": ""})))})
     assert len(padded) == string_chars_max  # the longest body either fast route takes
     assert parse_stored(padded, SIG).body_bytes == padded.encode()
@@ -267,6 +270,7 @@ def test_index_columns_that_differ_from_the_bodies_leave_the_block_route(spoil: 
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', '"a":1,"a":1')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"seq":2', '"seq":0')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":-1')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":0')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":true')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(",", ", ", 1)),
     _plain(1, {"a": "é"}),  # not ASCII
