@@ -71,6 +71,10 @@ def test_each_signer_signs_the_32_id_bytes() -> None:
     (signature,) = record.signatures
     assert verify(ALICE.public, signature, record.id_bytes)
     assert not verify(ALICE.public, signature, record.body_bytes)
+    parsed = parse_record(record.wire_bytes())
+    assert not parsed.verified
+    parsed.verify_signatures()
+    assert parsed.verified  # checked once: a pool or a second call need not check again
 
 
 def test_sign_and_parse_round_trip() -> None:
@@ -345,6 +349,8 @@ def test_oversize_input_is_refused_before_parsing() -> None:
     with pytest.raises(MalformedRecord) as caught:
         parse_record(b"[" * (record_bytes_max + 1))
     assert caught.value.code == "record_too_large"
+    assert str(caught.value) == (f"record is {record_bytes_max + 1} bytes, over the limit of "
+                                 f"{record_bytes_max}")
 
 
 def test_records_are_equal_when_their_ids_and_signatures_are() -> None:
@@ -392,7 +398,7 @@ def test_multi_signer_record_verifies_and_round_trips() -> None:
 
 def test_signer_order_matters() -> None:
     record = _multi()
-    with pytest.raises(MalformedRecord):
+    with pytest.raises(MalformedRecord, match=r"^keys do not match the body's signers, in order$"):
         sign_body(record.body, [BOB, ALICE, CAROL])  # keys not in the body's order
     swapped = record.to_wire()
     swapped["signatures"][0], swapped["signatures"][1] = (swapped["signatures"][1],
@@ -420,8 +426,9 @@ def test_missing_co_signature_is_refused() -> None:
     record = _multi()
     partial = add_signature(unsigned(record.body), {ALICE.public_hex: record.signatures[0],
                                                     BOB.public_hex: record.signatures[1]})
-    with pytest.raises(BadSignature, match="signature 2"):
+    with pytest.raises(BadSignature) as caught:
         partial.verify_signatures()
+    assert str(caught.value) == f"signature 2 (signer {CAROL.public_hex[:16]}…) does not verify"
     with pytest.raises(MalformedRecord):  # an empty signature cannot even be sent
         record_from_wire(partial.to_wire())
 
