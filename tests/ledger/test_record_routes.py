@@ -66,7 +66,8 @@ def strict_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_plain_canonical_record_takes_the_fast_route(strict_refused: None) -> None:
-    body = _body({"amount": 5, "to": KEY.public_hex, "ref": "order 1.5e3"})
+    body = _body({"amount": 5, "to": KEY.public_hex, "ref": "order 1.5e3", "paid": True,
+                  "note": None})
     record = parse_stored(body, SIG)
     assert record.body_bytes == body.encode()
     assert record.id == digest(Domain.RECORD, body.encode()).hex()
@@ -88,6 +89,30 @@ def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None
     assert len(padded) == string_chars_max  # the longest body either fast route takes
     assert parse_stored(padded, SIG).body_bytes == padded.encode()
     assert parse_stored_block([(0, None, None, None, None, padded, SIG)], "c") is not None
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeds=st.lists(st.binary(min_size=32, max_size=32), min_size=2, max_size=2, unique=True),
+       kinds=st.lists(st.from_regex(r"[a-z][a-z0-9_.]{0,63}", fullmatch=True), min_size=2,
+                      max_size=2))
+def test_a_signer_and_a_type_seen_for_the_first_time_take_the_fast_routes(
+        seeds: list[bytes], kinds: list[str]) -> None:
+    """The fast routes remember the keys and types they have checked; new ones are checked,
+    not sent to the strict route."""
+    block_key, one_key = map(SigningKey.from_seed, seeds)
+    in_block = canonical_bytes(make_body("c", kinds[0], [block_key.public_hex], 1, {"a": 1},
+                                         expires=EXPIRES)).decode()
+    alone = canonical_bytes(make_body("c", kinds[1], [one_key.public_hex], 1, {"a": 1},
+                                      expires=EXPIRES)).decode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "parse_strict", _refuse_strict)
+        block = parse_stored_block([(0, None, None, None, None, in_block, SIG)], "c")
+        assert block is not None and block.packed[:32] == block_key.public
+        assert parse_stored(alone, SIG).type == kinds[1]
+
+
+def _refuse_strict(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the strict route was taken")
 
 
 def test_a_nested_or_odd_record_takes_the_strict_route(strict_refused: None) -> None:
@@ -123,6 +148,7 @@ def test_the_stored_routes_are_one_record_of_the_signed_one() -> None:
     _body({"a": 1}).replace(f'"expires":{EXPIRES}', '"expires":"soon"'),
     _body({"a": 1}).replace(f'"expires":{EXPIRES},', ''),  # the field is required
     _body({"a": 1}).replace('"x.issue"', '"X.bad"'),
+    _body({"a": 1}).replace('"x.issue"', '7'),  # a type that is not text
     _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
 ])
 def test_what_the_protocol_refuses_is_refused_by_both_routes(body: str) -> None:
