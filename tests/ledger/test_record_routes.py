@@ -72,6 +72,8 @@ def test_a_plain_canonical_record_takes_the_fast_route(strict_refused: None) -> 
     assert record.body_bytes == body.encode()
     assert record.id == digest(Domain.RECORD, body.encode()).hex()
     assert record.body == json.loads(body) and record.signatures == (bytes.fromhex(SIG),)
+    nested = _body({"items": [1, {"b": "c"}]})  # shallow nesting is plain too
+    assert parse_stored(nested, SIG).body_bytes == nested.encode()
 
 
 def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None) -> None:
@@ -149,6 +151,9 @@ def test_the_stored_routes_are_one_record_of_the_signed_one() -> None:
     _body({"a": 1}).replace(f'"expires":{EXPIRES},', ''),  # the field is required
     _body({"a": 1}).replace('"x.issue"', '"X.bad"'),
     _body({"a": 1}).replace('"x.issue"', '7'),  # a type that is not text
+    _body({"a": 1}).replace('"a":1', '"a":' + "[" * 8 + "1" + "]" * 8),  # short, too deep
+    _body({"a": 1}).replace('"a":1', '"a":"' + "x" * 2049 + '"'),  # a string too long
+    _body({"a": "x", "b": 1}).replace('"b":1', '"b":1.5'),  # a float after a string
     _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
 ])
 def test_what_the_protocol_refuses_is_refused_by_both_routes(body: str) -> None:
