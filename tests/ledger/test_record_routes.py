@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ledger.crypto.keys import SigningKey
 from ledger.errors import BadSignature, LedgerError
-from ledger.limits import string_chars_max
+from ledger.limits import record_signers_max, string_chars_max
 from ledger.wire import record as record_module
 from ledger.wire.canonical import canonical_bytes
 from ledger.wire.hashing import Domain, digest
@@ -74,6 +74,12 @@ def test_a_plain_canonical_record_takes_the_fast_route(strict_refused: None) -> 
     assert record.body == json.loads(body) and record.signatures == (bytes.fromhex(SIG),)
     nested = _body({"items": [1, {"b": "c"}]})  # shallow nesting is plain too
     assert parse_stored(nested, SIG).body_bytes == nested.encode()
+    brackets = _body({"a": json.loads("[" * 5 + "1" + "]" * 5)})  # 8 with the body and signers
+    assert parse_stored(brackets, SIG).body_bytes == brackets.encode()
+    keys = [SigningKey.from_seed(bytes([i + 1]) * 32).public_hex
+            for i in range(record_signers_max)]  # the most signers a record may have
+    many = canonical_bytes(make_body("c", "x.issue", keys, 1, {}, expires=EXPIRES)).decode()
+    assert parse_stored(many, ",".join([SIG] * len(keys))).signers == keys
 
 
 def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None) -> None:
@@ -154,6 +160,10 @@ def test_the_stored_routes_are_one_record_of_the_signed_one() -> None:
     _body({"a": 1}).replace('"a":1', '"a":' + "[" * 8 + "1" + "]" * 8),  # short, too deep
     _body({"a": 1}).replace('"a":1', '"a":"' + "x" * 2049 + '"'),  # a string too long
     _body({"a": "x", "b": 1}).replace('"b":1', '"b":1.5'),  # a float after a string
+    _body({"a": 1}).replace('"a":1', '"a":' + '{"a":' * 8 + "1" + "}" * 8),  # objects too
+    _body({"a": 1}).replace(f'["{KEY.public_hex}"]', f'{{"{KEY.public_hex}":1}}'),
+    _body({"a": 1}).replace('"chain":"c"', '"chain":""'),
+    _body({"a": 1}).replace('"seq":1', '"seq":0'),
     _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
 ])
 def test_what_the_protocol_refuses_is_refused_by_both_routes(body: str) -> None:
