@@ -325,6 +325,9 @@ def test_preconditions() -> None:
         merkle.verify_consistency(5, 5, [root], root, root)
     with pytest.raises(InvalidProof, match=r"^empty consistency proof for different sizes$"):
         merkle.verify_consistency(2, 5, [], root, root)
+    two = merkle.root_from_leaf_hashes(leaves[:2])
+    with pytest.raises(InvalidProof, match=r"^proof too long for sizes 2 -> 5$"):
+        merkle.verify_consistency(2, 5, [*merkle.consistency_proof(leaves, 2), root], two, root)
     with pytest.raises(ValueError, match=r"^leaf hash has 5 bytes, want 32$"):
         merkle.CompactRange().append(b"short")
 

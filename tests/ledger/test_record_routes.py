@@ -123,6 +123,14 @@ def _refuse_strict(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("the strict route was taken")
 
 
+def test_a_signer_named_twice_is_refused_by_both_routes() -> None:
+    twice = f'["{KEY.public_hex}","{KEY.public_hex}"]'
+    body = _body({"a": 1}).replace(f'["{KEY.public_hex}"]', twice)
+    _same(body, f"{SIG},{SIG}")
+    with pytest.raises(LedgerError, match="distinct"):
+        parse_stored(body, f"{SIG},{SIG}")
+
+
 def test_a_nested_or_odd_record_takes_the_strict_route(strict_refused: None) -> None:
     with pytest.raises(AssertionError, match="strict route"):
         parse_stored(_body({"a": 1}).replace('"a":1', '"a":1.5'), SIG)
