@@ -172,3 +172,7 @@ def test_the_verifier_flags_a_chain_holding_an_expired_record(
     source = StoreSource(str(data), genesis, sorted(data.glob("node-*.sqlite")))
     failure = verify_chain(source, CounterApp, workers=0).failure
     assert failure is not None and (failure.what, failure.height) == ("record_expired", 2)
+    assert (failure.record, failure.found) == (stale.id, stale.expires)
+    block_ms, last_ms = map(int, failure.expected.split(" .. "))  # the expires it would admit
+    assert stale.expires < block_ms and last_ms == block_ms + genesis.params.record_ttl_ms_max
+    assert failure.detail == "the record's expires does not admit the block's time"

@@ -293,30 +293,48 @@ def test_large_tree_matches_compact_range() -> None:
 
 
 def test_preconditions() -> None:
+    """Each broken precondition raises, and the message says which one and with what."""
     leaves, root = LEAVES[:5], merkle.root_from_leaf_hashes(LEAVES[:5])
     proof = merkle.inclusion_proof(leaves, 2)
     for index in (-1, 5):
-        with pytest.raises(InvalidProof):
+        with pytest.raises(InvalidProof, match=f"^index {index} is outside a tree of size 5$"):
             merkle.inclusion_proof(leaves, index)
     for size1 in (0, 6):
-        with pytest.raises(InvalidProof):
+        with pytest.raises(InvalidProof,
+                           match=f"^no consistency proof from size {size1} to size 5$"):
             merkle.consistency_proof(leaves, size1)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^index 0 is outside a tree of size 0$"):
         merkle.verify_inclusion(0, 0, LEAVES[0], [], merkle.EMPTY_ROOT)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^leaf hash has 31 bytes, want 32$"):
         merkle.verify_inclusion(2, 5, leaves[2][:31], proof, root)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=rf"^proof\[{len(proof) - 1}\] has 33 bytes, want 32$"):
         merkle.verify_inclusion(2, 5, leaves[2], [*proof[:-1], proof[-1] + b"\x00"], root)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^root has 31 bytes, want 32$"):
         merkle.verify_inclusion(2, 5, leaves[2], proof, root[:31])
     empty = merkle.EMPTY_ROOT
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^consistency proof from size 0 is meaningless$"):
         merkle.verify_consistency(0, 0, [], empty, empty)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^size1 3 > size2 2$"):
         merkle.verify_consistency(3, 2, [], root, root)
-    with pytest.raises(InvalidProof):
+    for roots, which in (((root[:31], root), "root1"), ((root, root + b"\x00"), "root2")):
+        with pytest.raises(InvalidProof, match=f"^{which} has {31 if which == 'root1' else 33} "):
+            merkle.verify_consistency(2, 5, [root], *roots)
+    with pytest.raises(InvalidProof, match=r"^proof\[1\] has 31 bytes, want 32$"):
+        merkle.verify_consistency(2, 5, [root, root[:31]], root, root)
+    with pytest.raises(InvalidProof, match=r"^size1 == size2 but the proof is not empty$"):
         merkle.verify_consistency(5, 5, [root], root, root)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match=r"^empty consistency proof for different sizes$"):
         merkle.verify_consistency(2, 5, [], root, root)
-    with pytest.raises(ValueError):
+    two = merkle.root_from_leaf_hashes(leaves[:2])
+    with pytest.raises(InvalidProof, match=r"^proof too long for sizes 2 -> 5$"):
+        merkle.verify_consistency(2, 5, [*merkle.consistency_proof(leaves, 2), root], two, root)
+    with pytest.raises(ValueError, match=r"^leaf hash has 5 bytes, want 32$"):
         merkle.CompactRange().append(b"short")
+
+
+def test_leaf_hashes_are_each_leaf_hash_in_order() -> None:
+    leaves = [b"", b"a", bytes(range(40)), b"a"]
+    expected = [hashlib.sha256(b"\x00" + x).digest() for x in leaves]
+    assert merkle.leaf_hashes(leaves) == expected
+    assert merkle.leaf_hashes(iter(leaves)) == expected  # any iterable, read once
+    assert merkle.leaf_hashes([]) == []

@@ -22,12 +22,15 @@ from ledger.limits import (
     record_type_chars_max,
     string_chars_max,
 )
-from ledger.wire.canonical import canonical_bytes
+from ledger.wire.canonical import canonical_bytes, parse_strict
 from ledger.wire.record import (
     Record,
     add_signature,
+    dumps,
+    key_bytes,
     make_body,
     parse_record,
+    parse_records,
     record_from_wire,
     sign_body,
     unsigned,
@@ -68,6 +71,10 @@ def test_each_signer_signs_the_32_id_bytes() -> None:
     (signature,) = record.signatures
     assert verify(ALICE.public, signature, record.id_bytes)
     assert not verify(ALICE.public, signature, record.body_bytes)
+    parsed = parse_record(record.wire_bytes())
+    assert not parsed.verified
+    parsed.verify_signatures()
+    assert parsed.verified  # checked once: a pool or a second call need not check again
 
 
 def test_sign_and_parse_round_trip() -> None:
@@ -257,6 +264,7 @@ def test_payload_at_the_depth_limit_is_accepted() -> None:
         deepest = [deepest]
     record = _record({"a": deepest})
     assert parse_record(record.wire_bytes()) == record
+    assert unsigned(record.body).id == record.id  # the co-signing draft takes it too
 
 
 def test_each_field_may_reach_its_bound() -> None:
@@ -341,6 +349,38 @@ def test_oversize_input_is_refused_before_parsing() -> None:
     with pytest.raises(MalformedRecord) as caught:
         parse_record(b"[" * (record_bytes_max + 1))
     assert caught.value.code == "record_too_large"
+    assert str(caught.value) == (f"record is {record_bytes_max + 1} bytes, over the limit of "
+                                 f"{record_bytes_max}")
+
+
+def test_records_are_equal_when_their_ids_and_signatures_are() -> None:
+    record = _record()
+    again = parse_record(record.wire_bytes())
+    assert record == again and hash(record) == hash(again) and len({record, again}) == 1
+    assert record != _record(seq=8)  # another body
+    assert record != add_signature(record, {ALICE.public_hex: b"\x00" * 64})  # same id
+    other = add_signature(unsigned(_record(seq=8).body), {ALICE.public_hex: record.signatures[0]})
+    assert other.signatures == record.signatures and record != other  # same signatures
+    assert record != record.id
+    assert repr(record) == f"Record(id={record.id[:16]}…, type='counter.add', seq=7)"
+
+
+def test_a_batch_gives_each_item_its_record_or_its_error() -> None:
+    first, second = _record(), _record(seq=8)
+    text = f'[{first.wire_bytes().decode()}, {{"body": {{}}}}, {second.wire_bytes().decode()}]'
+    parsed = parse_records(parse_strict(text), text)
+    assert parsed[0] == first and parsed[2] == second
+    assert isinstance(parsed[1], MalformedRecord) and len(parsed) == 3
+
+
+def test_key_bytes_are_the_signer_key_decoded() -> None:
+    assert key_bytes(ALICE.public_hex) == ALICE.public
+    never_parsed = "e7" * 32
+    assert key_bytes(never_parsed) == bytes.fromhex(never_parsed)
+
+
+def test_dumps_is_compact_json_that_keeps_its_characters() -> None:
+    assert dumps({"b": "积分", "a": [1, None]}) == '{"b":"积分","a":[1,null]}'
 
 
 # --- 4. several signers ----------------------------------------------------------------------
@@ -358,7 +398,7 @@ def test_multi_signer_record_verifies_and_round_trips() -> None:
 
 def test_signer_order_matters() -> None:
     record = _multi()
-    with pytest.raises(MalformedRecord):
+    with pytest.raises(MalformedRecord, match=r"^keys do not match the body's signers, in order$"):
         sign_body(record.body, [BOB, ALICE, CAROL])  # keys not in the body's order
     swapped = record.to_wire()
     swapped["signatures"][0], swapped["signatures"][1] = (swapped["signatures"][1],
@@ -373,6 +413,7 @@ def test_signer_order_matters() -> None:
 def test_co_signatures_collected_one_at_a_time() -> None:
     record = _multi()
     draft = unsigned(record.body)
+    assert (draft.id, draft.signatures) == (record.id, (b"", b"", b""))  # none given yet
     with pytest.raises(BadSignature):
         draft.verify_signatures()
     for key in (CAROL, ALICE, BOB):
@@ -385,8 +426,9 @@ def test_missing_co_signature_is_refused() -> None:
     record = _multi()
     partial = add_signature(unsigned(record.body), {ALICE.public_hex: record.signatures[0],
                                                     BOB.public_hex: record.signatures[1]})
-    with pytest.raises(BadSignature, match="signature 2"):
+    with pytest.raises(BadSignature) as caught:
         partial.verify_signatures()
+    assert str(caught.value) == f"signature 2 (signer {CAROL.public_hex[:16]}…) does not verify"
     with pytest.raises(MalformedRecord):  # an empty signature cannot even be sent
         record_from_wire(partial.to_wire())
 

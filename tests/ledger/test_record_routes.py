@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.crypto.keys import SigningKey
-from ledger.errors import LedgerError
+from ledger.errors import BadSignature, LedgerError
+from ledger.limits import record_signers_max, string_chars_max
 from ledger.wire import record as record_module
 from ledger.wire.canonical import canonical_bytes
 from ledger.wire.hashing import Domain, digest
@@ -65,11 +66,20 @@ def strict_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_plain_canonical_record_takes_the_fast_route(strict_refused: None) -> None:
-    body = _body({"amount": 5, "to": KEY.public_hex, "ref": "order 1.5e3"})
+    body = _body({"amount": 5, "to": KEY.public_hex, "ref": "order 1.5e3", "paid": True,
+                  "note": None})
     record = parse_stored(body, SIG)
     assert record.body_bytes == body.encode()
     assert record.id == digest(Domain.RECORD, body.encode()).hex()
     assert record.body == json.loads(body) and record.signatures == (bytes.fromhex(SIG),)
+    nested = _body({"items": [1, {"b": "c"}]})  # shallow nesting is plain too
+    assert parse_stored(nested, SIG).body_bytes == nested.encode()
+    brackets = _body({"a": json.loads("[" * 5 + "1" + "]" * 5)})  # 8 with the body and signers
+    assert parse_stored(brackets, SIG).body_bytes == brackets.encode()
+    keys = [SigningKey.from_seed(bytes([i + 1]) * 32).public_hex
+            for i in range(record_signers_max)]  # the most signers a record may have
+    many = canonical_bytes(make_body("c", "x.issue", keys, 1, {}, expires=EXPIRES)).decode()
+    assert parse_stored(many, ",".join([SIG] * len(keys))).signers == keys
 
 
 def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None) -> None:
@@ -80,6 +90,45 @@ def test_a_record_at_every_bound_still_takes_the_fast_route(strict_refused: None
     record = parse_stored(body, SIG)
     assert record.seq == SAFE and record.body["expires"] == SAFE
     assert parse_stored_block([(0, None, None, None, None, body, SIG)], "c" * 64) is not None
+    smallest = canonical_bytes(make_body("c", "t", [KEY.public_hex], 1, {}, expires=1)).decode()
+    assert parse_stored(smallest, SIG).expires == 1
+    assert parse_stored_block([(0, None, None, None, None, smallest, SIG)], "c") is not None
+    padded = _body({"p": "x" * (string_chars_max - len(_body({"p": ""})))})
+    assert len(padded) == string_chars_max  # the longest body either fast route takes
+    assert parse_stored(padded, SIG).body_bytes == padded.encode()
+    assert parse_stored_block([(0, None, None, None, None, padded, SIG)], "c") is not None
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeds=st.lists(st.binary(min_size=32, max_size=32), min_size=2, max_size=2, unique=True),
+       kinds=st.lists(st.from_regex(r"[a-z][a-z0-9_.]{0,63}", fullmatch=True), min_size=2,
+                      max_size=2))
+def test_a_signer_and_a_type_seen_for_the_first_time_take_the_fast_routes(
+        seeds: list[bytes], kinds: list[str]) -> None:
+    """The fast routes remember the keys and types they have checked; new ones are checked,
+    not sent to the strict route."""
+    block_key, one_key = map(SigningKey.from_seed, seeds)
+    in_block = canonical_bytes(make_body("c", kinds[0], [block_key.public_hex], 1, {"a": 1},
+                                         expires=EXPIRES)).decode()
+    alone = canonical_bytes(make_body("c", kinds[1], [one_key.public_hex], 1, {"a": 1},
+                                      expires=EXPIRES)).decode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_module, "parse_strict", _refuse_strict)
+        block = parse_stored_block([(0, None, None, None, None, in_block, SIG)], "c")
+        assert block is not None and block.packed[:32] == block_key.public
+        assert parse_stored(alone, SIG).type == kinds[1]
+
+
+def _refuse_strict(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the strict route was taken")
+
+
+def test_a_signer_named_twice_is_refused_by_both_routes() -> None:
+    twice = f'["{KEY.public_hex}","{KEY.public_hex}"]'
+    body = _body({"a": 1}).replace(f'["{KEY.public_hex}"]', twice)
+    _same(body, f"{SIG},{SIG}")
+    with pytest.raises(LedgerError, match="distinct"):
+        parse_stored(body, f"{SIG},{SIG}")
 
 
 def test_a_nested_or_odd_record_takes_the_strict_route(strict_refused: None) -> None:
@@ -115,6 +164,14 @@ def test_the_stored_routes_are_one_record_of_the_signed_one() -> None:
     _body({"a": 1}).replace(f'"expires":{EXPIRES}', '"expires":"soon"'),
     _body({"a": 1}).replace(f'"expires":{EXPIRES},', ''),  # the field is required
     _body({"a": 1}).replace('"x.issue"', '"X.bad"'),
+    _body({"a": 1}).replace('"x.issue"', '7'),  # a type that is not text
+    _body({"a": 1}).replace('"a":1', '"a":' + "[" * 8 + "1" + "]" * 8),  # short, too deep
+    _body({"a": 1}).replace('"a":1', '"a":"' + "x" * 2049 + '"'),  # a string too long
+    _body({"a": "x", "b": 1}).replace('"b":1', '"b":1.5'),  # a float after a string
+    _body({"a": 1}).replace('"a":1', '"a":' + '{"a":' * 8 + "1" + "}" * 8),  # objects too
+    _body({"a": 1}).replace(f'["{KEY.public_hex}"]', f'{{"{KEY.public_hex}":1}}'),
+    _body({"a": 1}).replace('"chain":"c"', '"chain":""'),
+    _body({"a": 1}).replace('"seq":1', '"seq":0'),
     _body({"a": 1}).replace(KEY.public_hex, KEY.public_hex.upper()),
 ])
 def test_what_the_protocol_refuses_is_refused_by_both_routes(body: str) -> None:
@@ -215,10 +272,22 @@ def _block_same(rows: list[tuple[Any, ...]], chain: str = "c") -> None:
 
 def test_a_plain_block_takes_the_block_route() -> None:
     rows = [_row(i, _body({"amount": i, "ref": "lunch"}, seq=i + 1)) for i in range(5)]
-    assert parse_stored_block(rows, "c") is not None
+    block = parse_stored_block(rows, "c")
+    assert block is not None
     _block_same(rows)
+    with pytest.raises(BadSignature):  # parsed, not yet verified: SIG signs nothing
+        block.records[0].verify_signatures()
     assert parse_stored_block([_row(i, row[5], columns=False) for i, row in enumerate(rows)],
                               "c")
+
+
+def test_a_record_hashed_by_its_caller_is_the_record_of_its_body() -> None:
+    text = _body({"a": 1})
+    body_bytes, signature = text.encode(), bytes.fromhex(SIG)
+    hashed = Record.hashed(json.loads(text), (signature,), body_bytes,
+                           digest(Domain.RECORD, body_bytes))  # its hex left to compute
+    record = Record(json.loads(text), [signature], body_bytes)
+    assert hashed == record and hashed.id == record.id and not hashed.verified
 
 
 def _plain(idx: int, payload: Any, sigs: str = SIG, body: str | None = None) -> tuple[Any, ...]:
@@ -250,11 +319,15 @@ def test_index_columns_that_differ_from_the_bodies_leave_the_block_route(spoil: 
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"a":1', '"a":1,"a":1')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace('"seq":2', '"seq":0')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":-1')),
+    _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":0')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(f'"expires":{EXPIRES}', '"expires":true')),
     _plain(1, {}, body=_body({"a": 1}, seq=2).replace(",", ", ", 1)),
     _plain(1, {"a": "é"}),  # not ASCII
     (1, None, None, None, None, 7, SIG),  # a body that is not text
     (1, None, None, None, None, _body({"a": 1}, seq=2)),  # a short row
+    (*_plain(1, {"a": 1}), "extra"),  # a long row
+    _plain(1, {}, body=_body({"a": "x"}, seq=2).replace(  # a string over the limit
+        '"x"', '"' + "x" * (string_chars_max + 1) + '"')),
 ])
 def test_a_block_with_anything_unusual_leaves_the_block_route(row: tuple[Any, ...]) -> None:
     rows = [_plain(0, {"amount": 1}), _plain(2, {"amount": 2})]

@@ -379,3 +379,27 @@ def test_a_record_row_whose_column_differs_from_its_body_is_named_with_both_valu
         "row_mismatch", 2, "node-0.sqlite", "records", (2, 1))
     assert (failure.record, failure.expected, failure.found) == (record_id, stored, value)
     assert failure.detail == f"column {column} does not match the record body"
+
+
+def test_a_record_body_not_in_its_canonical_form_is_named_with_both_forms(
+        chain: tuple[Path, Genesis]) -> None:
+    data, genesis = chain
+    record_id, body = read(data, "SELECT id, body FROM records WHERE height = 2 AND idx = 0")
+    each_store(data, "UPDATE records SET body = body || ' ' WHERE height = 2 AND idx = 0")
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node, failure.key, failure.record) == (
+        "malformed_record", 2, "node-0.sqlite", (2, 0), record_id)
+    assert (failure.expected, failure.found) == (body, body + " ")
+    assert failure.detail == "the record body is not in canonical form"
+
+
+def test_a_record_row_that_holds_no_record_is_named_with_the_parser_s_words(
+        chain: tuple[Path, Genesis]) -> None:
+    data, genesis = chain
+    each_store(data, "UPDATE records SET body = '{\"seq\": 1}' WHERE height = 3 AND idx = 2")
+    failure = verify(data, genesis).failure
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node, failure.key, failure.record) == (
+        "malformed_record", 3, "node-0.sqlite", (3, 2), None)
+    assert failure.detail is not None and failure.detail.startswith("a body has exactly the fields")
