@@ -43,7 +43,7 @@ def jifentong(*args: str, timeout_s: float = 120) -> subprocess.CompletedProcess
 def _base_port() -> int:
     rng = random.Random()
     for _ in range(100):
-        base = rng.randrange(20_000, 50_000, 100)
+        base = rng.randrange(12_000, 20_000, 100)  # below the kernel's ephemeral ports
         ports = [base + off + i for off in (0, 50, 60) for i in range(NODES)]
         if all(port_free("127.0.0.1", p) for p in ports):
             return base

@@ -47,7 +47,7 @@ def start_detached(layout: local.Layout, i: int, extra: list[str],
 def base_port() -> int:
     from api.server.serving import port_free
 
-    for base in range(41_000, 49_000, 100):
+    for base in range(21_000, 27_000, 100):  # below the ephemeral ports (32768-)
         if all(port_free("127.0.0.1", base + off + i) for off in (0, 50, 60) for i in range(4)):
             return base
     raise RuntimeError("no free block of ports")

@@ -110,7 +110,7 @@ def spawn(layout: SplitLayout, name: str, argv: list[str], i: int,
 def base_port() -> int:
     from api.server.serving import port_free
 
-    for base in range(43_000, 49_000, 100):
+    for base in range(27_000, 32_000, 100):  # below the ephemeral ports (32768-)
         if all(port_free("0.0.0.0", base + off + i) for off in (0, 50, 60) for i in range(4)):
             return base
     raise RuntimeError("no free block of ports")
