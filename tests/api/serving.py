@@ -25,6 +25,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cluster_base_port(first: int, last: int, host: str = "127.0.0.1") -> int:
+    """A base port in [first, last) whose node, etcd client and etcd peer ports (base + i,
+    base + 50 + i, base + 60 + i, i < 4) are all free. Keep the range below the kernel's
+    ephemeral ports (32768-): an outgoing connection could hold one as a node starts."""
+    from api.server.serving import port_free
+
+    for base in range(first, last, 100):
+        if all(port_free(host, base + off + i) for off in (0, 50, 60) for i in range(4)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
 @contextmanager
 def served(data: str | Path, *, cwd: Path | None = None, env: dict[str, str] | None = None,
            port: int | None = None) -> Iterator[str]:

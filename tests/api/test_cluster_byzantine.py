@@ -22,6 +22,7 @@ import pytest
 from api.cli.cluster import TEST_BYZANTINE_ENV
 from api.demo import cluster as local
 
+from .serving import cluster_base_port
 from .test_cluster import application, check_alliance, jifentong, submit
 from .test_cluster import pytestmark as cluster_marks
 
@@ -45,12 +46,7 @@ def start_detached(layout: local.Layout, i: int, extra: list[str],
 
 
 def base_port() -> int:
-    from api.server.serving import port_free
-
-    for base in range(21_000, 27_000, 100):  # below the ephemeral ports (32768-)
-        if all(port_free("127.0.0.1", base + off + i) for off in (0, 50, 60) for i in range(4)):
-            return base
-    raise RuntimeError("no free block of ports")
+    return cluster_base_port(21_000, 27_000, "127.0.0.1")
 
 
 @pytest.fixture(scope="module")

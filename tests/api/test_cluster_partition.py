@@ -22,6 +22,7 @@ import pytest
 
 from api.demo import cluster as local
 
+from .serving import cluster_base_port
 from .test_cluster import application, check_alliance, settle, submit
 from .test_cluster import pytestmark as cluster_marks
 
@@ -108,12 +109,7 @@ def spawn(layout: SplitLayout, name: str, argv: list[str], i: int,
 
 
 def base_port() -> int:
-    from api.server.serving import port_free
-
-    for base in range(27_000, 32_000, 100):  # below the ephemeral ports (32768-)
-        if all(port_free("0.0.0.0", base + off + i) for off in (0, 50, 60) for i in range(4)):
-            return base
-    raise RuntimeError("no free block of ports")
+    return cluster_base_port(27_000, 32_000, "0.0.0.0")
 
 
 def node_argv(layout: SplitLayout, i: int) -> list[str]:
