@@ -68,9 +68,16 @@ etcd_txn_ops_max = 128
 #: Milliseconds the proposer of a height has before the next validator in rotation may
 #: propose instead (the k-th in rotation after k timeouts); one proposal per height wins.
 proposal_timeout_ms = 2_000
+#: Under load a backup waits this many times as long as the node's last height took (from
+#: its proposal to its commit), if that is longer; never longer than the maximum below.
+proposal_timeout_heights = 4
+proposal_timeout_ms_max = 20_000
 #: Record ids (with their signatures) a node remembers as verified, so that a record it
 #: admitted or proposed is not verified again when read back from the ordering log.
 verified_records_kept_max = 50_000
+#: Pending submissions a node holds as its etcd watch delivered them (the proposer's
+#: candidates, :mod:`ledger.consensus.watched`); with more waiting it reads the log instead.
+watched_submissions_max = 10_000
 #: Blocks (records and leaf hashes) a store keeps at hand for the receipts of their records.
 receipt_blocks_kept_max = 4
 #: Proposals a node keeps as its etcd watch delivered them, until it reads them.

@@ -7,6 +7,10 @@ to the :class:`~ledger.consensus.sigpool.SignaturePool` worker (awaited, so the 
 requests and the block producer keeps executing), then one ``submit_many`` for the group (one
 journal transaction). At most :data:`GROUPS_IN_FLIGHT` groups are out at once, so while one
 group's signatures are checked the next one fills; groups are admitted in arrival order.
+
+A member's node (:class:`~api.node.netnode.NetNode`) admits through the same class with
+``offload``: its ``submit_many`` waits for etcd to commit the group, so it runs on a thread
+and the loop goes on reading requests (and verifying the next group's signatures) meanwhile.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ class Admission:
     """Batches concurrent submissions; ``submit_many`` is the node's synchronous admission."""
 
     def __init__(self, pool: SignaturePool,
-                 submit_many: Callable[[Sequence[Record]], Results]) -> None:
-        self.pool, self._submit_many = pool, submit_many
+                 submit_many: Callable[[Sequence[Record]], Results],
+                 offload: bool = False) -> None:
+        self.pool, self._submit_many, self.offload = pool, submit_many, offload
         self._queue: list[tuple[Sequence[Record], asyncio.Future[Results]]] = []
         self._in_flight = 0
         self._turn: asyncio.Future[None] | None = None  # done when the previous group is in
@@ -70,7 +75,10 @@ class Admission:
             await asyncio.wrap_future(self.pool.verify(records))
             if previous is not None:
                 await asyncio.shield(previous)
-            results = self._submit_many(records)
+            if self.offload:
+                results = await asyncio.to_thread(self._submit_many, records)
+            else:
+                results = self._submit_many(records)
         except Exception as exc:  # hand the failure to every waiter, never lose it
             log.exception("admission failed")
             for _, future in group:

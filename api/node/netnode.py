@@ -6,6 +6,12 @@ explorer as ``jifentong serve``. A submission is checked against this node's com
 then written to the ordering log; the 202 goes out only after etcd committed it. A thread
 runs :class:`ledger.consensus.ordering.Orderer` (propose in turn, validate, vote, commit); a
 second one watches the log so the first wakes as soon as anything is written.
+
+Signatures are checked on a worker process (:class:`~ledger.consensus.sigpool.SignaturePool`),
+never on the ordering thread's critical path when it can be helped: a submission this node
+admits is verified there before its check, and one another node admitted is verified there
+as soon as the watch delivers it (*pre-verification*), so that when it comes back in a
+proposal (``EtcdLog.verified``) neither proposing nor validating verifies it again.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from api.node.admission import Admission
 from api.node.datadir import DataDir
 from api.node.runtime import Metrics, exchange_view
 from exchange.state.state import State
@@ -29,8 +36,9 @@ from ledger.consensus.consortium import Outcome
 from ledger.consensus.etcd import EtcdClient
 from ledger.consensus.ordering import Decided, EtcdLog, Orderer
 from ledger.consensus.replica import Replica
+from ledger.consensus.sigpool import SignaturePool, default_workers
 from ledger.errors import DuplicateRecord, LedgerError, StaleSequence, StoreError
-from ledger.limits import batch_records_max, stall_block_intervals, stall_ms_min
+from ledger.limits import stall_block_intervals, stall_ms_min
 from ledger.wire.record import Record
 
 log = logging.getLogger("jifentong.netnode")
@@ -39,10 +47,6 @@ log = logging.getLogger("jifentong.netnode")
 outcomes_kept_max = 100_000
 #: Seconds the ordering thread sleeps when nothing woke it (the watch usually does first).
 poll_s = 0.2
-#: A request waiting for admission: its records, and its one result per record.
-_Waiting = tuple[Sequence[Record], asyncio.Future[list[LedgerError | None]]]
-#: Admission groups out at once: while one waits for etcd, the next one fills.
-admission_groups_in_flight = 2
 #: Seconds between two counts of the submissions waiting in the log (for health and metrics).
 count_s = 1.0
 
@@ -65,7 +69,7 @@ class NetNode:
 
     def __init__(self, data: DataDir, member: str, endpoints: Sequence[str],
                  app_factory: Callable[[], Application], clock: Clock | None = None,
-                 run: bool = True) -> None:
+                 run: bool = True, signature_workers: int | None = None) -> None:
         self.data, self.member = data, member
         self.genesis = genesis = data.genesis()
         key = data.validator_keys(genesis)[member_index(data, member)]
@@ -79,12 +83,13 @@ class NetNode:
         self.log = EtcdLog(self.client, genesis.chain, genesis.hash)
         self.orderer = Orderer(self._replica, self.log, self.clock, self._on_commit)
         self.metrics = Metrics()
+        self.signatures = SignaturePool(default_workers() if signature_workers is None
+                                        else signature_workers)
+        self.admission = Admission(self.signatures, self.submit_many, offload=True)
         self.admitted_groups = self.admitted_records = 0
         self.stall_after_ms = max(stall_block_intervals * genesis.params.block_interval_ms,
                                   stall_ms_min)
         self._pending_count = 0
-        self._queue: deque[_Waiting] = deque()
-        self._flushing = 0  # admission groups out (each a to_thread call waiting on etcd)
         self._counted_s = 0.0  # when the ordering thread last counted pending submissions
         self._advanced_s = time.monotonic()
         self._outcomes: OrderedDict[str, Outcome] = OrderedDict()
@@ -146,43 +151,11 @@ class NetNode:
             raise
 
     async def admit(self, records: Sequence[Record]) -> list[LedgerError | None]:
-        """:meth:`submit_many` off the event loop (it waits for etcd), grouped: requests
+        """:meth:`submit_many` for the event loop, grouped (:class:`Admission`): requests
         that arrive while a group is out go together in the next one, so a hundred
-        concurrent single-record requests cost a few etcd transactions, not a hundred."""
-        future: asyncio.Future[list[LedgerError | None]] = (
-            asyncio.get_running_loop().create_future())
-        self._queue.append((records, future))
-        if self._flushing < admission_groups_in_flight:
-            self._flushing += 1
-            asyncio.get_running_loop().create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        """Admit queued requests a group at a time until none is left."""
-        try:
-            while self._queue:
-                group: list[_Waiting] = []
-                size = 0
-                while self._queue and (not group or size + len(self._queue[0][0])
-                                       <= batch_records_max):
-                    group.append(self._queue.popleft())
-                    size += len(group[-1][0])
-                try:
-                    results = await asyncio.to_thread(
-                        self.submit_many, [r for records, _ in group for r in records])
-                except Exception as exc:  # hand the failure to every waiter, never lose it
-                    log.exception("%s: admission failed", self.member)
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                offset = 0
-                for records, future in group:
-                    if not future.done():
-                        future.set_result(results[offset:offset + len(records)])
-                    offset += len(records)
-        finally:
-            self._flushing -= 1
+        concurrent single-record requests cost a few etcd transactions, not a hundred; their
+        signatures are verified on the worker, off the loop and the ordering thread."""
+        return await self.admission.submit(records)
 
     # -- outcomes ----------------------------------------------------------------------------
 
@@ -297,7 +270,8 @@ class NetNode:
             self._wake.clear()
 
     def _watch(self) -> None:
-        self.client.watch_keys(self.log.prefix, self._changed, self._stop)
+        self.client.watch_keys(self.log.prefix, self._changed, self._stop,
+                               self.log.watched.stream)
 
     def _changed(self, changes: list[tuple[bytes, bytes]]) -> None:
         """Wake the ordering thread for a proposal or a vote; for a new submission only when
@@ -305,11 +279,17 @@ class NetNode:
         proposer's timeout is kept by the poll). Under load this spares n - 1 nodes a pass
         per submission."""
         subs = self.log.prefix + b"sub/"
-        for key, value in changes:
-            self.log.seen(key, value)
+        self._preverify(self.log.observe(changes))
         if any(not key.startswith(subs) for key, _ in changes) or self.orderer.proposer_rank(
                 self._replica.height + 1, self.orderer.round) == 0:
             self._wake.set()
+
+    def _preverify(self, records: list[Record]) -> None:
+        """Verify submissions the watch delivered on the worker; once back, remember the
+        ones that verified, so the ordering thread does not verify them again."""
+        if records:
+            self.signatures.verify(records).add_done_callback(
+                lambda _: self.log.verified.remember(records))
 
     def close(self) -> None:
         self._stop.set()
@@ -317,6 +297,7 @@ class NetNode:
         for thread in self._threads:  # the watch may sit in a read: do not wait long for it
             thread.join(timeout=10 if thread.name == "ordering" else 0.5)
         self.client.close()
+        self.signatures.close()
         self._replica.close()
 
 

@@ -203,9 +203,13 @@ class EtcdClient:
         self.watch_keys(prefix, lambda changes: notify(), stop)
 
     def watch_keys(self, prefix: bytes, notify: Callable[[list[tuple[bytes, bytes]]], None],
-                   stop: threading.Event) -> None:
+                   stop: threading.Event,
+                   on_stream: Callable[[bool], None] = lambda live: None) -> None:
         """Call ``notify`` with the (key, value) of each key changed under ``prefix`` (the
         value empty for a deletion) as each batch of events arrives, until ``stop`` is set.
+        ``on_stream(True)`` runs once etcd confirmed the watch (every later change will be
+        delivered, in revision order), ``on_stream(False)`` when the stream ends (changes
+        may be missed until the next ``True``).
 
         Runs in the caller's thread (start it on its own); reconnects to the next endpoint
         when a stream breaks. Callers also poll, so a missed wake-up costs latency only."""
@@ -214,17 +218,23 @@ class EtcdClient:
         while not stop.is_set():
             endpoint = self.endpoints[index % len(self.endpoints)]
             index += 1
+            live = False
             try:
                 with httpx.Client(timeout=httpx.Timeout(None, connect=1.0)) as http, \
                         http.stream("POST", endpoint + "/v3/watch", json=request) as stream:
                     for line in stream.iter_lines():
                         if stop.is_set():
                             return
-                        events = json.loads(line).get("result", {}).get("events") \
-                            if line.strip() else None
-                        if events:
+                        result = json.loads(line).get("result", {}) if line.strip() else {}
+                        if result.get("created") and not live:
+                            live = True
+                            on_stream(True)
+                        if events := result.get("events"):
                             notify([(_unb64(e.get("kv", {}).get("key")),
                                      _unb64(e.get("kv", {}).get("value"))) for e in events])
             except (httpx.HTTPError, ValueError):
                 pass
+            finally:
+                if live:
+                    on_stream(False)
             stop.wait(0.2)

@@ -26,6 +26,7 @@ from ledger.application import ValidatorInfo
 from ledger.chain.block import Block, Header
 from ledger.chain.certificate import Vote, valid_signers
 from ledger.consensus.etcd import KeyValueStore
+from ledger.consensus.watched import WatchedSubmissions
 from ledger.errors import LedgerError
 from ledger.limits import (
     ordering_pending_max,
@@ -81,6 +82,11 @@ class VerifiedRecords:
             while len(self._records) > self.kept_max:
                 self._records.popitem(last=False)
 
+    def known(self, record: Record) -> bool:
+        """True when ``record`` (its id and signatures) is remembered as verified."""
+        with self._lock:
+            return self._records.get(record.id) == record.signatures
+
     def mark(self, record: Record) -> Record:
         with self._lock:
             if self._records.get(record.id) == record.signatures:
@@ -95,6 +101,8 @@ class EtcdLog:
         self.client = client
         self.prefix = f"jifentong/{chain}/{genesis_hash.hex()[:16]}/".encode()
         self.verified = VerifiedRecords()
+        #: pending submissions as the watch delivered them (fed by :meth:`observe`)
+        self.watched = WatchedSubmissions()
         self._seen: dict[bytes, bytes] = {}  # proposals the watch delivered, by key
         self._seen_lock = threading.Lock()
 
@@ -116,20 +124,35 @@ class EtcdLog:
         self.verified.remember(records)
 
     def pending(self, limit: int = ordering_pending_max) -> list[Record]:
-        """Submissions not yet decided, oldest first."""
+        """Submissions not yet decided, oldest first: from the watched view when it is
+        complete, else read from the log (which, with the watch up, reloads the view)."""
+        view = self.watched.oldest(limit)
+        if view is not None:
+            return [self.verified.mark(r) for r in view]
+        live = self.watched.live
+        read = self.watched.kept_max + 1 if live else limit
         out = []
-        for kv in self.client.range_prefix(self.prefix + b"sub/", limit=limit, by_creation=True):
+        kvs = self.client.range_prefix(self.prefix + b"sub/", limit=read, by_creation=True)
+        for kv in kvs:
             try:
                 out.append(self.verified.mark(record_from_wire(json.loads(kv.value))))
             except (LedgerError, ValueError) as exc:  # only a writer with etcd access
                 log.warning("unreadable submission %r: %s", kv.key, exc)
-        return out
+        if live:
+            self.watched.load(out, complete=len(kvs) < read)
+        return out[:limit]
 
     def pending_count(self) -> int:
         return self.client.count_prefix(self.prefix + b"sub/")
 
     def is_pending(self, record_id: str) -> bool:
         return self.client.get(self._sub(record_id)) is not None
+
+    def decided(self, record_ids: Sequence[str]) -> None:
+        """The records of a committed height: out of the watched view at once (their
+        deletions arrive later, and only after the proposer deletes them)."""
+        for record_id in record_ids:
+            self.watched.delete(record_id)
 
     def forget(self, record_ids: Sequence[str]) -> None:
         """Delete decided submissions (idempotent: every node does it after a commit)."""
@@ -181,14 +204,32 @@ class EtcdLog:
         kv = self.client.get(key)
         return None if kv is None else self._decode(kv.value)
 
-    def seen(self, key: bytes, value: bytes) -> None:
-        """Keep a proposal the watch delivered, so that reading it takes no round trip (a
-        proposal key is created once, so what the watch saw is what a read returns)."""
-        if key.startswith(self.prefix + b"prop/") and value:
-            with self._seen_lock:
-                if len(self._seen) >= proposals_seen_max:
-                    self._seen.clear()  # nobody read these: heights long past
-                self._seen[key] = value
+    def observe(self, changes: Sequence[tuple[bytes, bytes]]) -> list[Record]:
+        """Take in what the watch delivered: proposals are kept until read (a proposal key
+        is created once, so what the watch saw is what a read returns: no round trip), and
+        submissions go into the watched view (:mod:`ledger.consensus.watched`). Returns the
+        submissions whose signatures this process has not verified yet, parsed (an
+        unreadable one is left out: reading it from the log reports it)."""
+        subs, props, unverified = self.prefix + b"sub/", self.prefix + b"prop/", []
+        for key, value in changes:
+            if key.startswith(props) and value:
+                with self._seen_lock:
+                    if len(self._seen) >= proposals_seen_max:
+                        self._seen.clear()  # nobody read these: heights long past
+                    self._seen[key] = value
+            elif key.startswith(subs) and not value:
+                self.watched.delete(key[len(subs):].decode(errors="replace"))
+            elif key.startswith(subs):
+                try:
+                    record = record_from_wire(json.loads(value))
+                except (LedgerError, ValueError):
+                    continue
+                if key[len(subs):] != record.id.encode():
+                    continue  # not where an honest node puts it: the log read reports it
+                self.watched.put(record)
+                if not self.verified.known(record):
+                    unverified.append(record)
+        return unverified
 
     def _decode(self, value: bytes) -> Decided:
         decided = _decode_proposal(value)

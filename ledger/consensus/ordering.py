@@ -13,6 +13,14 @@ the block once more than 2/3 of the validator set signed that header
 (``ledger.chain.certificate``), with the votes it read as the certificate. A node that was
 down replays ``prop/`` and ``vote/`` from its height on, re-verifying everything.
 
+Backup proposers: the k-th validator after the proposer in rotation may propose once k
+timeouts have passed since its node reached the height (or since records began to wait
+there). The timeout is ``proposal_timeout_ms``, or ``proposal_timeout_heights`` times as
+long as this node's last height took from its proposal to its commit, whichever is longer,
+at most ``proposal_timeout_ms_max``: under load a height of 2,000 records takes seconds, and
+a backup that proposes while the proposer still executes only burns the CPU both need (the
+first proposal created stands; the other is thrown away).
+
 Rounds: a validator whose state does not match publishes a signed refusal instead of a vote.
 Once more than 1/3 of the validator set refused round r (so at least one honest validator
 did, and since execution is deterministic every honest one does: round r can never gather a
@@ -44,7 +52,9 @@ from ledger.limits import (
     ordering_pending_max,
     proposal_bytes_max,
     proposal_refusals_max,
+    proposal_timeout_heights,
     proposal_timeout_ms,
+    proposal_timeout_ms_max,
 )
 from ledger.wire.record import Record
 
@@ -55,15 +65,18 @@ class Orderer:
     """Drives one replica through the log: propose in turn, validate, vote, commit.
 
     ``monotonic_s`` times the proposal timeout; the simulator (:mod:`ledger.consensus.sim`)
-    gives it simulated time."""
+    gives it simulated time. ``timeout_heights`` is 0 where backups must take over after
+    ``timeout_ms`` exactly (tests that step by hand)."""
 
     def __init__(self, replica: Replica, log_: EtcdLog, clock: Clock,
                  on_commit: Callable[[Decided], None] = lambda d: None,
                  timeout_ms: int = proposal_timeout_ms,
                  bytes_max: int = proposal_bytes_max,
-                 monotonic_s: Callable[[], float] = time.monotonic) -> None:
+                 monotonic_s: Callable[[], float] = time.monotonic,
+                 timeout_heights: int = proposal_timeout_heights) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
         self.timeout_ms, self.bytes_max, self.monotonic_s = timeout_ms, bytes_max, monotonic_s
+        self.timeout_heights = timeout_heights
         self._voted = (0, 0)  # the (height, round) this node last voted on or refused
         # the ids the last height this node committed refused: decided, like committed ones
         # (read back as pending before their proposer deletes them, they would be refused
@@ -75,6 +88,8 @@ class Orderer:
         self._height_seen_s = monotonic_s()  # when this node reached its current height
         self._seen_height = replica.height
         self._proposal: Decided | None = None  # the standing proposal of the next height
+        self._proposal_seen_s = 0.0  # when this node first held that proposal
+        self.height_work_ms = 0.0  # the last height this node committed: proposal to commit
         self.votes_withheld = self.commits = 0
 
     def proposer_rank(self, height: int, round_: int = 0) -> int | None:
@@ -102,6 +117,8 @@ class Orderer:
             if decided is None:
                 return False
             proposed = True
+        if decided is not self._proposal:
+            self._proposal_seen_s = self.monotonic_s()
         self._proposal = decided
         if self._refused == (height, self.round) and self._refused_by_many(decided):
             return True
@@ -131,10 +148,15 @@ class Orderer:
             return known
         return self.log.proposal(height, self.round)
 
+    def backup_timeout_ms(self) -> float:
+        """How long each backup in rotation waits for the one before it (module docstring)."""
+        return min(max(self.timeout_ms, self.timeout_heights * self.height_work_ms),
+                   max(self.timeout_ms, proposal_timeout_ms_max))
+
     def _maybe_propose(self, height: int) -> Decided | None:
         rank = self.proposer_rank(height, self.round)
         waited_ms = (self.monotonic_s() - self._height_seen_s) * 1000
-        if rank is None or waited_ms < rank * self.timeout_ms:
+        if rank is None or waited_ms < rank * self.backup_timeout_ms():
             return None
         store = self.replica.store
         # Submissions put in one transaction share a revision, so etcd's order among them is
@@ -198,8 +220,10 @@ class Orderer:
         cert = CommitCertificate(height, block.header.hash, tuple(matching))
         signed_checkpoint = SignedCheckpoint(checkpoint, tuple(cp_votes))
         replica.commit(block, cert, signed_checkpoint, evidence)
+        self.height_work_ms = (self.monotonic_s() - self._proposal_seen_s) * 1000
         self.commits += 1
         self._refused_ids = frozenset(decided.rejected)
+        self.log.decided([r.id for r in block.records] + sorted(decided.rejected))
         self.on_commit(decided)
         if replica.key is not None and block.header.proposer == replica.key.public_hex:
             # The proposer alone deletes what its block decided (one write, not n). Should it

@@ -101,3 +101,18 @@ def test_concurrent_submissions_reach_etcd_in_groups(node: NetNode) -> None:
     while node.replica.total < len(records) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert node.replica.total == len(records)
+
+
+def test_the_proposer_takes_its_candidates_from_the_watch(node: NetNode,
+                                                          http: TestClient) -> None:
+    """After one read of the log while the watch is up, pending submissions come from the
+    watch (``ledger.consensus.watched``), not from a range read per height."""
+    for tag in ("w1", "w2", "w3"):
+        record = application(node.genesis.chain, tag)
+        answer = http.post("/v1/records", content=record.wire_bytes(),
+                           params={"wait": "true", "timeout_ms": "20000"})
+        assert answer.json()["status"] == "committed", answer.text
+    watched = node.log.watched
+    assert watched.live and watched.complete
+    assert watched.loads == 1  # loaded once; the stream kept it current since
+    assert node.replica.height == 3

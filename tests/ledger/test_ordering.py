@@ -22,6 +22,7 @@ from ledger.consensus.replica import Replica
 from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.errors import OrderingUnavailable
+from ledger.limits import proposal_timeout_heights, proposal_timeout_ms_max
 from ledger.wire.record import Record
 
 from .conftest import CHAIN, GENESIS_MS
@@ -51,7 +52,8 @@ def alliance(tmp_path: Path, etcd_url: str,
              validator_keys: list[SigningKey]) -> Iterator[Callable[..., Alliance]]:
     made: list[tuple[EtcdClient, list[Replica]]] = []
 
-    def make(timeout_ms: int = 60_000, bytes_max: int = 900_000) -> Alliance:
+    def make(timeout_ms: int = 60_000, bytes_max: int = 900_000,
+             timeout_heights: int = proposal_timeout_heights) -> Alliance:
         n = next(_chains)
         # A genesis of its own per test: the log's keys name the genesis hash.
         genesis = dataclasses.replace(_genesis(validator_keys), time_ms=GENESIS_MS + n)
@@ -60,8 +62,8 @@ def alliance(tmp_path: Path, etcd_url: str,
         replicas = [Replica(f"v{i}", tmp_path / f"{n}-{i}.sqlite", genesis, CounterApp(), key)
                     for i, key in enumerate(validator_keys)]
         clock = ManualClock(GENESIS_MS + 1_000, step_ms=1)
-        orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms, bytes_max=bytes_max)
-                    for r in replicas]
+        orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms, bytes_max=bytes_max,
+                            timeout_heights=timeout_heights) for r in replicas]
         made.append((client, replicas))
         return Alliance(genesis, replicas, orderers, log)
 
@@ -155,6 +157,27 @@ def test_only_the_proposer_in_rotation_proposes_until_its_timeout(
     assert [a.replicas[i].height for i in others] == [1, 1, 1]
 
 
+def test_under_load_a_backup_waits_as_long_as_heights_take(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    """Heights that take long (blocks of thousands of records) stretch the backups' wait, so a
+    backup does not propose while the proposer still executes; never beyond the maximum."""
+    a = alliance(timeout_ms=300)
+    for orderer in a.orderers:
+        orderer.height_work_ms = 200.0  # the last height took 200 ms: backups wait 4 x that
+        assert orderer.backup_timeout_ms() == proposal_timeout_heights * 200.0
+    ranks = [o.proposer_rank(1) for o in a.orderers]
+    others = [i for i in range(4) if ranks[i] != 0]
+    a.log.submit([add()])
+    time.sleep(0.35)  # past the plain timeout: the old rule let the first backup propose
+    a.step(*others)
+    assert a.log.proposal(1) is None
+    time.sleep(0.5)
+    a.step(*others)
+    assert [a.replicas[i].height for i in others] == [1, 1, 1]
+    a.orderers[0].height_work_ms = 10.0 ** 9
+    assert a.orderers[0].backup_timeout_ms() == proposal_timeout_ms_max
+
+
 def test_a_validator_signing_another_header_is_left_out_and_recorded(
         alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
     a = alliance()
@@ -171,7 +194,7 @@ def test_a_validator_signing_another_header_is_left_out_and_recorded(
 
 def test_a_replica_that_was_away_catches_up_from_the_log(
         alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
-    a = alliance(timeout_ms=0)
+    a = alliance(timeout_ms=0, timeout_heights=0)  # the away replica's turn passes at once
     for by in range(1, 4):
         a.log.submit([add(by=by)])
         a.step(0, 1, 2)
