@@ -34,6 +34,9 @@ validators_max = 64
 blocks_per_fetch_max = 100
 #: Milliseconds a block's time may run ahead of the previous one (sanity bound, 10 years).
 block_time_step_ms_max = 10 * 365 * 24 * 3600 * 1000
+#: Milliseconds a proposed block's time may run ahead of a voting validator's clock (clock
+#: skew between members' hosts is far smaller; a larger lead would lapse points early).
+block_time_ahead_ms_max = 30_000
 #: A node reports itself ``stalled`` when records have waited this many block intervals
 #: (and at least ``stall_ms_min``) without the chain head advancing.
 stall_block_intervals = 10

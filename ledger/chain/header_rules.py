@@ -11,6 +11,9 @@ documented failure code (docs/VERIFY.md), in check order:
 
 What the header says about its own block (record count, total, Merkle root, state) is
 checked against the block's contents by each caller, not here.
+
+One more rule needs a clock, so it is separate: :func:`check_time_not_ahead`, which a
+validator applies when it votes (``time_ahead_of_clock``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from ledger.application import ValidatorInfo
 from ledger.chain.block import Header
 from ledger.errors import HeaderInvalid
-from ledger.limits import block_time_step_ms_max
+from ledger.limits import block_time_ahead_ms_max, block_time_step_ms_max
 
 #: The codes :func:`validate_header` raises, in the order it checks them.
 HEADER_CODES = ("other_chain", "height_mismatch", "prev_hash_mismatch",
@@ -60,3 +63,17 @@ def validate_header(header: Header, parent: Parent) -> None:
     if not any(v.key == header.proposer for v in parent.validators):
         raise HeaderInvalid("bad_proposer", None, header.proposer,
                             "the proposer is not in the validator set")
+
+
+def check_time_not_ahead(header: Header, now_ms: int) -> None:
+    """Raise HeaderInvalid (``time_ahead_of_clock``) when ``header``'s time runs more than
+    ``block_time_ahead_ms_max`` ahead of the voting validator's clock ``now_ms``.
+
+    Block time drives expiry, vesting and posted rates taking effect, so a proposer that
+    stamped a time hours ahead would lapse points early. A vote-time rule: the chain
+    verifier has no clock to hold a past block to, and a replica catching up applies
+    certified blocks (a quorum held them to their clocks when they voted)."""
+    if header.time_ms > now_ms + block_time_ahead_ms_max:
+        raise HeaderInvalid("time_ahead_of_clock", f"<= {now_ms + block_time_ahead_ms_max}",
+                            header.time_ms, f"the time runs more than "
+                            f"{block_time_ahead_ms_max} ms ahead of this validator's clock")

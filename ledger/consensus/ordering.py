@@ -45,7 +45,7 @@ from ledger.consensus.etcdlog import EtcdLog as EtcdLog
 from ledger.consensus.etcdlog import refusal_message
 from ledger.consensus.mempool import seq_ordered
 from ledger.consensus.refusal_check import precheck_code, validate_with_refusals
-from ledger.consensus.replica import Replica
+from ledger.consensus.replica import Replica, time_not_ahead
 from ledger.errors import ConsensusError, RecordRejected, StoreError
 from ledger.limits import (
     etcd_txn_ops_max,
@@ -201,7 +201,7 @@ class Orderer:
         need = quorum(len(replica.validators))
         if self._voted < (height, self.round) and replica.key is not None and not _has_quorum(
                 votes, block.header, need):
-            if not self._validate(decided, refusals=True):
+            if not self._validate(decided, refusals=True, now_ms=self.clock.peek_ms()):
                 return True  # refused: that is progress too (others count refusals)
             vote, cp_vote, signed = replica.sign(block)
             self.log.vote(height, vote, cp_vote, signed, self.round)
@@ -233,11 +233,15 @@ class Orderer:
             self.log.forget([r.id for r in block.records] + sorted(decided.rejected))
         return True
 
-    def _validate(self, decided: Decided, refusals: bool = False) -> bool:
+    def _validate(self, decided: Decided, refusals: bool = False,
+                  now_ms: int | None = None) -> bool:
         """Validate the proposal (re-deriving its refusals, if it lists any, when
-        ``refusals``); on failure, refuse it, signed, and never sign it."""
+        ``refusals``; holding its time to this node's clock ``now_ms`` when voting); on
+        failure, refuse it, signed, and never sign it."""
         block = decided.block
         try:
+            if now_ms is not None:
+                time_not_ahead(block.header, now_ms)
             if refusals and decided.rejected:
                 fetched = self.log.submissions(sorted(decided.rejected)[:proposal_refusals_max])
                 validate_with_refusals(self.replica, decided, fetched)

@@ -22,7 +22,7 @@ from ledger.chain.block import Block, Header, records_root
 from ledger.chain.certificate import CommitCertificate, Vote, verify_certificate
 from ledger.chain.checkpoint import Checkpoint, SignedCheckpoint
 from ledger.chain.genesis import Genesis, validator_set_hash
-from ledger.chain.header_rules import Parent, validate_header
+from ledger.chain.header_rules import Parent, check_time_not_ahead, validate_header
 from ledger.chain.record_expiry import check_expiry, expiry_code
 from ledger.consensus.mempool import seq_ordered
 from ledger.crypto.keys import SigningKey
@@ -43,6 +43,15 @@ SEQUENCE_REPLAYED = StaleSequence.code
 #: The ConsensusError code of a block this replica's application cannot execute or encode.
 BLOCK_UNEXECUTABLE = "block_unexecutable"
 log = logging.getLogger("jifentong.ledger")
+
+
+def time_not_ahead(header: Header, now_ms: int) -> None:
+    """The vote-time rule :func:`ledger.chain.header_rules.check_time_not_ahead`, raised as
+    the ConsensusError (``block_invalid``) every other refusal of a block is."""
+    try:
+        check_time_not_ahead(header, now_ms)
+    except HeaderInvalid as exc:
+        raise ConsensusError(f"block {header.height}: {exc}", code="block_invalid") from exc
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,11 @@ from ledger.consensus.replica import Replica
 from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.errors import OrderingUnavailable
-from ledger.limits import proposal_timeout_heights, proposal_timeout_ms_max
+from ledger.limits import (
+    block_time_ahead_ms_max,
+    proposal_timeout_heights,
+    proposal_timeout_ms_max,
+)
 from ledger.wire.record import Record
 
 from .conftest import CHAIN, GENESIS_MS
@@ -242,6 +247,37 @@ def test_a_proposal_the_quorum_refuses_gives_way_to_the_next_round(
     a.step()
     assert {h for h, _ in a.heads()} == {2}
     assert [o.round for o in a.orderers] == [0, 0, 0, 0]  # a new height starts at round 0
+
+
+@pytest.mark.parametrize(("lead_ms", "refused"), [
+    (block_time_ahead_ms_max + 3_600_000, True),  # an hour on: points would lapse early
+    (block_time_ahead_ms_max - 1_000, False),  # within the skew members' clocks may have
+])
+def test_validators_hold_a_proposal_time_to_their_own_clocks(
+        alliance: Callable[..., Alliance], add: Callable[..., Record],
+        caplog: pytest.LogCaptureFixture, lead_ms: int, refused: bool) -> None:
+    """Block time drives expiry, vesting and posted rates: a proposer may not move it
+    ahead of the validators' clocks."""
+    a = alliance()
+    records = [add(by=1)]
+    a.log.submit(records)
+    proposer = a.replicas[[o.proposer_rank(1) for o in a.orderers].index(0)]
+    ahead = proposer.propose(records, a.orderers[0].clock.peek_ms() + lead_ms).block
+    proposer.discard()
+    assert a.log.propose(ahead, {})[0]
+    with caplog.at_level(logging.WARNING, logger="jifentong.ordering"):
+        a.step()
+    block, _, _ = a.replicas[0].store.certified_block(1)
+    assert len(set(a.heads())) == 1
+    assert [r.id for r in block.records] == [r.id for r in records]
+    if refused:
+        assert a.log.refusers(ahead.header, a.genesis.validators) == [
+            v.key for v in a.genesis.validators]
+        assert "time_ahead_of_clock" in caplog.text
+        assert block.header.hash != ahead.header.hash  # round 1 proposed it on time
+        assert block.header.time_ms <= a.orderers[0].clock.peek_ms()
+    else:
+        assert block.header.hash == ahead.header.hash
 
 
 def test_refusals_from_a_third_or_fewer_do_not_change_the_round(
