@@ -254,12 +254,7 @@ class Store:
                     "SELECT height, validators FROM validator_sets ORDER BY height")]
 
     def app_rows(self, table: str) -> Iterator[Row]:
-        spec = self.app_tables[table]
-        cols = list(spec.columns)
-        order = ", ".join(spec.pk)
-        sql = f"SELECT {', '.join(cols)} FROM [{table}] ORDER BY {order}"
-        for values in self._r().execute(sql):
-            yield dict(zip(cols, values, strict=True))
+        return app_rows(self._r(), self.app_tables[table])
 
     def evidence(self) -> list[dict[str, Any]]:
         cur = self._r().execute("SELECT height, validator, header_hash, header, sig FROM evidence "
@@ -278,3 +273,12 @@ def stored_record(body: str, sigs: str) -> Record:
     """Rebuild a record from its stored columns (body text and comma-joined hex signatures)."""
     return record_from_wire({"body": json.loads(body),
                              "signatures": sigs.split(",") if sigs else []})
+
+
+def app_rows(conn: sqlite3.Connection, spec: TableSpec) -> Iterator[Row]:
+    """The rows of the application's table ``spec`` on ``conn``, in primary-key order (what
+    :meth:`Application.restore` takes)."""
+    cols = list(spec.columns)
+    sql = f"SELECT {', '.join(cols)} FROM [{spec.name}] ORDER BY {', '.join(spec.pk)}"
+    for values in conn.execute(sql):
+        yield dict(zip(cols, values, strict=True))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -33,6 +34,9 @@ from ledger.crypto.keys import SigningKey, is_public_key_hex
 from ledger.errors import LedgerError
 from ledger.limits import record_ttl_ms_max_default
 from ledger.wire.record import Record, record_from_wire, unsigned
+
+if TYPE_CHECKING:
+    from api.demo.simulation import Summary
 
 governance_app = typer.Typer(help="Propose, co-sign and submit member votes.",
                              no_args_is_help=True)
@@ -180,41 +184,69 @@ def demo(data: DataOpt = DEFAULT_DATA,
          customers: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
          days: Annotated[int, typer.Option(min=1, max=365)] = 30,
          cluster: Annotated[bool, typer.Option(
-             "--cluster", help="then hand each member's replica to its own node: "
-                               "`cluster up` on DIR (etcd and one node per member)")] = False,
+             "--cluster", help="build it through a local cluster (etcd and one node per "
+                               "member, as `cluster up`) and leave the cluster running")] = False,
          ) -> None:
     """Build a realistic demo district (or reuse DIR), then serve it on 127.0.0.1."""
     from api.demo.build import build_demo
 
-    if DataDir(data).exists():
+    existing = DataDir(data).exists()
+    if existing:
         err.print(f"reusing the alliance in {data} (delete the folder to build anew)")
     elif data.exists() and any(data.iterdir()):
         fail(f"{data} exists and is not a Jifentong data dir; choose another --data")
-    else:
-        with Progress(TextColumn("[bold]building demo[/]"), BarColumn(),
-                      TextColumn("{task.completed}/{task.total} days · {task.description}"),
-                      TimeElapsedColumn(), console=err) as bar:
-            task = bar.add_task("genesis", total=days)
+    if cluster:
+        _demo_cluster(data, existing, seed, customers, days, port)
+        return
+    if not existing:
+        with _days_bar(days) as (bar, task):
             summary = build_demo(data, seed=seed, customers=customers, days=days,
                                  tick=partial(_tick, bar, task))
-        err.print(f"built {summary.records:,} records in {summary.blocks} blocks for "
-                  f"{customers} customers over {days} days (seed {seed})")
-    if cluster:
-        from api.demo import cluster as local
-
-        try:
-            local.adopt_replicas(DataDir(data))
-            nodes = len(DataDir(data).genesis().validators)
-            urls = local.up(local.layout(data, nodes, port))
-        except LedgerError as exc:
-            fail(str(exc))
-        console.print("\n".join(urls) + f"\nstop with `jifentong cluster down --data {data}`")
-    elif serve:
+        _built(summary, seed)
+    if serve:
         from api.server.serving import run_server
 
         run_server(data, "127.0.0.1", port)
     else:
         console.print(f"done; serve it with `jifentong serve --data {data}`")
+
+
+def _demo_cluster(data: Path, existing: bool, seed: int, customers: int, days: int,
+                  port: int) -> None:
+    """``demo --cluster``: build the district through a new local cluster (or start the
+    cluster of DIR, giving each member the in-process build's replica if DIR has one)."""
+    from api.demo import cluster as local
+
+    try:
+        if existing:
+            local.adopt_replicas(DataDir(data))
+            nodes = len(DataDir(data).genesis().validators)
+            urls = local.up(local.layout(data, nodes, port))
+        else:
+            from api.demo.through_cluster import build_demo_through_cluster
+
+            with _days_bar(days) as (bar, task):
+                summary = build_demo_through_cluster(
+                    data, seed=seed, customers=customers, days=days, nodes_base_port=port,
+                    tick=partial(_tick, bar, task))
+            _built(summary, seed, " through the cluster")
+            urls = [local.layout(data).node_url(i) for i in range(4)]
+    except LedgerError as exc:
+        fail(str(exc))
+    console.print("\n".join(urls) + f"\nstop with `jifentong cluster down --data {data}`")
+
+
+@contextmanager
+def _days_bar(days: int) -> Iterator[tuple[Progress, TaskID]]:
+    with Progress(TextColumn("[bold]building demo[/]"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} days · {task.description}"),
+                  TimeElapsedColumn(), console=err) as bar:
+        yield bar, bar.add_task("genesis", total=days)
+
+
+def _built(summary: Summary, seed: int, how: str = "") -> None:
+    err.print(f"built {summary.records:,} records in {summary.blocks} blocks for "
+              f"{summary.customers} customers over {summary.days} days (seed {seed}){how}")
 
 
 def _tick(bar: Progress, task: TaskID, done: int, total: int, what: str) -> None:

@@ -17,21 +17,27 @@ from ledger.errors import LedgerError
 
 #: The environment variable that must be "1" before ``jifentong node --test-byzantine`` runs.
 TEST_BYZANTINE_ENV = "JIFENTONG_ALLOW_TEST_BYZANTINE"
+#: ... and before ``jifentong node --demo-clock`` does (``api.demo.cluster.DEMO_CLOCK_ENV``).
+DEMO_CLOCK_ENV = local.DEMO_CLOCK_ENV
 
 cluster_app = typer.Typer(help="A local alliance: one etcd member and one node per member.",
                           no_args_is_help=True)
 
 
 def run_node(data: Path, member: str, host: str, port: int, etcd: list[str],
-             byzantine: bool = False) -> None:
+             byzantine: bool = False, demo_clock: Path | None = None) -> None:
     """Open member ``member``'s node over ``etcd`` and serve it until SIGTERM or Ctrl+C.
 
     ``byzantine`` (fault tests only) makes the node sign, for every block, a header whose
     state commitment is not the block's; it is refused unless ``JIFENTONG_ALLOW_TEST_BYZANTINE``
-    is ``1``."""
+    is ``1``. ``demo_clock`` (``jifentong demo --cluster`` only, with ``JIFENTONG_ALLOW_DEMO_CLOCK``
+    set to ``1``) makes the node read the time from that file instead of the system clock."""
     if byzantine and os.environ.get(TEST_BYZANTINE_ENV) != "1":
         fail(f"--test-byzantine is for fault tests only: it makes this member sign false "
              f"headers; set {TEST_BYZANTINE_ENV}=1 to run it")
+    if demo_clock is not None and os.environ.get(DEMO_CLOCK_ENV) != "1":
+        fail(f"--demo-clock is for `jifentong demo --cluster` only: the node's time comes "
+             f"from a file; set {DEMO_CLOCK_ENV}=1 to run it")
     from api.node.datadir import DataDir
     from api.node.netnode import NetNode
     from api.server.app import create_app, fast_lane
@@ -40,9 +46,12 @@ def run_node(data: Path, member: str, host: str, port: int, etcd: list[str],
     if not port_free(host, port):
         fail(f"port {port} on {host} is in use; pass --port")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    from ledger.consensus.clock import FileClock
+
     try:
-        node = NetNode(DataDir(data), member, etcd, app_factory)
-    except LedgerError as exc:
+        clock = FileClock(demo_clock) if demo_clock is not None else None
+        node = NetNode(DataDir(data), member, etcd, app_factory, clock=clock)
+    except (LedgerError, OSError, ValueError) as exc:
         fail(str(exc))
     if byzantine:
         node.replica.byzantine = True
@@ -66,11 +75,15 @@ def node(member: Annotated[str, typer.Option(help="this member's id (a genesis v
          test_byzantine: Annotated[bool, typer.Option(
              "--test-byzantine", hidden=True,
              help=f"fault tests only (needs {TEST_BYZANTINE_ENV}=1): sign false headers",
-         )] = False) -> None:
+         )] = False,
+         demo_clock: Annotated[Path | None, typer.Option(
+             "--demo-clock", hidden=True,
+             help=f"`demo --cluster` only (needs {DEMO_CLOCK_ENV}=1): time from this file",
+         )] = None) -> None:
     """Run one member's validator as its own process, ordered through etcd; serves the
     same API and explorer as `serve`, and takes submissions."""
     run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()],
-             byzantine=test_byzantine)
+             byzantine=test_byzantine, demo_clock=demo_clock)
 
 
 @cluster_app.command("up")

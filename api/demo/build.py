@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 from api.demo.district import BEIJING_MS, CHAIN, DAY_MS, MEMBERS, MERCHANTS, REGULATOR, START_MS
-from api.demo.simulation import District, Simulation, Summary, Tick, derive_key
+from api.demo.simulation import District, InProcess, Simulation, Summary, Tick, derive_key
 from api.node.datadir import DataDir, create_data_dir
 from api.node.runtime import Node
 from exchange.app import ExchangeApp
@@ -28,6 +28,19 @@ from ledger.crypto.keys import SigningKey
 def build_demo(path: Path, *, seed: int = 7, customers: int = 1000, days: int = 30,
                tick: Tick | None = None) -> Summary:
     """Build the demo alliance in a new data dir at ``path``."""
+    data = demo_data_dir(path, seed)
+    clock = ManualClock(START_MS)
+    node = Node(data, ExchangeApp, clock=clock, produce=False)
+    try:
+        summary = run_demo(District(InProcess(node, clock), seed), path, customers, days, tick)
+    finally:
+        node.close()
+    return summary
+
+
+def demo_data_dir(path: Path, seed: int) -> DataDir:
+    """A new data dir at ``path`` with the demo's genesis and every party's key (all fixed
+    by ``seed``)."""
     validators = [derive_key(seed, f"validator:{m.id}") for m in MEMBERS]
     members = [derive_key(seed, f"member:{m.id}") for m in MEMBERS]
     regulator = derive_key(seed, "regulator")
@@ -42,17 +55,18 @@ def build_demo(path: Path, *, seed: int = 7, customers: int = 1000, days: int = 
                       LedgerParams(block_records_max=2000, block_interval_ms=500), section)
     data = create_data_dir(path, genesis, [validators[i] for i in order])
     _save_party_keys(data, seed, members, regulator)
-    clock = ManualClock(START_MS)
-    node = Node(data, ExchangeApp, clock=clock, produce=False)
-    try:
-        district = District(node, clock, seed)
-        Simulation(district, random.Random(seed), customers, days, tick).run()
-        district.summary.customers, district.summary.days = customers, days
-        summary = district.summary
-    finally:
-        node.close()
+    return data
+
+
+def run_demo(district: District, path: Path, customers: int, days: int,
+             tick: Tick | None) -> Summary:
+    """Play the demo's month through ``district``'s session, then write ``demo.json`` beside
+    the data (what was built, and where the parties' keys are)."""
+    Simulation(district, random.Random(district.seed), customers, days, tick).run()
+    summary = district.summary
+    summary.customers, summary.days = customers, days
     (path / "demo.json").write_text(json.dumps({
-        "seed": seed, "customers": customers, "days": days, "chain": CHAIN,
+        "seed": district.seed, "customers": customers, "days": days, "chain": CHAIN,
         "records": summary.records, "blocks": summary.blocks, "rejected": summary.rejected,
         "merchant_keys": {m.id: f"keys/merchants/{m.id}.pem" for m in MERCHANTS},
         "customer_wallets": "wallets/"}, indent=2) + "\n")

@@ -46,6 +46,9 @@ start_s_max = 60.0
 stop_s_max = 10.0
 LOCAL_CHAIN = "local-alliance"
 ETCD = "etcd"
+#: The environment variable that must be "1" before a node takes its time from a file
+#: (``jifentong node --demo-clock``; ``jifentong demo --cluster`` sets it for its nodes).
+DEMO_CLOCK_ENV = "JIFENTONG_ALLOW_DEMO_CLOCK"
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,14 @@ def running(pid_path: Path) -> int | None:
     return pid if state != "Z" and ours else None
 
 
-def _spawn(cluster: Layout, process: str, argv: list[str]) -> int:
+def _spawn(cluster: Layout, process: str, argv: list[str],
+           env: dict[str, str] | None = None) -> int:
     cluster.log_path(process).parent.mkdir(parents=True, exist_ok=True)
     cluster.pid_path(process).parent.mkdir(parents=True, exist_ok=True)
     with open(cluster.log_path(process), "ab") as out:
         child = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL, start_new_session=True,
-                                 cwd=cluster.path)
+                                 cwd=cluster.path, env=env)
     cluster.pid_path(process).write_text(f"{child.pid}\n")
     return child.pid
 
@@ -180,10 +184,11 @@ def etcd_argv(cluster: Layout, i: int) -> list[str]:
             "--initial-cluster-token", f"jifentong-{cluster.data.genesis().hash.hex()[:16]}"]
 
 
-def node_argv(cluster: Layout, i: int) -> list[str]:
-    return [sys.executable, "-m", "api", "node", "--data", str(cluster.path),
+def node_argv(cluster: Layout, i: int, demo_clock: Path | None = None) -> list[str]:
+    argv = [sys.executable, "-m", "api", "node", "--data", str(cluster.path),
             "--member", cluster.members[i], "--host", HOST,
             "--port", str(cluster.base_port + i), "--etcd", ",".join(cluster.etcd_urls())]
+    return argv + (["--demo-clock", str(demo_clock)] if demo_clock is not None else [])
 
 
 def start_etcd(cluster: Layout, i: int) -> int:
@@ -191,17 +196,20 @@ def start_etcd(cluster: Layout, i: int) -> int:
     return running(cluster.pid_path(name)) or _spawn(cluster, name, etcd_argv(cluster, i))
 
 
-def start_node(cluster: Layout, i: int) -> int:
+def start_node(cluster: Layout, i: int, demo_clock: Path | None = None) -> int:
     name = f"node-{cluster.members[i]}"
-    return running(cluster.pid_path(name)) or _spawn(cluster, name, node_argv(cluster, i))
+    env = {**os.environ, DEMO_CLOCK_ENV: "1"} if demo_clock is not None else None
+    return running(cluster.pid_path(name)) or _spawn(cluster, name,
+                                                     node_argv(cluster, i, demo_clock), env)
 
 
-def up(cluster: Layout, wait: bool = True) -> list[str]:
-    """Start whatever of the cluster is not running; returns the nodes' URLs."""
+def up(cluster: Layout, wait: bool = True, demo_clock: Path | None = None) -> list[str]:
+    """Start whatever of the cluster is not running; returns the nodes' URLs. Nodes
+    started with ``demo_clock`` take their time from that file (``demo --cluster``)."""
     for i in range(len(cluster.members)):
         start_etcd(cluster, i)
     for i in range(len(cluster.members)):
-        start_node(cluster, i)
+        start_node(cluster, i, demo_clock)
     urls = [cluster.node_url(i) for i in range(len(cluster.members))]
     if wait:
         wait_healthy(urls)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from api.client.client import record_ttl_ms_default
 from api.demo.district import (
@@ -27,9 +27,12 @@ from exchange.limits import offer_window_ms_max
 from exchange.state.state import State
 from ledger.consensus.clock import ManualClock
 from ledger.crypto.keys import SigningKey
-from ledger.wire.record import sign_body
+from ledger.wire.record import Record, sign_body
 
 Tick = Callable[[int, int, str], None]  # (days done, days, what)
+#: A record refused: its code, and whether it was refused at submission (it then took no
+#: sequence number) rather than left out of its block.
+Refusal = tuple[str, bool]
 HOUR_MS = 3_600_000
 SESSIONS_H = (10, 13, 16, 19)  # when customers shop, Beijing time
 SPEC = {m.program: m for m in MERCHANTS}
@@ -60,11 +63,53 @@ class Summary:
     days: int = 0
 
 
+class Session(Protocol):
+    """Where the district's sessions go: the in-process consortium (:class:`InProcess`) or a
+    local cluster of member nodes (``api.demo.through_cluster.ThroughCluster``)."""
+
+    def view(self) -> State:
+        """The committed state, to decide what customers do next."""
+        ...
+
+    def commit(self, records: Sequence[Record], at_ms: int) -> list[Refusal | None]:
+        """Commit ``records`` in blocks stamped ``at_ms``; for each, None (committed) or
+        its refusal."""
+        ...
+
+    def totals(self) -> tuple[int, int]:
+        """(blocks, records) on the chain."""
+        ...
+
+
+class InProcess:
+    """The in-process consortium of one data dir, its clock set to each session's time."""
+
+    def __init__(self, node: Node, clock: ManualClock) -> None:
+        self.node, self.clock = node, clock
+
+    def view(self) -> State:
+        return self.node.view
+
+    def commit(self, records: Sequence[Record], at_ms: int) -> list[Refusal | None]:
+        self.clock.set(at_ms)
+        errors = self.node.submit_many(records)
+        self.node.produce_now()
+        out: list[Refusal | None] = []
+        for record, error in zip(records, errors, strict=True):
+            outcome = self.node.outcome(record.id) if error is None else None
+            out.append((error.code, True) if error is not None else
+                       (outcome.code, False) if outcome is not None and outcome.code else None)
+        return out
+
+    def totals(self) -> tuple[int, int]:
+        return self.node.replica.height, self.node.replica.total
+
+
 class District:
     """Keeps each key's sequence numbers and submits the records of one session at a time."""
 
-    def __init__(self, node: Node, clock: ManualClock, seed: int) -> None:
-        self.node, self.clock, self.seed = node, clock, seed
+    def __init__(self, session: Session, seed: int) -> None:
+        self.session, self.seed = session, seed
         self.seqs: dict[str, int] = {}
         self.pending: list[tuple[list[SigningKey], Callable[..., dict[str, Any]],
                                  tuple[Any, ...], dict[str, Any], list[str]]] = []
@@ -74,7 +119,7 @@ class District:
 
     @property
     def view(self) -> State:
-        return self.node.view
+        return self.session.view()
 
     def seq(self, key: SigningKey) -> int:
         self.seqs[key.public_hex] = self.seqs.get(key.public_hex, 0) + 1
@@ -98,25 +143,20 @@ class District:
 
     def flush(self, at_ms: int) -> None:
         """Sign and submit this session's records and commit them in blocks stamped
-        ``at_ms``."""
-        self.clock.set(at_ms)
+        ``at_ms``. A record refused at submission gives its sequence number back when it was
+        its signer's last."""
         records = []
         for keys, build, args, kwargs, ticket in self.pending:
             records.append(sign_body(build(*args, expires=at_ms + SESSION_TTL_MS, **kwargs),
                                      keys))
             ticket.append(records[-1].id)
-        errors = self.node.submit_many(records)
-        for record, error in zip(records, errors, strict=True):
-            if error is not None:
-                self._count(error.code)
-                if self.seqs.get(record.signers[0]) == record.seq:
-                    self.seqs[record.signers[0]] -= 1
         self.pending = []
-        self.summary.blocks += self.node.produce_now()
-        for outcome in self.node.consortium.last_decided:
-            if outcome.code is not None:
-                self._count(outcome.code)
-        self.summary.records = self.node.replica.total
+        for record, refusal in zip(records, self.session.commit(records, at_ms), strict=True):
+            if refusal is not None:
+                self._count(refusal[0])
+                if refusal[1] and self.seqs.get(record.signers[0]) == record.seq:
+                    self.seqs[record.signers[0]] -= 1
+        self.summary.blocks, self.summary.records = self.session.totals()
 
     def _count(self, code: str) -> None:
         self.summary.rejected[code] = self.summary.rejected.get(code, 0) + 1

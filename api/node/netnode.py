@@ -81,7 +81,8 @@ class NetNode:
         self._replica = Replica(member, member_store(data, member), genesis, app_factory(), key)
         self.client = EtcdClient(endpoints)
         self.log = EtcdLog(self.client, genesis.chain, genesis.hash)
-        self.orderer = Orderer(self._replica, self.log, self.clock, self._on_commit)
+        self.orderer = Orderer(self._replica, self.log, self.clock, self._on_commit,
+                               interval_ms=genesis.params.block_interval_ms)
         self.metrics = Metrics()
         self.signatures = SignaturePool(default_workers() if signature_workers is None
                                         else signature_workers)
@@ -266,7 +267,9 @@ class NetNode:
                 log.exception("%s: ordering error", self.member)
                 self._replica.discard()
                 self._stop.wait(1.0)
-            self._wake.wait(poll_s)
+            due = self.orderer.propose_at_s  # a filling block is cut at its time, not a poll's
+            self._wake.wait(poll_s if due is None else
+                            min(poll_s, max(0.0, due - time.monotonic())))
             self._wake.clear()
 
     def _watch(self) -> None:

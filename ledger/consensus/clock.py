@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from pathlib import Path
 from typing import Protocol
 
 
@@ -44,3 +46,25 @@ class ManualClock:
 
     def set(self, ms: int) -> None:
         self._now = ms
+
+
+class FileClock:
+    """A clock an outside driver sets by writing milliseconds to a file: every node of a
+    local cluster reads the same one, so ``jifentong demo --cluster`` can take the nodes
+    through the demo's simulated month exactly as the in-process build does. Demos and tests
+    only (``jifentong node --demo-clock``); the file must hold an integer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._last = self._read()
+
+    def _read(self) -> int:
+        return int(self.path.read_text().strip())
+
+    def now_ms(self) -> int:
+        with contextlib.suppress(OSError, ValueError):  # unreadable: the last time stands
+            self._last = self._read()
+        return self._last
+
+    def peek_ms(self) -> int:
+        return self.now_ms()

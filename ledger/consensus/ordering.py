@@ -66,17 +66,25 @@ class Orderer:
 
     ``monotonic_s`` times the proposal timeout; the simulator (:mod:`ledger.consensus.sim`)
     gives it simulated time. ``timeout_heights`` is 0 where backups must take over after
-    ``timeout_ms`` exactly (tests that step by hand)."""
+    ``timeout_ms`` exactly (tests that step by hand). ``interval_ms`` (a node passes the
+    genesis ``block_interval_ms``; 0 proposes at once) is how long a block that is not full
+    fills, from when its first record was seen, before it is proposed: as ``serve`` cuts
+    blocks, so that records sent together (a batch spans several etcd transactions) land in
+    one block."""
 
     def __init__(self, replica: Replica, log_: EtcdLog, clock: Clock,
                  on_commit: Callable[[Decided], None] = lambda d: None,
                  timeout_ms: int = proposal_timeout_ms,
                  bytes_max: int = proposal_bytes_max,
                  monotonic_s: Callable[[], float] = time.monotonic,
-                 timeout_heights: int = proposal_timeout_heights) -> None:
+                 timeout_heights: int = proposal_timeout_heights,
+                 interval_ms: int = 0) -> None:
         self.replica, self.log, self.clock, self.on_commit = replica, log_, clock, on_commit
         self.timeout_ms, self.bytes_max, self.monotonic_s = timeout_ms, bytes_max, monotonic_s
-        self.timeout_heights = timeout_heights
+        self.timeout_heights, self.interval_ms = timeout_heights, interval_ms
+        self._filling_since_s: float | None = None  # when the next block's first record waited
+        #: when a block that is filling should be cut (None: no block is filling)
+        self.propose_at_s: float | None = None
         self._voted = (0, 0)  # the (height, round) this node last voted on or refused
         # the ids the last height this node committed refused: decided, like committed ones
         # (read back as pending before their proposer deletes them, they would be refused
@@ -109,6 +117,7 @@ class Orderer:
         if replica.height != self._seen_height:
             self._seen_height, self._height_seen_s = replica.height, self.monotonic_s()
             self.round = 0
+            self._filling_since_s = self.propose_at_s = None
         height = replica.height + 1
         decided = self._standing(height)
         proposed = False
@@ -184,6 +193,11 @@ class Orderer:
             self.log.forget([r.id for r in committed])
         if not candidates and not refused:  # the timeout runs from when records wait
             self._height_seen_s = self.monotonic_s()
+            self._filling_since_s = self.propose_at_s = None
+            return None
+        records_max = self.replica.genesis.params.block_records_max
+        full = len(candidates) < len(waiting) or len(candidates) >= records_max
+        if candidates and not full and self._filling(self.monotonic_s()):
             return None
         proposal = self.replica.propose(candidates, self.clock.now_ms())
         won, decided = self.log.propose(proposal.block, {**refused, **proposal.rejected},
@@ -191,6 +205,15 @@ class Orderer:
         if not won:
             self.replica.discard()
         return decided
+
+    def _filling(self, now_s: float) -> bool:
+        """True while a block that is not full may still fill (``interval_ms``)."""
+        if self.interval_ms <= 0:
+            return False
+        if self._filling_since_s is None:
+            self._filling_since_s = now_s
+        self.propose_at_s = self._filling_since_s + self.interval_ms / 1000
+        return now_s < self.propose_at_s
 
     def _vote_and_commit(self, height: int, decided: Decided) -> bool:
         """Vote on the proposal (once), then commit it if a quorum voted; True when this

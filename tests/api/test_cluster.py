@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -205,18 +206,53 @@ def test_down_stops_every_process(tmp_path: Path) -> None:
     assert [p["pid"] for p in report["nodes"] + report["etcd"]] == [None, None]
 
 
-def test_the_demo_district_goes_on_as_a_cluster(tmp_path: Path) -> None:
+def _heights(store: Path) -> list[tuple[int, str, int, int]]:
+    """(height, state commitment, records, time) of every block in a store."""
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("SELECT height, header FROM blocks ORDER BY height").fetchall()
+    return [(h, json.loads(x)["state"], json.loads(x)["records"], json.loads(x)["time"])
+            for h, x in rows]
+
+
+def test_the_demo_district_is_built_through_the_cluster(tmp_path: Path) -> None:
+    """``demo --cluster`` plays the demo's month through four member nodes (their clock the
+    demo's, from a file), reaching the in-process build's state at every height, then leaves
+    them running on the system clock, taking new records."""
     data, base = tmp_path / "district", _base_port()
     built = jifentong("demo", "--data", str(data), "--customers", "10", "--days", "2",
                       "--cluster", "--port", str(base), timeout_s=300)
     try:
         assert built.returncode == 0, built.stderr[-2000:]
+        assert "through the cluster" in " ".join(built.stderr.split())
+        assert not list(data.glob("node-*.sqlite"))  # no in-process consortium built it
         urls = [f"http://127.0.0.1:{base + i}" for i in range(NODES)]
-        heights = {n["height"] for n in status(data)["nodes"]}
-        assert len(heights) == 1 and heights.pop() > 0  # every node took its replica's chain
+        stores = sorted(data.glob("member-*.sqlite"))
+        chains = [_heights(store) for store in stores]
+        assert len(stores) == NODES and all(c == chains[0] for c in chains)
+        with sqlite3.connect(stores[0]) as conn:
+            proposers = {json.loads(h)["proposer"] for (h,) in conn.execute(
+                "SELECT header FROM blocks")}
+        assert len(proposers) == NODES  # the proposer rotated over the four nodes
+        from api.demo.build import build_demo
+
+        build_demo(tmp_path / "in-process", seed=7, customers=10, days=2)
+        assert chains[0] == _heights(tmp_path / "in-process" / "node-0.sqlite")
+        assert not (data / "run" / "demo-clock").exists()  # back on the system clock
         chain = httpx.get(urls[0] + "/v1/genesis").json()["genesis"]["chain"]
         record = application(chain, "after-the-demo")
         assert submit(urls[3], record)
         check_alliance({"urls": urls, "acked": [record.id]})
     finally:
         jifentong("cluster", "down", "--data", str(data))
+
+
+def test_a_node_takes_its_time_from_a_file_only_when_allowed(tmp_path: Path) -> None:
+    clock = tmp_path / "clock"
+    clock.write_text("1790812800000\n")
+    env = {k: v for k, v in os.environ.items() if k != "JIFENTONG_ALLOW_DEMO_CLOCK"}
+    refused = subprocess.run(
+        [sys.executable, "-m", "api", "node", "--data", str(tmp_path / "none"), "--member", "m",
+         "--etcd", "http://127.0.0.1:9", "--demo-clock", str(clock)],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode != 0
+    assert "JIFENTONG_ALLOW_DEMO_CLOCK=1" in refused.stderr

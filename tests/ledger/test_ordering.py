@@ -58,7 +58,7 @@ def alliance(tmp_path: Path, etcd_url: str,
     made: list[tuple[EtcdClient, list[Replica]]] = []
 
     def make(timeout_ms: int = 60_000, bytes_max: int = 900_000,
-             timeout_heights: int = proposal_timeout_heights) -> Alliance:
+             timeout_heights: int = proposal_timeout_heights, interval_ms: int = 0) -> Alliance:
         n = next(_chains)
         # A genesis of its own per test: the log's keys name the genesis hash.
         genesis = dataclasses.replace(_genesis(validator_keys), time_ms=GENESIS_MS + n)
@@ -68,7 +68,8 @@ def alliance(tmp_path: Path, etcd_url: str,
                     for i, key in enumerate(validator_keys)]
         clock = ManualClock(GENESIS_MS + 1_000, step_ms=1)
         orderers = [Orderer(r, log, clock, timeout_ms=timeout_ms, bytes_max=bytes_max,
-                            timeout_heights=timeout_heights) for r in replicas]
+                            timeout_heights=timeout_heights, interval_ms=interval_ms)
+                    for r in replicas]
         made.append((client, replicas))
         return Alliance(genesis, replicas, orderers, log)
 
@@ -181,6 +182,30 @@ def test_under_load_a_backup_waits_as_long_as_heights_take(
     assert [a.replicas[i].height for i in others] == [1, 1, 1]
     a.orderers[0].height_work_ms = 10.0 ** 9
     assert a.orderers[0].backup_timeout_ms() == proposal_timeout_ms_max
+
+
+def test_a_block_that_is_not_full_fills_for_the_block_interval(
+        alliance: Callable[..., Alliance], add: Callable[..., Record]) -> None:
+    """Records sent together land in one block (a batch spans several etcd transactions):
+    the proposer waits ``interval_ms`` from the first record it saw, unless the block is full."""
+    a = alliance(interval_ms=300)
+    first, second = add(by=1), add(by=2)
+    a.log.submit([first])
+    a.step()
+    assert a.log.proposal(1) is None
+    primary = a.orderers[[o.proposer_rank(1) for o in a.orderers].index(0)]
+    assert primary.propose_at_s is not None
+    a.log.submit([second])
+    time.sleep(0.35)
+    a.step()
+    block, _, _ = a.replicas[0].store.certified_block(1)
+    assert [r.id for r in block.records] == [first.id, second.id]
+    assert primary.propose_at_s is None  # nothing fills at height 2
+    full = alliance(interval_ms=60_000, bytes_max=1)  # one record fills a block
+    full.log.submit([add(by=1), add(by=2)])
+    full.step()
+    assert [r.height for r in full.replicas] == [1, 1, 1, 1]  # the full one, at once
+    assert full.log.proposal(2) is None  # the one left over fills its own block
 
 
 def test_a_validator_signing_another_header_is_left_out_and_recorded(
