@@ -13,6 +13,7 @@ import uvicorn
 
 from api.cli.common import DEFAULT_DATA, DEFAULT_PORT, DataOpt, JsonOpt, console, emit, err, fail
 from api.demo import cluster as local
+from ledger.consensus.etcd import EtcdTLS
 from ledger.errors import LedgerError
 
 #: The environment variable that must be "1" before ``jifentong node --test-byzantine`` runs.
@@ -25,7 +26,8 @@ cluster_app = typer.Typer(help="A local alliance: one etcd member and one node p
 
 
 def run_node(data: Path, member: str, host: str, port: int, etcd: list[str],
-             byzantine: bool = False, demo_clock: Path | None = None) -> None:
+             byzantine: bool = False, demo_clock: Path | None = None,
+             etcd_tls: EtcdTLS | None = None) -> None:
     """Open member ``member``'s node over ``etcd`` and serve it until SIGTERM or Ctrl+C.
 
     ``byzantine`` (fault tests only) makes the node sign, for every block, a header whose
@@ -50,7 +52,7 @@ def run_node(data: Path, member: str, host: str, port: int, etcd: list[str],
 
     try:
         clock = FileClock(demo_clock) if demo_clock is not None else None
-        node = NetNode(DataDir(data), member, etcd, app_factory, clock=clock)
+        node = NetNode(DataDir(data), member, etcd, app_factory, clock=clock, etcd_tls=etcd_tls)
     except (LedgerError, OSError, ValueError) as exc:
         fail(str(exc))
     if byzantine:
@@ -79,11 +81,21 @@ def node(member: Annotated[str, typer.Option(help="this member's id (a genesis v
          demo_clock: Annotated[Path | None, typer.Option(
              "--demo-clock", hidden=True,
              help=f"`demo --cluster` only (needs {DEMO_CLOCK_ENV}=1): time from this file",
-         )] = None) -> None:
+         )] = None,
+         etcd_ca: Annotated[Path | None, typer.Option(
+             help="TLS to etcd (https:// endpoints): the CA that issued the etcd members' "
+                  "certificates")] = None,
+         etcd_cert: Annotated[Path | None, typer.Option(
+             help="this node's client certificate for etcd's --client-cert-auth (PEM)")] = None,
+         etcd_key: Annotated[Path | None, typer.Option(
+             help="the key of --etcd-cert (PEM)")] = None) -> None:
     """Run one member's validator as its own process, ordered through etcd; serves the
     same API and explorer as `serve`, and takes submissions."""
+    if etcd_ca is None and (etcd_cert is not None or etcd_key is not None):
+        fail("--etcd-cert and --etcd-key need --etcd-ca (the CA etcd's certificates come from)")
+    tls = EtcdTLS(etcd_ca, etcd_cert, etcd_key) if etcd_ca is not None else None
     run_node(data, member, host, port, [u.strip() for u in etcd.split(",") if u.strip()],
-             byzantine=test_byzantine, demo_clock=demo_clock)
+             byzantine=test_byzantine, demo_clock=demo_clock, etcd_tls=tls)
 
 
 @cluster_app.command("up")

@@ -33,7 +33,7 @@ from exchange.state.state import State
 from ledger.application import Application
 from ledger.consensus.clock import Clock, SystemClock
 from ledger.consensus.consortium import Outcome
-from ledger.consensus.etcd import EtcdClient
+from ledger.consensus.etcd import EtcdClient, EtcdTLS
 from ledger.consensus.ordering import Decided, EtcdLog, Orderer
 from ledger.consensus.replica import Replica
 from ledger.consensus.sigpool import SignaturePool, default_workers
@@ -69,7 +69,8 @@ class NetNode:
 
     def __init__(self, data: DataDir, member: str, endpoints: Sequence[str],
                  app_factory: Callable[[], Application], clock: Clock | None = None,
-                 run: bool = True, signature_workers: int | None = None) -> None:
+                 run: bool = True, signature_workers: int | None = None,
+                 etcd_tls: EtcdTLS | None = None) -> None:
         self.data, self.member = data, member
         self.genesis = genesis = data.genesis()
         key = data.validator_keys(genesis)[member_index(data, member)]
@@ -79,7 +80,7 @@ class NetNode:
                              code="validator_key_missing")
         self.clock = clock or SystemClock()
         self._replica = Replica(member, member_store(data, member), genesis, app_factory(), key)
-        self.client = EtcdClient(endpoints)
+        self.client = EtcdClient(endpoints, tls=etcd_tls)
         self.log = EtcdLog(self.client, genesis.chain, genesis.hash)
         self.orderer = Orderer(self._replica, self.log, self.clock, self._on_commit,
                                interval_ms=genesis.params.block_interval_ms)

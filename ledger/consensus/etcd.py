@@ -5,6 +5,10 @@ grpcio releases that conflict with today's; the gateway is part of every etcd 3.
 speaks JSON (keys and values base64, 64-bit integers as strings) and needs only httpx, which
 the node already uses. A put returns only after the entry is committed by a Raft majority.
 
+With :class:`EtcdTLS` the client speaks TLS to etcd: it checks the members' certificates
+against the alliance's CA and, where etcd runs with ``--client-cert-auth``, presents this
+node's client certificate.
+
 Every call tries the endpoints in turn (a member that is down or has lost its leader is
 skipped) until ``etcd_request_s_max`` has passed, then raises :class:`OrderingUnavailable`.
 """
@@ -13,10 +17,12 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -59,6 +65,26 @@ def _kv(obj: dict[str, Any]) -> KeyValue:
                     int(obj.get("create_revision", 0)), int(obj.get("mod_revision", 0)))
 
 
+@dataclass(frozen=True)
+class EtcdTLS:
+    """TLS to etcd: ``ca`` issued the etcd members' certificates; ``cert`` and ``key`` (both
+    or neither) are this node's client certificate, for etcd's ``--client-cert-auth``."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """The SSL context of every connection to etcd (raises OSError or ssl.SSLError on an
+        unreadable or mismatched file, ValueError when only one of cert and key is given)."""
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("a client certificate needs its key, and a key its certificate")
+        context = ssl.create_default_context(cafile=str(self.ca))
+        if self.cert is not None and self.key is not None:
+            context.load_cert_chain(str(self.cert), str(self.key))
+        return context
+
+
 class KeyValueStore(Protocol):
     """The key-value calls :class:`ledger.consensus.ordering.EtcdLog` makes: of an etcd
     cluster (:class:`EtcdClient`), or of the simulator's etcd
@@ -85,12 +111,17 @@ class KeyValueStore(Protocol):
 class EtcdClient:
     """Key-value calls on an etcd cluster given by its client URLs."""
 
-    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = etcd_request_s_max) -> None:
+    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = etcd_request_s_max,
+                 tls: EtcdTLS | None = None) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
         self.endpoints = [e.rstrip("/") for e in endpoints]
         self.timeout_s = timeout_s
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=1.0))
+        #: what httpx checks etcd's certificates with: the alliance CA's context, or the
+        #: system's CAs (an ``https://`` endpoint without ``tls``)
+        self.verify: ssl.SSLContext | bool = tls.context() if tls is not None else True
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=1.0),
+                                  verify=self.verify)
         self._first = 0  # the endpoint that answered last: tried first next time
         self._lock = threading.Lock()
 
@@ -220,7 +251,8 @@ class EtcdClient:
             index += 1
             live = False
             try:
-                with httpx.Client(timeout=httpx.Timeout(None, connect=1.0)) as http, \
+                with httpx.Client(timeout=httpx.Timeout(None, connect=1.0),
+                                  verify=self.verify) as http, \
                         http.stream("POST", endpoint + "/v3/watch", json=request) as stream:
                     for line in stream.iter_lines():
                         if stop.is_set():

@@ -256,3 +256,13 @@ def test_a_node_takes_its_time_from_a_file_only_when_allowed(tmp_path: Path) -> 
         capture_output=True, text=True, timeout=60, env=env)
     assert refused.returncode != 0
     assert "JIFENTONG_ALLOW_DEMO_CLOCK=1" in refused.stderr
+
+
+def test_a_node_asked_for_a_client_certificate_without_a_ca_says_so(tmp_path: Path) -> None:
+    answer = subprocess.run(
+        [sys.executable, "-m", "api", "node", "--data", str(tmp_path), "--member", "m",
+         "--etcd", "https://127.0.0.1:9", "--etcd-cert", str(tmp_path / "node.pem"),
+         "--etcd-key", str(tmp_path / "node-key.pem")],
+        capture_output=True, text=True, timeout=60)
+    assert answer.returncode != 0
+    assert "need --etcd-ca" in " ".join(answer.stderr.split())
