@@ -181,7 +181,10 @@ def etcd_argv(cluster: Layout, i: int) -> list[str]:
             "--listen-peer-urls", cluster.etcd_peer_url(i),
             "--initial-advertise-peer-urls", cluster.etcd_peer_url(i),
             "--initial-cluster", initial, "--initial-cluster-state", "new",
-            "--initial-cluster-token", f"jifentong-{cluster.data.genesis().hash.hex()[:16]}"]
+            "--initial-cluster-token", f"jifentong-{cluster.data.genesis().hash.hex()[:16]}",
+            # old revisions (deleted submissions, superseded values) go after an hour; the
+            # live keys (proposals and votes of every height) stay: catch-up reads them
+            "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "1h"]
 
 
 def node_argv(cluster: Layout, i: int, demo_clock: Path | None = None) -> list[str]:
