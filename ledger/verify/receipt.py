@@ -27,7 +27,7 @@ from ledger.chain import merkle
 from ledger.chain.block import Block, Header
 from ledger.chain.certificate import CommitCertificate, verify_certificate
 from ledger.chain.genesis import validator_set_hash
-from ledger.errors import ConsensusError, LedgerError, ProofError
+from ledger.errors import ConsensusError, LedgerError, ProofError, StoreError
 from ledger.limits import receipt_blocks_kept_max
 from ledger.store import Store
 from ledger.wire.record import record_from_wire
@@ -117,6 +117,8 @@ def check_receipt(receipt: Any, trusted_validators: Collection[str] | None = Non
                            for v in receipt["validators"])
         index, tree_size = int(receipt["index"]), int(receipt["tree_size"])
         proof = [bytes.fromhex(h) for h in receipt["inclusion_proof"]]
+    except StoreError as exc:  # a header or certificate that is not one: the receipt's shape
+        raise ProofError(f"malformed receipt: {exc}", code="receipt_malformed") from exc
     except LedgerError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

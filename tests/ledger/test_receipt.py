@@ -177,7 +177,10 @@ def test_without_a_trusted_set_a_minted_validator_set_is_believed(
     ({"version": None}, "receipt_version", "unknown receipt version None"),
     ({"inclusion_proof": ["zz"]}, "receipt_malformed", "malformed receipt"),
     ({"index": "one"}, "receipt_malformed", "malformed receipt"),
-], ids=["version 2", "no version", "proof not hex", "index not a number"])
+    ({"header": "a header"}, "receipt_malformed", "malformed block header"),
+    ({"certificate": {"height": 1}}, "certificate_malformed", "malformed"),
+], ids=["version 2", "no version", "proof not hex", "index not a number", "header not an object",
+        "certificate without votes"])
 def test_a_receipt_of_another_version_or_shape_is_refused_with_its_code(
         receipt: Receipt, trusted: set[str], edit: dict[str, Any], code: str,
         says: str) -> None:
