@@ -187,3 +187,43 @@ def test_records_off_the_fast_path_are_verified_by_the_strict_path(
     assert (failure.what, failure.height, failure.table, failure.key) == (
         "malformed_record", 1, None, (1, 1))
     assert failure.node == "node-0.sqlite" and failure.detail
+
+
+def _built(make_consortium: Callable[..., Consortium], add: Add,
+           tmp_path: Path) -> tuple[Path, Any]:
+    consortium = make_consortium()
+    build(consortium, add)
+    consortium.close()
+    return tmp_path / "chain", consortium.genesis
+
+
+@pytest.mark.parametrize(("column", "text"), [("certificate", "{"), ("certificate", "{}"),
+                                              ("checkpoint", "{"), ("checkpoint", "{}")],
+                         ids=["certificate not JSON", "certificate of no shape",
+                              "checkpoint not JSON", "checkpoint of no shape"])
+def test_an_unreadable_seal_is_named_with_its_code_height_and_node(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path, column: str,
+        text: str) -> None:
+    data, genesis = _built(make_consortium, add, tmp_path)
+    with sqlite3.connect(data / "node-1.sqlite") as conn:
+        conn.execute(f"UPDATE blocks SET {column} = ? WHERE height = 2", (text,))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node) == (
+        f"malformed_{column}", 2, "node-1.sqlite"), failure
+
+
+def test_a_certificate_not_in_its_written_form_is_named_with_both_forms(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    data, genesis = _built(make_consortium, add, tmp_path)
+    written = read(data, "SELECT certificate FROM blocks WHERE height = 2")[0]
+    spaced = json.dumps(json.loads(written), indent=1)  # the same certificate, spelled apart
+    each_store(data, "UPDATE blocks SET certificate = ? WHERE height = 2", (spaced,))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.expected, failure.found) == (
+        "malformed_certificate", 2, written, spaced), failure
