@@ -328,6 +328,12 @@ def test_preconditions() -> None:
     two = merkle.root_from_leaf_hashes(leaves[:2])
     with pytest.raises(InvalidProof, match=r"^proof too long for sizes 2 -> 5$"):
         merkle.verify_consistency(2, 5, [*merkle.consistency_proof(leaves, 2), root], two, root)
+    with pytest.raises(InvalidProof, match=r"^proof too short for sizes 2 -> 5$"):
+        merkle.verify_consistency(2, 5, merkle.consistency_proof(leaves, 2)[:-1], two, root)
+    with pytest.raises(InvalidProof, match=r"^proof too long for index 2 in size 5$"):
+        merkle.verify_inclusion(2, 5, leaves[2], [*proof, root], root)
+    with pytest.raises(InvalidProof, match=r"^proof too short for index 2 in size 5$"):
+        merkle.verify_inclusion(2, 5, leaves[2], proof[:-1], root)
     with pytest.raises(ValueError, match=r"^leaf hash has 5 bytes, want 32$"):
         merkle.CompactRange().append(b"short")
 

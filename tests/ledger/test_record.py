@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -174,82 +173,7 @@ def test_signature_from_another_key_is_refused() -> None:
 # --- 2. shape checks -----------------------------------------------------------------------
 
 
-def _wire() -> dict[str, Any]:
-    return copy.deepcopy(_record().to_wire())
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def apply(wire: dict[str, Any]) -> None:
-        *parents, last = path.split(".")
-        target = wire
-        for key in parents:
-            target = target[key]
-        if value is _DELETE:
-            del target[last]
-        else:
-            target[last] = value
-    return apply
-
-
-_DELETE = object()
-A_SIG = "00" * 64
-
-MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
-    ("extra top-level field", _set("extra", 1), "malformed_record"),
-    ("no signatures field", _set("signatures", _DELETE), "malformed_record"),
-    ("body not an object", _set("body", []), "malformed_record"),
-    ("body field missing", _set("body.seq", _DELETE), "malformed_record"),
-    ("body extra field", _set("body.memo", "x"), "malformed_record"),
-    ("chain empty", _set("body.chain", ""), "malformed_record"),
-    ("chain too long", _set("body.chain", "c" * 65), "malformed_record"),
-    ("chain not a string", _set("body.chain", 1), "malformed_record"),
-    ("type uppercase", _set("body.type", "Counter.Add"), "malformed_record"),
-    ("type starts with digit", _set("body.type", "1counter"), "malformed_record"),
-    ("type with dash", _set("body.type", "counter-add"), "malformed_record"),
-    ("type too long", _set("body.type", "t" * 65), "malformed_record"),
-    ("signers empty", _set("body.signers", []), "malformed_record"),
-    ("signers too many", _set("body.signers", [f"{i:064x}" for i in range(17)]),
-     "malformed_record"),
-    ("signer uppercase hex", _set("body.signers", [ALICE.public_hex.upper()]),
-     "malformed_record"),
-    ("signer too short", _set("body.signers", [ALICE.public_hex[:-2]]), "malformed_record"),
-    ("signers duplicated", _set("body.signers", [ALICE.public_hex] * 2), "malformed_record"),
-    ("seq zero", _set("body.seq", 0), "malformed_record"),
-    ("seq negative", _set("body.seq", -1), "malformed_record"),
-    ("seq boolean", _set("body.seq", True), "malformed_record"),
-    ("seq string", _set("body.seq", "7"), "malformed_record"),
-    ("seq beyond 2^53-1", _set("body.seq", json_int_max + 1), "malformed_record"),
-    ("expires zero", _set("body.expires", 0), "malformed_record"),
-    ("expires negative", _set("body.expires", -1), "malformed_record"),
-    ("expires boolean", _set("body.expires", True), "malformed_record"),
-    ("expires string", _set("body.expires", "1700000000000"), "malformed_record"),
-    ("expires beyond 2^53-1", _set("body.expires", json_int_max + 1), "malformed_record"),
-    ("expires missing", _set("body.expires", _DELETE), "malformed_record"),
-    ("payload a list", _set("body.payload", []), "malformed_record"),
-    ("payload too deep", _set("body.payload", {"a": json.loads("[" * 9 + "]" * 9)}), "too_deep"),
-    ("payload string too long", _set("body.payload.name", "x" * (string_chars_max + 1)),
-     "malformed_record"),
-    ("payload key too long", _set("body.payload." + "k" * (string_chars_max + 1), 1),
-     "malformed_record"),
-    ("payload float", _set("body.payload.by", 1.5), "float_not_allowed"),
-    ("payload big int", _set("body.payload.by", 2**60), "integer_out_of_range"),
-    ("payload lone surrogate", _set("body.payload.name", "\ud800"), "invalid_unicode"),
-    ("two signatures for one signer", _set("signatures", [A_SIG, A_SIG]), "malformed_record"),
-    ("signature uppercase", _set("signatures", ["AB" * 64]), "malformed_record"),
-    ("signature short", _set("signatures", ["ab" * 63]), "malformed_record"),
-    ("signature not a string", _set("signatures", [1]), "malformed_record"),
-    ("signatures not a list", _set("signatures", A_SIG), "malformed_record"),
-]
-
-
-@pytest.mark.parametrize(("mutate", "code"), [pytest.param(m, c, id=i) for i, m, c in MALFORMED])
-def test_malformed_record_is_refused_with_code(mutate: Callable[[dict[str, Any]], None],
-                                               code: str) -> None:
-    wire = _wire()
-    mutate(wire)
-    with pytest.raises(MalformedRecord) as caught:
-        record_from_wire(wire)
-    assert caught.value.code == code
+# The refusals of a malformed body, code and words, are in test_record_edges.py.
 
 
 def test_wire_that_is_not_an_object_is_malformed() -> None:

@@ -187,3 +187,62 @@ def test_records_off_the_fast_path_are_verified_by_the_strict_path(
     assert (failure.what, failure.height, failure.table, failure.key) == (
         "malformed_record", 1, None, (1, 1))
     assert failure.node == "node-0.sqlite" and failure.detail
+
+
+def _built(make_consortium: Callable[..., Consortium], add: Add,
+           tmp_path: Path) -> tuple[Path, Any]:
+    consortium = make_consortium()
+    build(consortium, add)
+    consortium.close()
+    return tmp_path / "chain", consortium.genesis
+
+
+@pytest.mark.parametrize(("column", "text"), [("certificate", "{"), ("certificate", "{}"),
+                                              ("checkpoint", "{"), ("checkpoint", "{}")],
+                         ids=["certificate not JSON", "certificate of no shape",
+                              "checkpoint not JSON", "checkpoint of no shape"])
+def test_an_unreadable_seal_is_named_with_its_code_height_and_node(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path, column: str,
+        text: str) -> None:
+    data, genesis = _built(make_consortium, add, tmp_path)
+    with sqlite3.connect(data / "node-1.sqlite") as conn:
+        conn.execute(f"UPDATE blocks SET {column} = ? WHERE height = 2", (text,))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.node) == (
+        f"malformed_{column}", 2, "node-1.sqlite"), failure
+
+
+@pytest.mark.parametrize("column", ["certificate", "checkpoint"])
+def test_a_seal_not_in_its_written_form_is_named_with_both_forms(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path,
+        column: str) -> None:
+    data, genesis = _built(make_consortium, add, tmp_path)
+    written = read(data, f"SELECT {column} FROM blocks WHERE height = 2")[0]
+    spaced = json.dumps(json.loads(written), indent=1)  # the same seal, spelled apart
+    each_store(data, f"UPDATE blocks SET {column} = ? WHERE height = 2", (spaced,))
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.expected, failure.found) == (
+        f"malformed_{column}", 2, written, spaced), failure
+
+
+def test_a_checkpoint_of_another_history_is_named_with_both(
+        make_consortium: Callable[..., Consortium], add: Add, tmp_path: Path) -> None:
+    data, genesis = _built(make_consortium, add, tmp_path)
+    each_store(data, "UPDATE blocks SET checkpoint = (SELECT checkpoint FROM blocks "
+               "WHERE height = 1) WHERE height = 2")
+    stored = json.loads(read(data, "SELECT checkpoint FROM blocks WHERE height = 2")[0])
+    first = {k: stored[k] for k in ("chain", "tree_size", "root_hash")}  # block 1's
+
+    failure = verify(data, genesis).failure
+
+    assert failure is not None
+    assert (failure.what, failure.height, failure.found, failure.detail) == (
+        "checkpoint_mismatch", 2, first,
+        "the checkpoint is not the history of the verified headers"), failure
+    assert failure.expected["tree_size"] == first["tree_size"] + 1
