@@ -9,7 +9,7 @@ Read from the source with :mod:`ast` (nothing is imported), for the three packag
   ``ledger.wire._fast``, by ``ledger.wire.record`` alone);
 - layers only downward: ``api`` -> ``exchange`` -> ``ledger``, and inside each package the
   order documented in docs/ARCHITECTURE.md (``LAYERS`` below, lowest first);
-- no module over 400 lines;
+- no module over 400 lines, nor any test file (but two being split elsewhere);
 - no ``# type: ignore`` without an error code and a reason after it.
 - only ``exchange`` names the exchange's ``x_*`` tables in SQL: everyone else asks
   ``exchange.queries*`` (one owner for their schema).
@@ -25,13 +25,12 @@ import io
 import re
 import tokenize
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("ledger", "exchange", "api")
+from tests.architecture_imports import PACKAGES, REPO, Module, load, read_imports
+
 LINES_MAX = 400
 
 #: Inside each package, its units (a sub-folder or a top-level module) from the lowest layer
@@ -71,85 +70,6 @@ LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
 }
 PACKAGE_RANK = {name: rank for rank, name in enumerate(PACKAGES)}
-
-
-@dataclass
-class Module:
-    name: str
-    path: Path
-    tree: ast.Module
-    imports: set[str] = field(default_factory=set)
-    type_imports: set[str] = field(default_factory=set)  # under ``if TYPE_CHECKING:``
-    private: list[str] = field(default_factory=list)
-
-
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def load() -> dict[str, Module]:
-    modules: dict[str, Module] = {}
-    for package in PACKAGES:
-        for path in sorted((REPO / package).rglob("*.py")):
-            name = module_name(path)
-            modules[name] = Module(name, path, ast.parse(path.read_text(), str(path)))
-    for module in modules.values():
-        _read_imports(module, modules)
-    return modules
-
-
-def _absolute(module: Module, node: ast.ImportFrom) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module.name.split(".")
-    if module.path.name != "__init__.py":
-        base = base[:-1]
-    base = base[:len(base) - node.level + 1]
-    return ".".join(base + ([node.module] if node.module else []))
-
-
-def _read_imports(module: Module, modules: dict[str, Module]) -> None:
-    """Fill in the modules it imports and the private names it takes from other modules."""
-    bound: dict[str, str] = {}  # local name -> module it stands for
-    typing_only = {id(inner) for node in ast.walk(module.tree) if isinstance(node, ast.If)
-                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-                   for inner in node.body}
-    for node in ast.walk(module.tree):
-        imports = module.type_imports if id(node) in typing_only else module.imports
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in modules:
-                    imports.add(alias.name)
-                    bound[alias.asname or alias.name] = alias.name
-        elif isinstance(node, ast.ImportFrom):
-            source = _absolute(module, node)
-            if source.split(".")[0] not in PACKAGES:
-                continue
-            for alias in node.names:
-                full = f"{source}.{alias.name}"
-                if full in modules:
-                    imports.add(full)
-                    bound[alias.asname or alias.name] = full
-                else:
-                    imports.add(source)
-                    if _is_private(alias.name) and source != module.name:
-                        module.private.append(f"from {source} import {alias.name}")
-    for node in ast.walk(module.tree):
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id in bound and _is_private(node.attr)):
-            module.private.append(f"{bound[node.value.id]}.{node.attr}")
-    module.imports.discard(module.name)
-    module.type_imports.discard(module.name)
-    folder = module.name.rpartition(".")[0] if module.path.name != "__init__.py" else module.name
-    for target in sorted(module.imports | module.type_imports):
-        parent, _, last = target.rpartition(".")
-        if _is_private(last) and parent != folder:
-            module.private.append(f"import {target}")
-
-
-def _is_private(name: str) -> bool:
-    return name.startswith("_") and not name.startswith("__")
 
 
 def unit(name: str) -> str:
@@ -276,6 +196,22 @@ def test_no_module_is_over_400_lines() -> None:
     assert long == {}
 
 
+#: Test files over the bound, allowed for now: both are being split on another branch (this
+#: one may not touch them). Each may not grow past its length here; drop its entry once split.
+TESTS_BEING_SPLIT = {
+    "tests/ledger/test_record.py": 439,
+    "tests/ledger/test_verify.py": 405,
+}
+
+
+def test_no_test_file_is_over_400_lines() -> None:
+    """Tests are held to the modules' bound: a file per concept there too."""
+    lengths = {str(path.relative_to(REPO)): len(path.read_text().splitlines())
+               for path in sorted((REPO / "tests").rglob("*.py"))}
+    long = {name: n for name, n in lengths.items() if n > TESTS_BEING_SPLIT.get(name, LINES_MAX)}
+    assert long == {}
+
+
 #: ``# type: ignore[code]  # why``: a code, then a comment that says why.
 IGNORE_STATED = re.compile(r"type:\s*ignore\[[a-z0-9-]+(?:,\s*[a-z0-9-]+)*\]\s+#\s*\S")
 
@@ -364,7 +300,7 @@ def test_private_imports_are_seen(tmp_path: Path) -> None:
                      "from ledger.wire.canonical import _parse\n"
                      "x = record._fast\n")
     module = Module("ledger.chain.fake", REPO / "ledger" / "chain" / "fake.py", tree)
-    _read_imports(module, MODULES)
+    read_imports(module, MODULES)
     assert module.private == ["from ledger.wire.canonical import _parse",
                               "ledger.wire.record._fast"]
 
@@ -386,7 +322,7 @@ def test_private_modules_imported_from_another_folder_are_seen(source: str, name
                                                                 seen: bool) -> None:
     path = REPO / Path(*name.split(".")).with_suffix(".py")
     module = Module(name, path, ast.parse(source))
-    _read_imports(module, MODULES)
+    read_imports(module, MODULES)
     assert bool(module.private) is seen, module.private
 
 
