@@ -6,24 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from ledger.application import BlockContext, Execution, ValidatorInfo
 from ledger.chain.block import Header
 from ledger.chain.certificate import verify_certificate
 from ledger.chain.genesis import Genesis, validator_set_hash
 from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium, conflicting
-from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey, verify
 from ledger.errors import ConsensusError
-from ledger.wire.record import Record
 
 from .conftest import GENESIS_MS
-from .consortium_kit import Add, Headers, Make, Snapshot, assert_all_agree, commit
+from .consortium_kit import Add, Headers, Make, RotatingApp, Snapshot, assert_all_agree, commit
 
 # --- byzantine validators ----------------------------------------------------------------------
 
@@ -76,25 +72,11 @@ def test_byzantine_vote_cannot_stand_in_for_a_missing_honest_one(
 # --- validator set changes ---------------------------------------------------------------------
 
 
-class _RotatingApp(CounterApp):
-    """Counters, plus: a record adding to the counter "rotate" installs ``next_set``."""
-
-    def __init__(self, next_set: tuple[ValidatorInfo, ...]) -> None:
-        super().__init__()
-        self.next_set = next_set
-
-    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
-        execution = super().execute(ctx, records)
-        if any(r.payload.get("name") == "rotate" for r in records):
-            execution.validators = self.next_set
-        return execution
-
-
 def test_validator_set_change_takes_effect_from_the_next_block(
         tmp_path: Path, validator_keys: list[SigningKey], genesis: Genesis, add: Add) -> None:
     three = genesis.validators[:3]
     consortium = Consortium(tmp_path / "rot", genesis, validator_keys,
-                            lambda: _RotatingApp(three), ManualClock(GENESIS_MS, 1))
+                            lambda: RotatingApp(three), ManualClock(GENESIS_MS, 1))
     try:
         commit(consortium, add(name="rotate"))
         commit(consortium, add())

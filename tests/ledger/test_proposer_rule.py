@@ -4,17 +4,17 @@ proposes, and when it cannot, the next in rotation does."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.application import BlockContext, Execution, ValidatorInfo
 from ledger.chain.genesis import Genesis
 from ledger.consensus.clock import ManualClock
 from ledger.consensus.consortium import Consortium
-from ledger.counter import CounterApp
 from ledger.crypto.keys import SigningKey
 from ledger.wire.record import Record
+
+from .consortium_kit import RotatingApp
 
 Make = Callable[..., Consortium]
 Add = Callable[..., Record]
@@ -47,27 +47,13 @@ def test_when_it_cannot_the_next_in_rotation_proposes(
                                                5: keys[2]}
 
 
-class _NewSetApp(CounterApp):
-    """Counters, plus: a record adding to the counter "rotate" installs ``next_set``."""
-
-    def __init__(self, next_set: tuple[ValidatorInfo, ...]) -> None:
-        super().__init__()
-        self.next_set = next_set
-
-    def execute(self, ctx: BlockContext, records: Sequence[Record]) -> Execution:
-        execution = super().execute(ctx, records)
-        if any(r.payload.get("name") == "rotate" for r in records):
-            execution.validators = self.next_set
-        return execution
-
-
 def test_after_a_set_change_the_rotation_runs_over_the_new_set_in_its_order(
         tmp_path: Path, validator_keys: list[SigningKey], genesis: Genesis, add: Add,
         headers: Callable[[Path], list[Any]]) -> None:
     old = genesis.validators
     new = (old[3], old[0], old[2])  # three of the four, in another order
     consortium = Consortium(tmp_path / "rot", genesis, validator_keys,
-                            lambda: _NewSetApp(new), ManualClock(genesis.time_ms, 1))
+                            lambda: RotatingApp(new), ManualClock(genesis.time_ms, 1))
     try:
         for name in ("rotate", "a", "a", "a", "a"):  # block 1 changes the set for block 2 on
             consortium.submit(add(name=name))
